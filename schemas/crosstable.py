@@ -1,0 +1,131 @@
+"""Rules that need more than one table: foreign keys, offsets against the article text, relation ends.
+
+:func:`joined_tables` builds one frame per rule family by joining a base table to what it points at;
+the frame keeps the base table's index, so every failure maps back to the row (file, line) it came from.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from schemas import vocabulary as V
+
+
+class TargetLinks(pa.DataFrameModel):
+    """targets ⋈ articles."""
+
+    @pa.dataframe_check
+    def target_article_exists(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["article_found"]
+
+
+class AnnotationLinks(pa.DataFrameModel):
+    """annotations ⋈ articles ⋈ targets."""
+
+    @pa.dataframe_check
+    def annotation_article_exists(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["article_found"]
+
+    @pa.dataframe_check
+    def annotation_target_exists(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["target_article_id"].notna()
+
+    @pa.dataframe_check
+    def target_of_same_article(cls, df: pd.DataFrame) -> Series[bool]:
+        found = df["target_article_id"].notna()
+        return ~found | (df["target_article_id"] == df["article_id"]).fillna(False).astype(bool)
+
+
+class SpanInArticle(pa.DataFrameModel):
+    """spans ⋈ articles: offsets are code points, half-open, and must reproduce the span text."""
+
+    @pa.dataframe_check
+    def span_article_exists(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["article_text"].notna()
+
+    @pa.dataframe_check
+    def end_within_text(cls, df: pd.DataFrame) -> Series[bool]:
+        length = df["article_text"].str.len()
+        return (df["end"] <= length).fillna(True).astype(bool)
+
+    @pa.dataframe_check
+    def span_text_matches_article(cls, df: pd.DataFrame) -> Series[bool]:
+        return pd.Series(
+            [
+                True if not isinstance(doc, str) or pd.isna(s) or pd.isna(e) else doc[s:e] == text
+                for doc, s, e, text in zip(
+                    df["article_text"], df["start"], df["end"], df["text"], strict=True
+                )
+            ],
+            index=df.index,
+            dtype=bool,
+        )
+
+
+class RelationEnds(pa.DataFrameModel):
+    """relations ⋈ spans (twice, within the same annotation)."""
+
+    @pa.dataframe_check
+    def relation_from_exists(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["from_label"].notna()
+
+    @pa.dataframe_check
+    def relation_to_exists(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["to_label"].notna()
+
+    @pa.dataframe_check
+    def relation_direction(cls, df: pd.DataFrame) -> Series[bool]:
+        """``source_of`` runs SOURCE→CLAIM and ``cue_of`` CUE→CLAIM, nothing else."""
+        head = df["type"].map({t.value: ends[0].value for t, ends in V.RELATION_ENDPOINTS.items()})
+        tail = df["type"].map({t.value: ends[1].value for t, ends in V.RELATION_ENDPOINTS.items()})
+        known = df["from_label"].notna() & df["to_label"].notna() & head.notna()
+        right = (df["from_label"] == head) & (df["to_label"] == tail)
+        return (~known | right.fillna(False)).astype(bool)
+
+
+def _found(keys: pd.Series, pool: pd.Series) -> pd.Series:
+    return keys.isin(pool).astype(bool)
+
+
+def joined_tables(tables: dict[str, pd.DataFrame]) -> dict[str, tuple[str, pd.DataFrame]]:
+    """Rule family -> (base table name, joined frame indexed like the base table)."""
+    articles, targets = tables["articles"], tables["targets"]
+    annotations, spans, relations = tables["annotations"], tables["spans"], tables["relations"]
+    first_articles = articles.drop_duplicates("article_id")
+
+    target_links = targets.assign(article_found=_found(targets["article_id"], articles["article_id"]))
+
+    target_article = targets.drop_duplicates("target_id").set_index("target_id")["article_id"]
+    annotation_links = annotations.assign(
+        article_found=_found(annotations["article_id"], articles["article_id"]),
+        target_article_id=annotations["target_id"].map(target_article),
+    )
+
+    article_text = first_articles.set_index("article_id")["text"]
+    span_in_article = spans.assign(article_text=spans["article_id"].map(article_text))
+
+    span_label = spans.drop_duplicates(["annotation_id", "span_id"]).set_index(
+        ["annotation_id", "span_id"]
+    )["label"]
+
+    def label_of(column: str) -> pd.Series:
+        keys = pd.MultiIndex.from_arrays([relations["annotation_id"], relations[column]])
+        return pd.Series(span_label.reindex(keys).to_numpy(), index=relations.index)
+
+    relation_ends = relations.assign(from_label=label_of("from_id"), to_label=label_of("to_id"))
+    return {
+        "TargetLinks": ("targets", target_links),
+        "AnnotationLinks": ("annotations", annotation_links),
+        "SpanInArticle": ("spans", span_in_article),
+        "RelationEnds": ("relations", relation_ends),
+    }
+
+
+CROSS_TABLE_MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "TargetLinks": TargetLinks,
+    "AnnotationLinks": AnnotationLinks,
+    "SpanInArticle": SpanInArticle,
+    "RelationEnds": RelationEnds,
+}

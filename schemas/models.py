@@ -1,0 +1,212 @@
+"""Pandera models of the five tables: articles, targets, annotations, spans, relations.
+
+Each check method's name is the rule name that appears in validation reports. Row-level rules live here;
+rules that need two tables live in :mod:`schemas.crosstable`.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pandas as pd
+import pandera.pandas as pa
+import pycountry
+from pandera.typing import Series
+
+from schemas import vocabulary as V
+
+_ISO_639_1 = frozenset(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
+_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
+_SHA256 = r"^[0-9a-f]{64}$"
+
+#: Columns every table carries to point a failure at its origin; not part of the data model.
+ORIGIN_COLUMNS = ("_file", "_line")
+
+
+def _non_blank(series: pd.Series) -> pd.Series:
+    return series.str.strip().str.len() > 0
+
+
+def missing_attributes(spans: pd.DataFrame) -> pd.DataFrame:
+    """Boolean frame, one column per attribute: required by the span's label but not set."""
+    return pd.DataFrame(
+        {
+            name: (spans["label"] == owner).fillna(False).astype(bool) & spans[name].isna()
+            for name, owner in V.ATTRIBUTE_LABEL.items()
+        },
+        index=spans.index,
+    )
+
+
+def foreign_attributes(spans: pd.DataFrame) -> pd.DataFrame:
+    """Boolean frame, one column per attribute: set on a span of another (known) label."""
+    known = spans["label"].isin(V.values(V.SpanLabel)).fillna(False).astype(bool)
+    return pd.DataFrame(
+        {
+            name: known & (spans["label"] != owner).fillna(True).astype(bool) & spans[name].notna()
+            for name, owner in V.ATTRIBUTE_LABEL.items()
+        },
+        index=spans.index,
+    )
+
+
+class _Table(pa.DataFrameModel):
+    """Columns shared by every table: where each row came from."""
+
+    file_: Series[str] = pa.Field(alias="_file")
+    line_: Series[pd.Int64Dtype] = pa.Field(alias="_line", ge=1)
+
+    class Config:
+        strict = True
+
+
+class ArticleModel(_Table):
+    """One news story."""
+
+    article_id: Series[str] = pa.Field(unique=True, str_matches=_ID_PATTERN)
+    title: Series[str]
+    text: Series[str]
+    outlet: Series[str] = pa.Field(nullable=True)
+    url: Series[str] = pa.Field(nullable=True)
+    published: Series[str] = pa.Field(nullable=True)
+    language: Series[str]
+    outlet_reliability: Series[str] = pa.Field(isin=V.values(V.Reliability))
+    synthetic: Series[pd.BooleanDtype]
+    licence: Series[str]
+    provenance: Series[str] = pa.Field(nullable=True)
+    metadata: Series[object] = pa.Field(nullable=True)
+
+    @pa.check("text", "title", "licence")
+    def non_blank(cls, series: Series[str]) -> Series[bool]:
+        return _non_blank(series)
+
+    @pa.check("url")
+    def valid_url(cls, series: Series[str]) -> Series[bool]:
+        def ok(value: str) -> bool:
+            parts = urlsplit(value)
+            return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value
+
+        return series.map(ok).astype(bool)
+
+    @pa.check("published")
+    def valid_date(cls, series: Series[str]) -> Series[bool]:
+        parsed = pd.to_datetime(series, format="%Y-%m-%d", errors="coerce")
+        return parsed.notna() & series.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
+
+    @pa.check("language")
+    def valid_language(cls, series: Series[str]) -> Series[bool]:
+        return series.isin(_ISO_639_1)
+
+
+class TargetModel(_Table):
+    """A proposition that stance is measured against; a task is one (article, target) pair."""
+
+    target_id: Series[str] = pa.Field(unique=True, str_matches=_ID_PATTERN)
+    article_id: Series[str]
+    text: Series[str]
+
+    @pa.check("text")
+    def non_blank(cls, series: Series[str]) -> Series[bool]:
+        return _non_blank(series)
+
+
+class AnnotationModel(_Table):
+    """One annotator's work on one task, with where and under which config it was made."""
+
+    annotation_id: Series[str] = pa.Field(unique=True, str_matches=_ID_PATTERN)
+    article_id: Series[str]
+    target_id: Series[str]
+    annotator: Series[str]
+    created_at: Series[str]
+    updated_at: Series[str]
+    guideline_version: Series[str] = pa.Field(str_matches=r"^\d+\.\d+$")
+    config_hash: Series[str] = pa.Field(nullable=True, str_matches=_SHA256)
+    ls_task_id: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1)
+    ls_annotation_id: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1)
+
+    @pa.check("annotator")
+    def non_blank(cls, series: Series[str]) -> Series[bool]:
+        return _non_blank(series)
+
+    @pa.check("created_at", "updated_at")
+    def valid_timestamp(cls, series: Series[str]) -> Series[bool]:
+        return pd.to_datetime(series, format="ISO8601", errors="coerce", utc=True).notna()
+
+    @pa.dataframe_check
+    def updated_not_before_created(cls, df: pd.DataFrame) -> Series[bool]:
+        created = pd.to_datetime(df["created_at"], format="ISO8601", errors="coerce", utc=True)
+        updated = pd.to_datetime(df["updated_at"], format="ISO8601", errors="coerce", utc=True)
+        return (updated >= created) | created.isna() | updated.isna()
+
+
+class SpanModel(_Table):
+    """A SOURCE, CUE or CLAIM span: half-open code-point offsets into its article's text."""
+
+    annotation_id: Series[str]
+    article_id: Series[str]
+    span_id: Series[str] = pa.Field(str_matches=_ID_PATTERN)
+    label: Series[str] = pa.Field(isin=V.values(V.SpanLabel))
+    start: Series[pd.Int64Dtype] = pa.Field(ge=0)
+    end: Series[pd.Int64Dtype] = pa.Field(ge=1)
+    text: Series[str]
+    identified: Series[str] = pa.Field(nullable=True, isin=V.values(V.Identified))
+    source_type: Series[str] = pa.Field(nullable=True, isin=V.values(V.SourceType))
+    reliability: Series[str] = pa.Field(nullable=True, isin=V.values(V.Reliability))
+    cue_type: Series[str] = pa.Field(nullable=True, isin=V.values(V.CueType))
+    stance: Series[str] = pa.Field(nullable=True, isin=V.values(V.Stance))
+    certainty: Series[str] = pa.Field(nullable=True, isin=V.values(V.Certainty))
+    polarity: Series[str] = pa.Field(nullable=True, isin=V.values(V.Polarity))
+
+    @pa.check("text")
+    def span_not_blank(cls, series: Series[str]) -> Series[bool]:
+        return _non_blank(series)
+
+    @pa.dataframe_check
+    def start_before_end(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["start"] < df["end"]).fillna(True).astype(bool)
+
+    @pa.dataframe_check
+    def text_length_matches_offsets(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["text"].str.len() == df["end"] - df["start"]).fillna(True).astype(bool)
+
+    @pa.dataframe_check
+    def attribute_required(cls, df: pd.DataFrame) -> Series[bool]:
+        """Every attribute of a span's label is set."""
+        return ~missing_attributes(df).any(axis=1)
+
+    @pa.dataframe_check
+    def attribute_forbidden(cls, df: pd.DataFrame) -> Series[bool]:
+        """No span carries an attribute of another label (unknown labels are reported elsewhere)."""
+        return ~foreign_attributes(df).any(axis=1)
+
+    @pa.dataframe_check
+    def unique_span_id(cls, df: pd.DataFrame) -> Series[bool]:
+        return ~df.duplicated(["annotation_id", "span_id"], keep="first")
+
+    @pa.dataframe_check
+    def duplicate_span(cls, df: pd.DataFrame) -> Series[bool]:
+        return ~df.duplicated(["annotation_id", "label", "start", "end"], keep="first")
+
+
+class RelationModel(_Table):
+    """A typed, directed link between two spans of the same annotation."""
+
+    annotation_id: Series[str]
+    article_id: Series[str]
+    type: Series[str] = pa.Field(isin=V.values(V.RelationType))
+    from_id: Series[str]
+    to_id: Series[str]
+
+    @pa.dataframe_check
+    def duplicate_relation(cls, df: pd.DataFrame) -> Series[bool]:
+        return ~df.duplicated(["annotation_id", "type", "from_id", "to_id"], keep="first")
+
+
+#: Table name -> model, in the order tables are validated and reported.
+TABLE_MODELS: dict[str, type[_Table]] = {
+    "articles": ArticleModel,
+    "targets": TargetModel,
+    "annotations": AnnotationModel,
+    "spans": SpanModel,
+    "relations": RelationModel,
+}

@@ -1,0 +1,158 @@
+"""Run every schema rule over a corpus and turn pandera's failure cases into report rows."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+import pandera.errors
+
+from schemas.crosstable import CROSS_TABLE_MODELS, joined_tables
+from schemas.models import TABLE_MODELS, foreign_attributes, missing_attributes
+from stancebank.corpus import Corpus
+from stancebank.failures import Failure
+
+_BUILTIN_RULES = (
+    (re.compile(r"^field_uniqueness$"), "unique_{column}"),
+    (re.compile(r"^not_nullable$"), "required"),
+    (re.compile(r"^isin\("), "not_in_vocabulary"),
+    (re.compile(r"^str_matches\("), "bad_format"),
+    (re.compile(r"^greater_than_or_equal_to\("), "out_of_range"),
+    (re.compile(r"^column_in_schema$"), "unknown_column"),
+    (re.compile(r"^column_in_dataframe$"), "missing_column"),
+    (re.compile(r"^dtype\("), "wrong_type"),
+)
+#: Row-wide rules (pandera reports them once per column): the fields that show what is wrong.
+_ROW_RULE_FIELDS: dict[str, tuple[str, ...]] = {
+    "start_before_end": ("start", "end"),
+    "text_length_matches_offsets": ("start", "end", "text"),
+    "span_text_matches_article": ("start", "end", "text"),
+    "end_within_text": ("end",),
+    "duplicate_span": ("label", "start", "end"),
+    "unique_span_id": ("span_id",),
+    "duplicate_relation": ("type", "from_id", "to_id"),
+    "relation_from_exists": ("from_id",),
+    "relation_to_exists": ("to_id",),
+    "relation_direction": ("type", "from_id", "to_id"),
+    "target_article_exists": ("article_id",),
+    "annotation_article_exists": ("article_id",),
+    "annotation_target_exists": ("target_id",),
+    "target_of_same_article": ("target_id",),
+    "span_article_exists": ("article_id",),
+    "updated_not_before_created": ("created_at", "updated_at"),
+    "attribute_required": ("label",),
+    "attribute_forbidden": ("label",),
+}
+#: Row-wide attribute rules: which attribute columns are at fault in a row.
+_ATTRIBUTE_FAULTS = {"attribute_required": missing_attributes, "attribute_forbidden": foreign_attributes}
+_ID_COLUMN = {"spans": "span_id", "relations": "from_id"}
+
+
+def rule_name(check: str, column: str | None) -> str:
+    """Our rule name for a pandera check name (custom checks are already named as rules)."""
+    for pattern, rule in _BUILTIN_RULES:
+        if pattern.search(check):
+            return rule.format(column=column)
+    return check
+
+
+def validate_corpus(corpus: Corpus) -> list[Failure]:
+    """Every failure of every rule, reader failures first; an empty list means valid."""
+    failures = list(corpus.failures)
+    for table, model in TABLE_MODELS.items():
+        failures += _run(model, corpus.tables[table], table, corpus.blanked)
+    for family, (table, frame) in joined_tables(corpus.tables).items():
+        failures += _run(CROSS_TABLE_MODELS[family], frame, table, set())
+    return failures
+
+
+def _run(
+    model: Any, frame: pd.DataFrame, table: str, blanked: set[tuple[str, int, str]]
+) -> list[Failure]:
+    try:
+        model.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return []
+    failures: list[Failure] = []
+    seen: set[tuple[str, int | None]] = set()
+    for case in cases.itertuples(index=False):
+        column = None if pd.isna(case.column) or case.column == model.__name__ else str(case.column)
+        index = None if pd.isna(case.index) else int(case.index)
+        rule = rule_name(str(case.check), column)
+        if case.check == "not_nullable" and (table, index, column) in blanked:
+            continue  # the reader already reported this cell as wrong_type
+        if rule in _ROW_RULE_FIELDS:
+            if (rule, index) in seen:
+                continue
+            seen.add((rule, index))
+            at_fault = _attribute_columns(frame, index, rule)
+            failures.append(
+                _locate(frame, table, index, rule, at_fault, _row_value(frame, index, rule))
+            )
+        else:
+            failures.append(_locate(frame, table, index, rule, column, _show(case.failure_case)))
+    return failures
+
+
+def _attribute_columns(frame: pd.DataFrame, index: int | None, rule: str) -> str | None:
+    if rule not in _ATTRIBUTE_FAULTS or index is None:
+        return None
+    faults = _ATTRIBUTE_FAULTS[rule](frame.loc[[index]]).iloc[0]
+    return ",".join(name for name, bad in faults.items() if bad)
+
+
+def _show(value: Any) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _row_value(frame: pd.DataFrame, index: int | None, rule: str) -> str | None:
+    if index is None:
+        return None
+    row = frame.loc[index]
+    shown = [f"{name}={_plain(row[name])!r}" for name in _ROW_RULE_FIELDS[rule]]
+    if rule == "span_text_matches_article":
+        shown.append(f"article_text={row['article_text'][row['start'] : row['end']]!r}")
+    if rule == "attribute_forbidden":
+        columns = (_attribute_columns(frame, index, rule) or "").split(",")
+        shown += [f"{name}={_plain(row[name])!r}" for name in columns if name]
+    if rule == "end_within_text":
+        shown.append(f"text_length={len(row['article_text'])}")
+    return " ".join(shown)
+
+
+def _locate(
+    frame: pd.DataFrame,
+    table: str,
+    index: int | None,
+    rule: str,
+    column: str | None,
+    value: str | None,
+) -> Failure:
+    if index is None or index not in frame.index:
+        files = sorted(set(frame["_file"])) if "_file" in frame and len(frame) else []
+        return Failure(", ".join(files) or table, None, None, None, rule, column, value)
+    row = frame.loc[index]
+    article = row.get("article_id")
+    span = row.get(_ID_COLUMN[table]) if table in _ID_COLUMN else None
+    if table == "relations" and isinstance(span, str):
+        span = f"{span}->{row.get('to_id')}"
+    return Failure(
+        str(row["_file"]),
+        int(row["_line"]),
+        article if isinstance(article, str) else None,
+        span if isinstance(span, str) else None,
+        rule,
+        column,
+        value,
+    )
