@@ -128,14 +128,30 @@ def _annotation_line(story: _Story, annotation: _Annotation, line: str, number: 
     kind, span_id, quote, nth, attrs, heads = match.groups()
     label = _LABELS[kind]
     start, quote = _locate(story, quote, int(nth) if nth else None, number)
-    names = list(V.SPAN_ATTRIBUTES[label])
-    values = attrs.split()
-    if len(values) != len(names):
-        raise AuthoringError(number, f"{label} needs {names}, got {values}")
-    span = {"id": span_id, "label": label.value, "start": start, "end": start + len(quote), "text": quote}
-    span.update(zip(names, values, strict=True))
+    span: dict[str, Any] = {
+        "id": span_id,
+        "label": label.value,
+        "start": start,
+        "end": start + len(quote),
+        "text": quote,
+    }
+    span.update(_attributes(label, attrs.split(), number))
     annotation.spans[span_id] = span
     annotation.heads[span_id] = heads.split() if heads else []
+
+
+def _attributes(label: V.SpanLabel, given: list[str], number: int) -> dict[str, str]:
+    """Attribute values in any order: the value sets of one label's attributes do not overlap."""
+    wanted = V.SPAN_ATTRIBUTES[label]
+    found: dict[str, str] = {}
+    for value in given:
+        names = [name for name, values in wanted.items() if value in V.values(values)]
+        if len(names) != 1 or names[0] in found:
+            raise AuthoringError(number, f"{value!r} is not a free value for {label}: {list(wanted)}")
+        found[names[0]] = value
+    if set(found) != set(wanted):
+        raise AuthoringError(number, f"{label} needs {list(wanted)}, got {given}")
+    return {name: found[name] for name in wanted}
 
 
 def _locate(story: _Story, quote: str, nth: int | None, number: int) -> tuple[int, str]:
@@ -194,6 +210,9 @@ def _annotation_record(story: _Story, annotation: _Annotation, created: datetime
     relations = []
     for span in spans:
         for head in annotation.heads.get(span["id"], []):
+            if head not in annotation.spans:
+                raise AuthoringError(0, f"{story.article_id}/{annotation.annotator}: {span['id']} "
+                                     f"names unknown head {head!r}")
             head_label = V.SpanLabel(annotation.spans[head]["label"])
             relations.append({"type": _HEAD_RELATION[head_label].value, "from_id": head, "to_id": span["id"]})
     stamp = created.isoformat().replace("+00:00", "Z")
