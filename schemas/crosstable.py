@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pandera.pandas as pa
-from pandera.typing import Series
 
 from schemas import vocabulary as V
 
@@ -17,7 +16,8 @@ class TargetLinks(pa.DataFrameModel):
     """targets ⋈ articles."""
 
     @pa.dataframe_check
-    def target_article_exists(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def target_article_exists(cls, df: pd.DataFrame) -> pd.Series:
         return df["article_found"]
 
 
@@ -25,15 +25,18 @@ class AnnotationLinks(pa.DataFrameModel):
     """annotations ⋈ articles ⋈ targets."""
 
     @pa.dataframe_check
-    def annotation_article_exists(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def annotation_article_exists(cls, df: pd.DataFrame) -> pd.Series:
         return df["article_found"]
 
     @pa.dataframe_check
-    def annotation_target_exists(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def annotation_target_exists(cls, df: pd.DataFrame) -> pd.Series:
         return df["target_article_id"].notna()
 
     @pa.dataframe_check
-    def target_of_same_article(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def target_of_same_article(cls, df: pd.DataFrame) -> pd.Series:
         found = df["target_article_id"].notna()
         return ~found | (df["target_article_id"] == df["article_id"]).fillna(False).astype(bool)
 
@@ -42,16 +45,19 @@ class SpanInArticle(pa.DataFrameModel):
     """spans ⋈ articles: offsets are code points, half-open, and must reproduce the span text."""
 
     @pa.dataframe_check
-    def span_article_exists(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def span_article_exists(cls, df: pd.DataFrame) -> pd.Series:
         return df["article_text"].notna()
 
     @pa.dataframe_check
-    def end_within_text(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def end_within_text(cls, df: pd.DataFrame) -> pd.Series:
         length = df["article_text"].str.len()
         return (df["end"] <= length).fillna(True).astype(bool)
 
     @pa.dataframe_check
-    def span_text_matches_article(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def span_text_matches_article(cls, df: pd.DataFrame) -> pd.Series:
         return pd.Series(
             [
                 True if not isinstance(doc, str) or pd.isna(s) or pd.isna(e) else doc[s:e] == text
@@ -68,15 +74,18 @@ class RelationEnds(pa.DataFrameModel):
     """relations ⋈ spans (twice, within the same annotation)."""
 
     @pa.dataframe_check
-    def relation_from_exists(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def relation_from_exists(cls, df: pd.DataFrame) -> pd.Series:
         return df["from_label"].notna()
 
     @pa.dataframe_check
-    def relation_to_exists(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def relation_to_exists(cls, df: pd.DataFrame) -> pd.Series:
         return df["to_label"].notna()
 
     @pa.dataframe_check
-    def relation_direction(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def relation_direction(cls, df: pd.DataFrame) -> pd.Series:
         """``source_of`` runs SOURCE→CLAIM and ``cue_of`` CUE→CLAIM, nothing else."""
         head = df["type"].map({t.value: ends[0].value for t, ends in V.RELATION_ENDPOINTS.items()})
         tail = df["type"].map({t.value: ends[1].value for t, ends in V.RELATION_ENDPOINTS.items()})
@@ -106,9 +115,9 @@ def joined_tables(tables: dict[str, pd.DataFrame]) -> dict[str, tuple[str, pd.Da
     article_text = first_articles.set_index("article_id")["text"]
     span_in_article = spans.assign(article_text=spans["article_id"].map(article_text))
 
-    span_label = spans.drop_duplicates(["annotation_id", "span_id"]).set_index(
-        ["annotation_id", "span_id"]
-    )["label"]
+    span_label = spans.drop_duplicates(["annotation_id", "span_id"]).set_index(["annotation_id", "span_id"])[
+        "label"
+    ]
 
     def label_of(column: str) -> pd.Series:
         keys = pd.MultiIndex.from_arrays([relations["annotation_id"], relations[column]])

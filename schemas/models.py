@@ -77,11 +77,13 @@ class ArticleModel(_Table):
     metadata: Series[object] = pa.Field(nullable=True)
 
     @pa.check("text", "title", "licence")
-    def non_blank(cls, series: Series[str]) -> Series[bool]:
+    @classmethod
+    def non_blank(cls, series: Series[str]) -> pd.Series:
         return _non_blank(series)
 
     @pa.check("url")
-    def valid_url(cls, series: Series[str]) -> Series[bool]:
+    @classmethod
+    def valid_url(cls, series: Series[str]) -> pd.Series:
         def ok(value: str) -> bool:
             parts = urlsplit(value)
             return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value
@@ -89,12 +91,14 @@ class ArticleModel(_Table):
         return series.map(ok).astype(bool)
 
     @pa.check("published")
-    def valid_date(cls, series: Series[str]) -> Series[bool]:
+    @classmethod
+    def valid_date(cls, series: Series[str]) -> pd.Series:
         parsed = pd.to_datetime(series, format="%Y-%m-%d", errors="coerce")
         return parsed.notna() & series.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
 
     @pa.check("language")
-    def valid_language(cls, series: Series[str]) -> Series[bool]:
+    @classmethod
+    def valid_language(cls, series: Series[str]) -> pd.Series:
         return series.isin(_ISO_639_1)
 
 
@@ -106,7 +110,8 @@ class TargetModel(_Table):
     text: Series[str]
 
     @pa.check("text")
-    def non_blank(cls, series: Series[str]) -> Series[bool]:
+    @classmethod
+    def non_blank(cls, series: Series[str]) -> pd.Series:
         return _non_blank(series)
 
 
@@ -125,15 +130,18 @@ class AnnotationModel(_Table):
     ls_annotation_id: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1)
 
     @pa.check("annotator")
-    def non_blank(cls, series: Series[str]) -> Series[bool]:
+    @classmethod
+    def non_blank(cls, series: Series[str]) -> pd.Series:
         return _non_blank(series)
 
     @pa.check("created_at", "updated_at")
-    def valid_timestamp(cls, series: Series[str]) -> Series[bool]:
+    @classmethod
+    def valid_timestamp(cls, series: Series[str]) -> pd.Series:
         return pd.to_datetime(series, format="ISO8601", errors="coerce", utc=True).notna()
 
     @pa.dataframe_check
-    def updated_not_before_created(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def updated_not_before_created(cls, df: pd.DataFrame) -> pd.Series:
         created = pd.to_datetime(df["created_at"], format="ISO8601", errors="coerce", utc=True)
         updated = pd.to_datetime(df["updated_at"], format="ISO8601", errors="coerce", utc=True)
         return (updated >= created) | created.isna() | updated.isna()
@@ -158,33 +166,40 @@ class SpanModel(_Table):
     polarity: Series[str] = pa.Field(nullable=True, isin=V.values(V.Polarity))
 
     @pa.check("text")
-    def span_not_blank(cls, series: Series[str]) -> Series[bool]:
+    @classmethod
+    def span_not_blank(cls, series: Series[str]) -> pd.Series:
         return _non_blank(series)
 
     @pa.dataframe_check
-    def start_before_end(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def start_before_end(cls, df: pd.DataFrame) -> pd.Series:
         return (df["start"] < df["end"]).fillna(True).astype(bool)
 
     @pa.dataframe_check
-    def text_length_matches_offsets(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def text_length_matches_offsets(cls, df: pd.DataFrame) -> pd.Series:
         return (df["text"].str.len() == df["end"] - df["start"]).fillna(True).astype(bool)
 
     @pa.dataframe_check
-    def attribute_required(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def attribute_required(cls, df: pd.DataFrame) -> pd.Series:
         """Every attribute of a span's label is set."""
         return ~missing_attributes(df).any(axis=1)
 
     @pa.dataframe_check
-    def attribute_forbidden(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def attribute_forbidden(cls, df: pd.DataFrame) -> pd.Series:
         """No span carries an attribute of another label (unknown labels are reported elsewhere)."""
         return ~foreign_attributes(df).any(axis=1)
 
     @pa.dataframe_check
-    def unique_span_id(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def unique_span_id(cls, df: pd.DataFrame) -> pd.Series:
         return ~df.duplicated(["annotation_id", "span_id"], keep="first")
 
     @pa.dataframe_check
-    def duplicate_span(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def duplicate_span(cls, df: pd.DataFrame) -> pd.Series:
         return ~df.duplicated(["annotation_id", "label", "start", "end"], keep="first")
 
 
@@ -198,7 +213,8 @@ class RelationModel(_Table):
     to_id: Series[str]
 
     @pa.dataframe_check
-    def duplicate_relation(cls, df: pd.DataFrame) -> Series[bool]:
+    @classmethod
+    def duplicate_relation(cls, df: pd.DataFrame) -> pd.Series:
         return ~df.duplicated(["annotation_id", "type", "from_id", "to_id"], keep="first")
 
 

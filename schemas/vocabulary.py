@@ -94,9 +94,7 @@ SPAN_ATTRIBUTES: Final = MappingProxyType(
             {"identified": Identified, "source_type": SourceType, "reliability": Reliability}
         ),
         SpanLabel.CUE: MappingProxyType({"cue_type": CueType}),
-        SpanLabel.CLAIM: MappingProxyType(
-            {"stance": Stance, "certainty": Certainty, "polarity": Polarity}
-        ),
+        SpanLabel.CLAIM: MappingProxyType({"stance": Stance, "certainty": Certainty, "polarity": Polarity}),
     }
 )
 

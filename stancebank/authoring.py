@@ -80,7 +80,7 @@ def parse(source: str) -> list[_Story]:
     annotation: _Annotation | None = None
     for number, raw in enumerate(source.splitlines(), start=1):
         line = raw.rstrip()
-        if not line or line.startswith("#") and not line.startswith("## "):
+        if not line or (line.startswith("#") and not line.startswith("## ")):
             continue
         if line.startswith("## "):
             story, annotation = _Story(line[3:].strip()), None
@@ -166,8 +166,10 @@ def _locate(story: _Story, quote: str, nth: int | None, number: int) -> tuple[in
     if not hits:
         raise AuthoringError(number, f"{quote!r} not in {story.article_id}")
     if nth is None and len(hits) > 1:
-        raise AuthoringError(number, f"{quote!r} occurs {len(hits)} times in {story.article_id}: "
-                             "add context with [..] or #n")
+        raise AuthoringError(
+            number,
+            f"{quote!r} occurs {len(hits)} times in {story.article_id}: add context with [..] or #n",
+        )
     if nth is not None and nth > len(hits):
         raise AuthoringError(number, f"{quote!r} occurs only {len(hits)} times")
     return hits[(nth or 1) - 1] + offset, inner
@@ -197,7 +199,13 @@ def to_records(stories: list[_Story]) -> dict[str, list[dict[str, Any]]]:
             }
         )
         for key, text in story.targets.items():
-            targets.append({"target_id": f"{story.article_id}:{key}", "article_id": story.article_id, "text": text})
+            targets.append(
+                {
+                    "target_id": f"{story.article_id}:{key}",
+                    "article_id": story.article_id,
+                    "text": text,
+                }
+            )
         for annotation in story.annotations:
             tick += 1
             created = _EPOCH + timedelta(minutes=7 * tick)
@@ -211,8 +219,10 @@ def _annotation_record(story: _Story, annotation: _Annotation, created: datetime
     for span in spans:
         for head in annotation.heads.get(span["id"], []):
             if head not in annotation.spans:
-                raise AuthoringError(0, f"{story.article_id}/{annotation.annotator}: {span['id']} "
-                                     f"names unknown head {head!r}")
+                raise AuthoringError(
+                    0,
+                    f"{story.article_id}/{annotation.annotator}: {span['id']} names unknown head {head!r}",
+                )
             head_label = V.SpanLabel(annotation.spans[head]["label"])
             relations.append({"type": _HEAD_RELATION[head_label].value, "from_id": head, "to_id": span["id"]})
     stamp = created.isoformat().replace("+00:00", "Z")

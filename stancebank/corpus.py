@@ -94,11 +94,10 @@ class _Builder:
             if key not in fields:
                 self._fail(origin, article_id, span_id, "unknown_field", key, value)
                 continue
-            if value is not None and not _has_type(value, fields[key]):
+            if not _has_type(value, fields[key]):
                 self._fail(origin, article_id, span_id, "wrong_type", key, value)
                 self.blanked.add((table, index, column))
-                value = None
-            row[column] = value
+            row[column] = value if _has_type(value, fields[key]) else None
         self.rows[table].append(row)
         return row
 
@@ -128,6 +127,8 @@ class _Builder:
 
 
 def _has_type(value: Any, types: tuple[type, ...]) -> bool:
+    if value is None:
+        return True  # missing values are the schemas' business (required or nullable)
     if isinstance(value, bool) and bool not in types:
         return False  # JSON true is not an integer offset
     return isinstance(value, types)

@@ -18,9 +18,7 @@ class Failure(NamedTuple):
 
     def one_line(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
-        ids = ", ".join(
-            f"{k}={v}" for k, v in (("article", self.article_id), ("span", self.span_id)) if v
-        )
+        ids = ", ".join(f"{k}={v}" for k, v in (("article", self.article_id), ("span", self.span_id)) if v)
         column = f" [{self.column}]" if self.column else ""
         value = f" value={self.value!r}" if self.value is not None else ""
         return f"{where}: {self.rule}{column}{' (' + ids + ')' if ids else ''}{value}"

@@ -45,7 +45,10 @@ _ROW_RULE_FIELDS: dict[str, tuple[str, ...]] = {
     "attribute_forbidden": ("label",),
 }
 #: Row-wide attribute rules: which attribute columns are at fault in a row.
-_ATTRIBUTE_FAULTS = {"attribute_required": missing_attributes, "attribute_forbidden": foreign_attributes}
+_ATTRIBUTE_FAULTS = {
+    "attribute_required": missing_attributes,
+    "attribute_forbidden": foreign_attributes,
+}
 _ID_COLUMN = {"spans": "span_id", "relations": "from_id"}
 
 
@@ -67,9 +70,7 @@ def validate_corpus(corpus: Corpus) -> list[Failure]:
     return failures
 
 
-def _run(
-    model: Any, frame: pd.DataFrame, table: str, blanked: set[tuple[str, int, str]]
-) -> list[Failure]:
+def _run(model: Any, frame: pd.DataFrame, table: str, blanked: set[tuple[str, int, str]]) -> list[Failure]:
     try:
         model.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as exc:
@@ -89,9 +90,7 @@ def _run(
                 continue
             seen.add((rule, index))
             at_fault = _attribute_columns(frame, index, rule)
-            failures.append(
-                _locate(frame, table, index, rule, at_fault, _row_value(frame, index, rule))
-            )
+            failures.append(_locate(frame, table, index, rule, at_fault, _row_value(frame, index, rule)))
         else:
             failures.append(_locate(frame, table, index, rule, column, _show(case.failure_case)))
     return failures
@@ -101,7 +100,7 @@ def _attribute_columns(frame: pd.DataFrame, index: int | None, rule: str) -> str
     if rule not in _ATTRIBUTE_FAULTS or index is None:
         return None
     faults = _ATTRIBUTE_FAULTS[rule](frame.loc[[index]]).iloc[0]
-    return ",".join(name for name, bad in faults.items() if bad)
+    return ",".join(str(name) for name, bad in faults.items() if bad)
 
 
 def _show(value: Any) -> str | None:
@@ -149,7 +148,7 @@ def _locate(
         span = f"{span}->{row.get('to_id')}"
     return Failure(
         str(row["_file"]),
-        int(row["_line"]),
+        int(str(row["_line"])),
         article if isinstance(article, str) else None,
         span if isinstance(span, str) else None,
         rule,
