@@ -60,7 +60,7 @@ class SpanInArticle(pa.DataFrameModel):
     def span_text_matches_article(cls, df: pd.DataFrame) -> pd.Series:
         return pd.Series(
             [
-                True if not isinstance(doc, str) or pd.isna(s) or pd.isna(e) else doc[s:e] == text
+                True if not isinstance(doc, str) or pd.isna(s) or pd.isna(e) or s < 0 else doc[s:e] == text
                 for doc, s, e, text in zip(
                     df["article_text"], df["start"], df["end"], df["text"], strict=True
                 )

@@ -63,7 +63,13 @@ class _Table(pa.DataFrameModel):
 class ArticleModel(_Table):
     """One news story."""
 
-    article_id: Series[str] = pa.Field(unique=True, str_matches=_ID_PATTERN)
+    article_id: Series[str] = pa.Field(str_matches=_ID_PATTERN)
+
+    @pa.check("article_id")
+    @classmethod
+    def unique_article_id(cls, series: Series[str]) -> pd.Series:
+        """Ids are unique; the first row with an id is kept as the original."""
+        return ~series.duplicated(keep="first")
     title: Series[str]
     text: Series[str]
     outlet: Series[str] = pa.Field(nullable=True)
@@ -105,7 +111,13 @@ class ArticleModel(_Table):
 class TargetModel(_Table):
     """A proposition that stance is measured against; a task is one (article, target) pair."""
 
-    target_id: Series[str] = pa.Field(unique=True, str_matches=_ID_PATTERN)
+    target_id: Series[str] = pa.Field(str_matches=_ID_PATTERN)
+
+    @pa.check("target_id")
+    @classmethod
+    def unique_target_id(cls, series: Series[str]) -> pd.Series:
+        """Ids are unique; the first row with an id is kept as the original."""
+        return ~series.duplicated(keep="first")
     article_id: Series[str]
     text: Series[str]
 
@@ -118,7 +130,13 @@ class TargetModel(_Table):
 class AnnotationModel(_Table):
     """One annotator's work on one task, with where and under which config it was made."""
 
-    annotation_id: Series[str] = pa.Field(unique=True, str_matches=_ID_PATTERN)
+    annotation_id: Series[str] = pa.Field(str_matches=_ID_PATTERN)
+
+    @pa.check("annotation_id")
+    @classmethod
+    def unique_annotation_id(cls, series: Series[str]) -> pd.Series:
+        """Ids are unique; the first row with an id is kept as the original."""
+        return ~series.duplicated(keep="first")
     article_id: Series[str]
     target_id: Series[str]
     annotator: Series[str]
@@ -178,7 +196,9 @@ class SpanModel(_Table):
     @pa.dataframe_check
     @classmethod
     def text_length_matches_offsets(cls, df: pd.DataFrame) -> pd.Series:
-        return (df["text"].str.len() == df["end"] - df["start"]).fillna(True).astype(bool)
+        sane = (df["start"] >= 0) & (df["start"] < df["end"])  # else start_before_end/out_of_range
+        same = df["text"].str.len() == df["end"] - df["start"]
+        return (same | ~sane.fillna(False).astype(bool)).fillna(True).astype(bool)
 
     @pa.dataframe_check
     @classmethod

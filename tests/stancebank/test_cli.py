@@ -1,0 +1,112 @@
+"""The command line: exit codes 0/1/2, one clear line for unreadable input, no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stancebank.cli import main
+from tests.corpus_factory import base_records, write_records
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def test_shipped_data_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(DATA)]) == 0
+    assert capsys.readouterr().out.startswith("valid: ")
+
+
+def test_one_wrong_offset_exits_one_and_names_the_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = base_records()
+    records["annotations"].append({**records["annotations"][0], "annotation_id": "a1:t1:bruno",
+                                   "annotator": "bruno"})
+    records["annotations"][1]["spans"] = [dict(s) for s in records["annotations"][1]["spans"]]
+    records["annotations"][1]["spans"][0]["start"] += 1
+    records["annotations"][1]["spans"][0]["end"] += 1
+    write_records(tmp_path, records)
+    assert main(["validate", str(tmp_path), "--format", "json"]) == 1
+    failures = json.loads(capsys.readouterr().out)
+    assert [(f["line"], f["rule"], f["span_id"], f["article_id"]) for f in failures] == [
+        (2, "span_text_matches_article", "s1", "a1")
+    ]
+    assert failures[0]["file"].endswith("annotations/amira.jsonl")
+
+
+def test_table_output_lists_failures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    records = base_records()
+    records["articles"][0]["language"] = "xx"
+    write_records(tmp_path, records)
+    assert main(["validate", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "valid_language" in out and "articles.jsonl" in out
+
+
+def test_single_annotation_file_finds_its_articles(tmp_path: Path) -> None:
+    write_records(tmp_path, base_records())
+    assert main(["validate", str(tmp_path / "annotations" / "amira.jsonl")]) == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"article_id": "a1"\n', "articles.jsonl:1: invalid JSON"),
+        (b"", "articles.jsonl: file is empty"),
+        (b'{"title": "caf\xe9"}\n', "articles.jsonl:1: not UTF-8"),
+        (b'\xef\xbb\xbf{"article_id": "a1"}\n', "articles.jsonl:1: starts with a UTF-8 byte-order mark"),
+        (b"[" * 100_000 + b"\n", "articles.jsonl:1: JSON nested too deeply"),
+    ],
+    ids=["bad json", "empty", "latin-1", "bom", "deep nesting"],
+)
+def test_unreadable_input_exits_two_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    write_records(tmp_path, base_records())
+    (tmp_path / "articles.jsonl").write_bytes(content)
+    assert main(["validate", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_missing_path_exits_two(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["validate", str(tmp_path / "nope.jsonl")]) == 2
+    assert "nope.jsonl: no such file" in capsys.readouterr().err
+
+
+def test_non_object_line_is_invalid_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_records(tmp_path, base_records())
+    with (tmp_path / "targets.jsonl").open("a") as handle:
+        handle.write("[1, 2]\n")
+    assert main(["validate", str(tmp_path), "--format", "json"]) == 1
+    failures = json.loads(capsys.readouterr().out)
+    assert [(f["line"], f["rule"], f["column"]) for f in failures] == [(3, "wrong_type", "record")]
+
+
+def test_summary_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["summary", str(DATA)]) == 0
+    out = capsys.readouterr().out
+    assert "articles" in out and "CLAIM" in out
+
+
+def test_summary_refuses_invalid_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    records = base_records()
+    records["articles"][0]["language"] = "xx"
+    write_records(tmp_path, records)
+    assert main(["summary", str(tmp_path)]) == 1
+    assert "1 validation failure(s)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [[], ["validate"], ["summary"]])
+def test_every_subcommand_has_help(command: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "stancebank.cli", *command, "--help"],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0
+    assert "usage: stancebank" in result.stdout
