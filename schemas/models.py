@@ -70,6 +70,7 @@ class ArticleModel(_Table):
     def unique_article_id(cls, series: Series[str]) -> pd.Series:
         """Ids are unique; the first row with an id is kept as the original."""
         return ~series.duplicated(keep="first")
+
     title: Series[str]
     text: Series[str]
     outlet: Series[str] = pa.Field(nullable=True)
@@ -118,6 +119,7 @@ class TargetModel(_Table):
     def unique_target_id(cls, series: Series[str]) -> pd.Series:
         """Ids are unique; the first row with an id is kept as the original."""
         return ~series.duplicated(keep="first")
+
     article_id: Series[str]
     text: Series[str]
 
@@ -137,6 +139,7 @@ class AnnotationModel(_Table):
     def unique_annotation_id(cls, series: Series[str]) -> pd.Series:
         """Ids are unique; the first row with an id is kept as the original."""
         return ~series.duplicated(keep="first")
+
     article_id: Series[str]
     target_id: Series[str]
     annotator: Series[str]

@@ -54,12 +54,24 @@ def base_records() -> dict[str, list[dict[str, Any]]]:
         "ls_task_id": 7,
         "ls_annotation_id": 11,
         "spans": [
-            _span("s1", "SOURCE", "The minister", identified="named", source_type="government",
-                  reliability="high"),
+            _span(
+                "s1",
+                "SOURCE",
+                "The minister",
+                identified="named",
+                source_type="government",
+                reliability="high",
+            ),
             _span("q1", "CUE", "said", cue_type="attribution"),
             _span("q2", "CUE", "may", cue_type="hedge"),
-            _span("c1", "CLAIM", "東京 may host the talks", stance="support", certainty="possible",
-                  polarity="positive"),
+            _span(
+                "c1",
+                "CLAIM",
+                "東京 may host the talks",
+                stance="support",
+                certainty="possible",
+                polarity="positive",
+            ),
         ],
         "relations": [
             {"type": "source_of", "from_id": "s1", "to_id": "c1"},
@@ -78,8 +90,9 @@ def write_records(root: Path, records: dict[str, list[dict[str, Any]]]) -> Path:
         "annotations": root / "annotations" / "amira.jsonl",
     }
     for table, path in paths.items():
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records[table]),
-                        encoding="utf-8")
+        path.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records[table]), encoding="utf-8"
+        )
     return root
 
 

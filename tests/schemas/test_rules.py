@@ -52,6 +52,7 @@ def both(*changes: Callable[[Records], None]) -> Callable[[Records], None]:
 A, T, N = "articles.jsonl", "targets.jsonl", "annotations/amira.jsonl"
 
 # (case id, mutation, file, line, rule, column, span_id)
+# fmt: off
 CASES: list[tuple[str, Callable[[Records], None], str, int, str, str | None, str | None]] = [
     # articles
     ("duplicate article id", duplicate("articles"), A, 3, "unique_article_id", "article_id", None),
@@ -121,6 +122,7 @@ CASES: list[tuple[str, Callable[[Records], None], str, int, str, str | None, str
         {"type": "cue_of", "from_id": "q2", "to_id": "c1"}), N, 1, "duplicate_relation", None,
      "q2->c1"),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(

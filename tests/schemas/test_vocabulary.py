@@ -54,7 +54,8 @@ def test_no_module_spells_a_label_literally() -> None:
     """Only schemas/vocabulary.py may contain a vocabulary value as a string literal."""
     literals = {v for enum in (V.SpanLabel, V.RelationType, V.FactBank) for v in V.values(enum)}
     literals |= {v for values in V.ATTRIBUTE_VALUES.values() for v in V.values(values)}
-    pattern = re.compile(r"""["'](%s)["']""" % "|".join(map(re.escape, literals)))
+    alternatives = "|".join(map(re.escape, literals))
+    pattern = re.compile(rf"""["']({alternatives})["']""")
     offenders = []
     for package in ("schemas", "annotate", "train", "stancebank"):
         for path in (ROOT / package).rglob("*.py"):

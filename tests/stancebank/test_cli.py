@@ -24,8 +24,9 @@ def test_one_wrong_offset_exits_one_and_names_the_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     records = base_records()
-    records["annotations"].append({**records["annotations"][0], "annotation_id": "a1:t1:bruno",
-                                   "annotator": "bruno"})
+    records["annotations"].append(
+        {**records["annotations"][0], "annotation_id": "a1:t1:bruno", "annotator": "bruno"}
+    )
     records["annotations"][1]["spans"] = [dict(s) for s in records["annotations"][1]["spans"]]
     records["annotations"][1]["spans"][0]["start"] += 1
     records["annotations"][1]["spans"][0]["end"] += 1
@@ -106,7 +107,9 @@ def test_summary_refuses_invalid_data(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_every_subcommand_has_help(command: list[str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "stancebank.cli", *command, "--help"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0
     assert "usage: stancebank" in result.stdout

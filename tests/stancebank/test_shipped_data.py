@@ -90,7 +90,9 @@ def test_guideline_example_is_in_the_seed_annotation(
     row = match.iloc[0]
     assert [row[name] for name in V.SPAN_ATTRIBUTES[V.SpanLabel(label)]] == attrs
     relations = corpus["relations"]
-    into = relations[(relations["annotation_id"] == row["annotation_id"]) & (relations["to_id"] == row["span_id"])]
+    into = relations[
+        (relations["annotation_id"] == row["annotation_id"]) & (relations["to_id"] == row["span_id"])
+    ]
     by_id = spans.set_index("span_id")
     found = {(by_id.loc[h, "label"], by_id.loc[h, "text"]) for h in into["from_id"]}
     assert set(heads) <= found, found
