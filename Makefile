@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit corpus clean
+.PHONY: setup studio demo test lint typecheck unit corpus clean
 
 setup: $(STAMP)
 
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+# label-studio in its own venv (.studio/venv), for `stancebank studio start` and the integration tests.
+studio: setup
+	$(BIN)/stancebank studio install
 
 demo: setup
 	$(BIN)/stancebank validate data
@@ -25,7 +29,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup
+unit: setup studio
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -16,7 +16,7 @@ from pandera.typing import Series
 from schemas import vocabulary as V
 
 _ISO_639_1 = frozenset(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
-_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
+_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._:\-]*$"
 _SHA256 = r"^[0-9a-f]{64}$"
 
 #: Columns every table carries to point a failure at its origin; not part of the data model.

@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     summary.add_argument("paths", nargs="*", type=Path, help="data directories (default: data/)")
     summary.set_defaults(func=cmd_summary)
+
+    from annotate.cli import register as register_studio
+
+    register_studio(sub)
     return parser
 
 

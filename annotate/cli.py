@@ -1,0 +1,186 @@
+"""``stancebank studio …``: run Label Studio and move tasks and annotations in and out of it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from annotate import server
+from annotate.client import Studio
+from annotate.config import config_hash, label_config
+from annotate.pull import convert_snapshot, pull
+from annotate.push import load_valid, push
+
+DEFAULT_PROJECT = "StanceBank"
+
+
+def _url(args: argparse.Namespace, home: Path) -> str:
+    if args.url:
+        return str(args.url)
+    if os.environ.get("STANCEBANK_LS_URL"):
+        return os.environ["STANCEBANK_LS_URL"]
+    state = server.read_state(home)
+    return str(state["url"]) if state else f"http://127.0.0.1:{server.DEFAULT_PORT}"
+
+
+def _studio(args: argparse.Namespace) -> Studio:
+    home = server.studio_home()
+    token = os.environ.get("LABEL_STUDIO_API_KEY") or server.credentials(home).token
+    return Studio(_url(args, home), token, timeout=args.timeout, retries=args.retries)
+
+
+def cmd_install(args: argparse.Namespace) -> int:
+    binary = server.install(server.studio_home())
+    print(f"label-studio {server.LABEL_STUDIO_VERSION} ready: {binary}")
+    return 0
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    home = server.studio_home()
+    state = server.start(home, port=args.port)
+    creds = server.credentials(home)
+    print(f"Label Studio is up at {state['url']} (pid {state['pid']}, data in {home / 'data'})")
+    print(f"Log in as {creds.email}; the password is in {home / 'credentials.json'} (mode 0600).")
+    if args.show_token:
+        print(f"API token: {creds.token}")
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    stopped = server.stop(server.studio_home())
+    print("Label Studio stopped" if stopped else "Label Studio was not running")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    home = server.studio_home()
+    state = server.status(home)
+    if state is None:
+        print("Label Studio is not running")
+        return 1
+    print(f"Label Studio is up at {state['url']} (pid {state['pid']})")
+    if args.show_token:
+        print(f"API token: {server.credentials(home).token}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    config = label_config()
+    print(config, end="")
+    if args.hash:
+        print(f"<!-- sha256 {config_hash(config)} -->")
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    corpus = load_valid(args.data)
+    report = push(
+        _studio(args),
+        corpus,
+        title=args.project,
+        force=args.force,
+        batch_size=args.batch_size,
+        predictions=args.predictions,
+    )
+    print(
+        f"project {args.project!r} (id {report.project_id}): {report.created} task(s) imported, "
+        f"{report.existing} already there, {report.predictions} prediction(s) sent"
+    )
+    if report.changed:
+        print(
+            f"{len(report.changed)} task(s) whose article text changed since they were pushed "
+            f"(not re-imported): {', '.join(report.changed)}"
+        )
+        return 1
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    data_dir = args.data
+    if args.from_snapshot:
+        report = convert_snapshot(args.from_snapshot, data_dir=data_dir)
+    else:
+        report = pull(_studio(args), title=args.project, data_dir=data_dir)
+    if report.rejects:
+        table = Table(title=f"{report.rejected} rejected annotation(s)")
+        for column in ("task", "annotation", "annotator", "reason"):
+            table.add_column(column, overflow="fold")
+        for r in report.rejects:
+            table.add_row(str(r.task_id), str(r.annotation_id), r.annotator or "", r.reason)
+        Console(width=160).print(table)
+    print(f"snapshot: {report.snapshot}")
+    print(f"exported {report.exported} = converted {report.converted} + rejected {report.rejected}")
+    if report.converted:
+        print(f"written: {report.written}")
+    print(f"rejects: {report.rejects_file}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    studio = sub.add_parser(
+        "studio",
+        help="run Label Studio; push tasks, pull annotations",
+        description="A private Label Studio on 127.0.0.1 and the bridge to it.",
+    )
+    verbs = studio.add_subparsers(dest="studio_command", required=True, metavar="VERB")
+
+    def connection(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--url", help="server URL (default: the one `studio start` recorded)")
+        parser.add_argument("--project", default=DEFAULT_PROJECT, help="project title (default: %(default)s)")
+        parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+        parser.add_argument("--retries", type=int, default=3, help="retries on transient errors")
+
+    verbs.add_parser(
+        "install",
+        help="install label-studio into its own venv",
+        description="Install the pinned label-studio into .studio/venv.",
+    ).set_defaults(func=cmd_install)
+    start = verbs.add_parser(
+        "start",
+        help="start the server on 127.0.0.1",
+        description="Install if needed, start on 127.0.0.1, wait for /health.",
+    )
+    start.add_argument("--port", type=int, default=server.DEFAULT_PORT)
+    start.add_argument("--show-token", action="store_true", help="also print the API token")
+    start.set_defaults(func=cmd_start)
+    verbs.add_parser("stop", help="stop the server", description="SIGTERM the recorded server.").set_defaults(
+        func=cmd_stop
+    )
+    status = verbs.add_parser(
+        "status", help="is the server up?", description="Exit 0 when the server answers /health, else 1."
+    )
+    status.add_argument("--show-token", action="store_true", help="also print the API token")
+    status.set_defaults(func=cmd_status)
+    config = verbs.add_parser(
+        "config",
+        help="print the labelling config",
+        description="Print the Label Studio XML generated from the vocabulary.",
+    )
+    config.add_argument("--hash", action="store_true", help="also print its SHA-256")
+    config.set_defaults(func=cmd_config)
+    push_p = verbs.add_parser(
+        "push",
+        help="import tasks (idempotent) and predictions",
+        description="Create or update the project and import every (article, target) "
+        "task not already there; optionally attach predictions.",
+    )
+    push_p.add_argument("data", nargs="*", type=Path, default=[Path("data")])
+    connection(push_p)
+    push_p.add_argument("--force", action="store_true", help="update a config even if it orphans labels")
+    push_p.add_argument("--batch-size", type=int, default=500)
+    push_p.add_argument("--predictions", type=Path, help="JSONL of predictions to attach")
+    push_p.set_defaults(func=cmd_push)
+    pull_p = verbs.add_parser(
+        "pull",
+        help="export, convert and validate annotations into data/",
+        description="Snapshot the full export, convert it into "
+        "data/annotations/ls-<project>.jsonl, and list what was rejected and why.",
+    )
+    pull_p.add_argument("data", nargs="?", type=Path, default=Path("data"))
+    connection(pull_p)
+    pull_p.add_argument("--from-snapshot", type=Path, help="convert a saved *.export.json instead")
+    pull_p.set_defaults(func=cmd_pull)

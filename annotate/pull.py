@@ -1,0 +1,184 @@
+"""``studio pull``: snapshot the export, convert it, validate it, write data/ atomically, count rejects.
+
+Every exported annotation ends up either converted (in ``data/annotations/ls-<project>.jsonl``) or
+rejected (in the snapshot's ``.rejects.jsonl`` with task, annotation, annotator and reason):
+exported = converted + rejected, always.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from annotate import convert
+from annotate.client import Studio
+from annotate.config import config_hash, label_config
+from annotate.server import StudioError
+from schemas.errors import InvalidDataError, UnreadableInputError
+from stancebank.authoring import GUIDELINE_VERSION
+from stancebank.corpus import data_files, dumps_jsonl, read_corpus, write_atomic
+from stancebank.failures import Failure
+from stancebank.validate import validate_corpus
+
+
+@dataclass(frozen=True)
+class PullReport:
+    exported: int
+    converted: int
+    rejected: int
+    snapshot: Path
+    written: Path
+    rejects_file: Path
+    rejects: list[convert.Reject]
+
+
+def slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "project"
+
+
+def snapshot_dir(data_dir: Path, title: str) -> Path:
+    return data_dir / "raw" / "label-studio" / slug(title)
+
+
+def save_snapshot(folder: Path, raw: bytes, meta: dict[str, Any]) -> Path:
+    """Keep the export byte for byte under a new timestamped name (reuse the latest if identical)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(raw).hexdigest()
+    for previous in sorted(folder.glob("*.export.json"), reverse=True):
+        if hashlib.sha256(previous.read_bytes()).hexdigest() == digest:
+            return previous
+        break
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = folder / f"{stamp}-{digest[:8]}.export.json"
+    with open(path, "xb") as handle:  # x: never overwrite an earlier snapshot
+        handle.write(raw)
+    write_atomic(
+        _meta_path(path), json.dumps({**meta, "sha256": digest}, indent=1, ensure_ascii=False) + "\n"
+    )
+    return path
+
+
+def _meta_path(snapshot: Path) -> Path:
+    return snapshot.with_name(snapshot.name.replace(".export.json", ".meta.json"))
+
+
+def pull(studio: Studio, *, title: str, data_dir: Path) -> PullReport:
+    project = studio.find_project(title)
+    if project is None:
+        raise StudioError(f"no project titled {title!r}; run 'stancebank studio push' first")
+    raw = studio.export(project["id"])
+    meta = {
+        "project_id": project["id"],
+        "title": title,
+        "label_config": project["label_config"],
+        "users": {str(k): v for k, v in studio.users().items()},
+        "exported_at": datetime.now(UTC).isoformat(),
+    }
+    snapshot = save_snapshot(snapshot_dir(data_dir, title), raw, meta)
+    return convert_snapshot(snapshot, data_dir=data_dir)
+
+
+def convert_snapshot(snapshot: Path, *, data_dir: Path) -> PullReport:
+    """Convert a saved export (plus its .meta.json) into data_dir/annotations/ls-<project>.jsonl."""
+    meta_path = _meta_path(snapshot)
+    try:
+        export = json.loads(snapshot.read_bytes())
+        meta = json.loads(meta_path.read_bytes())
+    except FileNotFoundError as exc:
+        raise UnreadableInputError(str(exc.filename), "no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UnreadableInputError(str(snapshot), f"not a JSON export: {exc}") from None
+    if not isinstance(export, list):
+        raise UnreadableInputError(str(snapshot), "a full JSON export is a list of tasks")
+    base = [p for p in data_files([data_dir]) if not p.name.startswith("ls-" + slug(meta["title"]))]
+    corpus = read_corpus(base)
+    earlier = validate_corpus(corpus)
+    if earlier:
+        raise InvalidDataError([f._asdict() for f in earlier])
+    expected = config_hash(label_config())
+    actual = config_hash(meta["label_config"])
+    exported = sum(len(task.get("annotations") or []) for task in export)
+    articles = dict(zip(corpus["articles"]["article_id"], corpus["articles"]["text"], strict=True))
+    tasks = {
+        convert.task_key(a, t): a
+        for a, t in zip(corpus["targets"]["article_id"], corpus["targets"]["target_id"], strict=True)
+    }
+    records, rejects = convert.export_to_records(
+        export,
+        articles=articles,
+        tasks=tasks,
+        users={int(k): v for k, v in meta["users"].items()},
+        project_id=int(meta["project_id"]),
+        config_hash=actual,
+        guideline_version=GUIDELINE_VERSION,
+    )
+    if actual != expected:
+        reason = f"made under a different labelling config (sha256 {actual[:12]}…, ours {expected[:12]}…)"
+        rejects += [_reject(r, reason) for r in records]
+        records = []
+    target = data_dir / "annotations" / f"ls-{slug(meta['title'])}.jsonl"
+    records, late = _validated(records, base, target)
+    rejects += late
+    rejects.sort(key=lambda r: (r.task_id or 0, r.annotation_id or 0))
+    if exported != len(records) + len(rejects):
+        raise StudioError(f"count mismatch: {exported} exported != {len(records)} + {len(rejects)}")
+    rejects_file = snapshot.with_name(snapshot.name.replace(".export.json", ".rejects.jsonl"))
+    write_atomic(rejects_file, dumps_jsonl(r._asdict() for r in rejects))
+    if records:
+        write_atomic(target, dumps_jsonl(records))
+    else:
+        target.unlink(missing_ok=True)
+    return PullReport(exported, len(records), len(rejects), snapshot, target, rejects_file, rejects)
+
+
+def _reject(record: dict[str, Any], reason: str) -> convert.Reject:
+    return convert.Reject(
+        record["ls_task_id"],
+        record["ls_annotation_id"],
+        record["annotator"],
+        convert.task_key(record["article_id"], record["target_id"]),
+        reason,
+    )
+
+
+def _validated(
+    records: list[dict[str, Any]], base: list[Path], target: Path
+) -> tuple[list[dict[str, Any]], list[convert.Reject]]:
+    """Validate converted records with the rest of data/; annotations that break a rule are rejected."""
+    pending = target.with_name(f".{target.name}.pending")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    rejects: list[convert.Reject] = []
+    try:
+        for _ in range(2):
+            pending.write_text(dumps_jsonl(records), encoding="utf-8")
+            if not records:
+                return records, rejects
+            failures = validate_corpus(read_corpus([*base, pending]))
+            mine = [f for f in failures if f.file == str(pending)]
+            if len(mine) != len(failures):
+                raise InvalidDataError([f._asdict() for f in failures if f not in mine])
+            if not mine:
+                return records, rejects
+            bad = _by_line(mine)
+            rejects += [_reject(records[line - 1], bad[line]) for line in sorted(bad)]
+            records = [r for i, r in enumerate(records, start=1) if i not in bad]
+        raise StudioError("converted annotations still fail validation after removing the rejects")
+    finally:
+        if pending.exists():
+            os.unlink(pending)
+
+
+def _by_line(failures: list[Failure]) -> dict[int, str]:
+    reasons: dict[int, list[str]] = {}
+    for failure in failures:
+        text = f"{failure.rule}" + (f" [{failure.column}]" if failure.column else "")
+        text += f" on span {failure.span_id}" if failure.span_id else ""
+        text += f": {failure.value}" if failure.value else ""
+        reasons.setdefault(failure.line or 0, []).append(text)
+    return {line: "; ".join(texts) for line, texts in reasons.items()}
