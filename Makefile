@@ -21,6 +21,7 @@ studio: setup
 demo: setup
 	$(BIN)/stancebank validate data
 	$(BIN)/stancebank summary data
+	$(BIN)/stancebank export data --out data/hf
 
 lint: setup
 	$(BIN)/ruff check .

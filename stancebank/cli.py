@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     from annotate.cli import register as register_studio
 
     register_studio(sub)
+    from train.cli import register as register_export
+
+    register_export(sub)
     return parser
 
 

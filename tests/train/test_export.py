@@ -1,0 +1,181 @@
+"""The Hugging Face export: typed features, leak-free splits, determinism, the card, verification."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import datasets
+import pytest
+import yaml
+
+from schemas import vocabulary as V
+from stancebank.cli import main
+from stancebank.corpus import read_corpus
+from tests.stancebank.test_shipped_data import DATA
+from train import export as export_module
+from train.export import ExportError, export, load, push_to_hub
+from train.features import FEATURES
+from train.splits import assign_splits, parse_proportions
+
+ENUM_OF_COLUMN = {
+    "label": V.SpanLabel,
+    "type": V.RelationType,
+    "factbank": V.FactBank,
+    "outlet_reliability": V.Reliability,
+    "source_identified": V.Identified,
+    "source_type": V.SourceType,
+    "source_reliability": V.Reliability,
+    "cue_types": V.CueType,
+    "claim_stances": V.Stance,
+    "claim_certainties": V.Certainty,
+    **{name: values for name, values in V.ATTRIBUTE_VALUES.items()},
+}
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, Any]:
+    return read_corpus([DATA]).tables
+
+
+@pytest.fixture(scope="module")
+def exported(tables: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("hf") / "hf"
+    export(tables, out)
+    return out
+
+
+def _class_labels(feature: Any, name: str = "") -> list[tuple[str, datasets.ClassLabel]]:
+    if isinstance(feature, datasets.ClassLabel):
+        return [(name, feature)]
+    if isinstance(feature, datasets.List):
+        return _class_labels(feature.feature, name)
+    if isinstance(feature, dict):
+        return [found for key, sub in feature.items() for found in _class_labels(sub, key)]
+    return []
+
+
+@pytest.mark.parametrize("config", list(FEATURES))
+def test_class_labels_are_the_vocabulary_in_order(config: str) -> None:
+    labels = _class_labels(dict(FEATURES[config]()))
+    assert labels
+    for column, feature in labels:
+        assert feature.names == V.values(ENUM_OF_COLUMN[column]), column
+
+
+def test_offsets_are_int32_and_optional_values_nullable(exported: Path) -> None:
+    claims = load(exported, "claims")
+    assert claims["train"].features["start"].dtype == "int32"
+    outlet_claims = [row for row in claims["train"] if row["source_text"] is None]
+    assert outlet_claims and all(row["source_reliability"] is None for row in outlet_claims)
+
+
+def test_no_article_in_two_splits(exported: Path) -> None:
+    for config in FEATURES:
+        loaded = load(exported, config)
+        seen: dict[str, str] = {}
+        for split, rows in loaded.items():
+            for article_id in rows["article_id"]:
+                assert seen.setdefault(article_id, split) == split, (config, article_id)
+
+
+def test_splits_are_deterministic_and_take_proportions() -> None:
+    labels = ["a", "b", "c"] * 40
+    groups = [f"g{i // 3}" for i in range(120)]
+    first = assign_splits(labels, groups, proportions=(0.5, 0.25, 0.25), seed=1)
+    assert first == assign_splits(labels, groups, proportions=(0.5, 0.25, 0.25), seed=1)
+    sizes = {s: sum(1 for v in first.values() if v == s) for s in ("train", "validation", "test")}
+    assert sizes == {"train": 20, "validation": 10, "test": 10}
+
+
+@pytest.mark.parametrize("text", ["0.7,0.3", "0.7,0.2,0.2", "a,b,c", "1,0,0"])
+def test_bad_proportions_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="proportions must be"):
+        parse_proportions(text)
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_export_is_byte_identical(tables: dict[str, Any], exported: Path, tmp_path: Path) -> None:
+    first = export(tables, tmp_path / "one")
+    second = export(tables, tmp_path / "two")
+    assert _hashes(tmp_path / "one") == _hashes(tmp_path / "two") == _hashes(exported)
+    assert first.fingerprints == second.fingerprints
+    assert first.sha256 == second.sha256
+
+
+def test_committed_export_is_up_to_date(exported: Path) -> None:
+    """CI check: data/hf is exactly what `stancebank export` makes from data/ (run it and commit)."""
+    assert _hashes(DATA / "hf") == _hashes(exported)
+
+
+def test_card_metadata_and_counts(exported: Path, tables: dict[str, Any]) -> None:
+    card = (exported / "README.md").read_text(encoding="utf-8")
+    meta = yaml.safe_load(card.split("---\n")[1])
+    assert {c["config_name"] for c in meta["configs"]} == set(FEATURES)
+    assert {c["config_name"] for c in meta["dataset_info"]} == set(FEATURES)
+    assert meta["license"] == "other" and set(meta["language"]) == {"en", "pt"}
+    assert "text-classification" in meta["task_categories"]
+    n_claims = sum(load(exported, "claims").num_rows.values())
+    assert "claims.stance | support |" in card
+    assert "synthetic" in card and "seed-001" in card and n_claims > 250
+
+
+def test_card_snippet_runs(exported: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    card = (exported / "README.md").read_text(encoding="utf-8")
+    snippet = re.search(r"```python\n(.*?)```", card, re.S)
+    assert snippet
+    code = snippet.group(1).replace('"data/hf"', repr(str(exported)))
+    exec(compile(code, "card-snippet", "exec"), {})
+    assert "DatasetDict" in capsys.readouterr().out
+
+
+def test_verify_catches_a_changed_file(
+    tables: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "hf"
+    export(tables, out)
+    before = _hashes(out)
+    real = export_module._write_parquet
+
+    def drop_a_row(rows: list[dict[str, Any]], config: str, path: Path) -> str:
+        return real(rows[:-1] if config == "claims" and path.name.startswith("train") else rows, config, path)
+
+    monkeypatch.setattr(export_module, "_write_parquet", drop_a_row)
+    with pytest.raises(ExportError, match="claims/train: wrote 187 rows, re-loaded 186"):
+        export(tables, out)
+    assert _hashes(out) == before, "a failed export must leave the previous one untouched"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".hf")]
+
+
+def test_push_to_hub_needs_a_token(exported: Path) -> None:
+    with pytest.raises(ExportError, match="HF_TOKEN"):
+        push_to_hub(exported, "someone/stancebank", token=None)
+
+
+def test_push_to_hub_calls_datasets(exported: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    monkeypatch.setattr(
+        datasets.DatasetDict, "push_to_hub", lambda self, repo, **kw: calls.append((repo, kw["config_name"]))
+    )
+    push_to_hub(exported, "someone/stancebank", token="hf_x")
+    assert calls == [("someone/stancebank", c) for c in FEATURES]
+
+
+def test_cli_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", str(DATA), "--out", str(tmp_path / "hf")]) == 0
+    assert "claims: train 187" in capsys.readouterr().out
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data, ignore=shutil.ignore_patterns("hf", "raw"))
+    (data / "targets.jsonl").write_text('{"target_id": "x", "article_id": "nope", "text": "t"}\n')
+    assert main(["export", str(data), "--out", str(tmp_path / "hf2")]) == 1
+    assert not (tmp_path / "hf2").exists()

@@ -1,0 +1,180 @@
+"""The dataset card (README.md): YAML metadata that ``datasets`` reads, and prose for people."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pandas as pd
+from datasets.info import DatasetInfo, DatasetInfosDict
+from datasets.utils.metadata import MetadataConfigs
+from huggingface_hub import DatasetCardData
+
+from annotate.config import config_hash, label_config
+from schemas import vocabulary as V
+from stancebank import __version__
+from stancebank.authoring import GUIDELINE_VERSION
+from train.features import FEATURES
+from train.splits import SPLITS
+
+LOAD_SNIPPET = """```python
+import datasets
+
+claims = datasets.load_dataset("{path}", "claims")
+print(claims)
+row = claims["train"][0]
+print(row["text"], "→", claims["train"].features["certainty"].int2str(row["certainty"]))
+```"""
+
+
+def _yaml(by_split: dict[str, dict[str, list[dict[str, Any]]]], languages: list[str]) -> str:
+    data = DatasetCardData(
+        license="other",
+        license_name="cc-by-4.0-and-third-party",
+        license_details="Synthetic stories: CC-BY-4.0. seed-001: third-party news text (Reuters via "
+        "AloJapan.com), included as the worked example; not covered by the dataset licence.",
+        language=languages,
+        pretty_name="StanceBank",
+        task_categories=["text-classification", "token-classification"],
+        size_categories=["n<1K"],
+        tags=["stance", "factuality", "certainty", "source-reliability", "attribution", "news"],
+    )
+    infos = DatasetInfosDict(
+        {config: DatasetInfo(features=make(), config_name=config) for config, make in FEATURES.items()}
+    )
+    infos.to_dataset_card_data(data)
+    MetadataConfigs(
+        {
+            config: {
+                "data_files": [{"split": s, "path": f"{config}/{s}-*.parquet"} for s in SPLITS],
+                **({"default": True} if config == "claims" else {}),
+            }
+            for config in by_split
+        }
+    ).to_dataset_card_data(data)
+    return f"---\n{data.to_yaml()}\n---\n"
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _label_counts(by_split: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
+    rows = []
+    for config, column, values in (
+        ("claims", "stance", V.Stance),
+        ("claims", "certainty", V.Certainty),
+        ("claims", "polarity", V.Polarity),
+        ("claims", "factbank", V.FactBank),
+        ("sources", "reliability", V.Reliability),
+        ("sources", "source_type", V.SourceType),
+    ):
+        counts = {s: Counter(r[column] for r in by_split[config][s]) for s in SPLITS}
+        rows += [[f"{config}.{column}", v, *(counts[s][v] for s in SPLITS)] for v in V.values(values)]
+    return _table(["column", "value", *SPLITS], rows)
+
+
+def _scheme_table() -> str:
+    rows = [
+        [label.value, "; ".join(f"{name} {V.values(values)}" for name, values in attributes.items())]
+        for label, attributes in V.SPAN_ATTRIBUTES.items()
+    ]
+    return _table(["label", "attributes"], rows)
+
+
+def dataset_card(
+    by_split: dict[str, dict[str, list[dict[str, Any]]]],
+    tables: dict[str, pd.DataFrame],
+    *,
+    sha256: str,
+    proportions: tuple[float, float, float],
+    seed: int,
+    agreement: dict[str, Any] | None = None,
+    path: str = "data/hf",
+) -> str:
+    articles = tables["articles"]
+    languages = sorted(set(articles["language"]))
+    sizes = _table(
+        ["config", "one row per", *SPLITS],
+        [
+            [
+                "articles",
+                "(article, target) task, spans and relations nested",
+                *(len(by_split["articles"][s]) for s in SPLITS),
+            ],
+            ["claims", "CLAIM, with its source and cues", *(len(by_split["claims"][s]) for s in SPLITS)],
+            [
+                "sources",
+                "SOURCE, with the claims it is the source of",
+                *(len(by_split["sources"][s]) for s in SPLITS),
+            ],
+        ],
+    )
+    synthetic = int(articles["synthetic"].sum())
+    agreement_text = (
+        "\n".join(f"- {k}: {v}" for k, v in agreement.items())
+        if agreement
+        else "Not computed for this export (see `stancebank agreement`)."
+    )
+    return f"""{_yaml(by_split, languages)}
+# StanceBank
+
+Stance, certainty and source reliability in news, annotated at the span level: who says what (SOURCE),
+the words that attribute or grade it (CUE), and the content (CLAIM) with its stance toward a target
+proposition, its certainty and polarity (mapped onto FactBank and the unified −3…+3 factuality scale).
+
+## Load it
+
+{LOAD_SNIPPET.format(path=path)}
+
+## Sizes
+
+{sizes}
+
+Splits are grouped by article (no story is in two splits), stratified by claim stance as far as the
+grouping allows (scikit-learn `StratifiedGroupKFold`), proportions {proportions}, seed {seed}.
+
+## Annotation scheme
+
+Offsets are Python code points, half-open: `text[start:end] == span text`. The worked example is the seed
+story (`seed-001`), target "Japan will acquire Turkish-made drones.":
+
+- SOURCE "a diplomatic source in Ankara" (anonymous, diplomatic, mixed) → CLAIM "discuss ways to expand
+  cooperation on defense equipment and technology…" (cue "are expected to": probable, positive, neutral).
+- SOURCE "the defense ministry source" → CLAIM "an agreement is not expected" (cues "not" negation,
+  "expected" hedge: probable, negative, oppose) and "It is too early for an agreement" (certain,
+  negative, oppose).
+- SOURCE "the diplomatic source" → CLAIM "Japan is considering Turkish drones among potential options"
+  (cue "is considering": possible, positive, support).
+
+{_scheme_table()}
+
+Relations: `source_of` (SOURCE → CLAIM), `cue_of` (CUE → CLAIM). A claim without a source is the outlet's
+own assertion (`source_*` columns are null).
+
+## Label counts
+
+{_label_counts(by_split)}
+
+## Agreement
+
+{agreement_text}
+
+## How it was built
+
+- StanceBank {__version__}; guideline version {GUIDELINE_VERSION}; Label Studio config sha256
+  `{config_hash(label_config())}`.
+- One annotation per task: the adjudicated gold when present, else the earliest annotation.
+- Content sha256 of the parquet files: `{sha256}`.
+- Every row was validated against the StanceBank schemas before writing; the written dataset was
+  re-loaded and compared with the tables (row and label counts, every span's text).
+
+## Limitations
+
+- {synthetic} of {len(articles)} stories are synthetic (`synthetic: true`): short news-style texts written
+  by the StanceBank developers, with invented people and organisations. Only `seed-001` is real news.
+- Small: a teaching and testing corpus, not a benchmark. Labels of background facts (neutral vs
+  support) and of adjacent certainty grades are where annotators disagree most.
+"""

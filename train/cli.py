@@ -1,0 +1,39 @@
+"""``stancebank export``: the Hugging Face dataset."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from annotate.push import load_valid
+from train.export import export, push_to_hub
+from train.splits import parse_proportions
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    proportions = parse_proportions(args.split)
+    corpus = load_valid(args.data)
+    report = export(corpus.tables, args.out, proportions=proportions, seed=args.seed, card_path=str(args.out))
+    for config, splits in report.counts.items():
+        print(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items()))
+    print(f"written {report.out} (content sha256 {report.sha256[:16]}…)")
+    if args.push_to_hub:
+        push_to_hub(report.out, args.push_to_hub, token=os.environ.get("HF_TOKEN"))
+        print(f"pushed to https://huggingface.co/datasets/{args.push_to_hub}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "export",
+        help="write the Hugging Face dataset (parquet + card)",
+        description="Validate data/, then write configs articles, claims and sources as parquet with a "
+        "dataset card that datasets.load_dataset(OUT, CONFIG) reads. Deterministic.",
+    )
+    parser.add_argument("data", nargs="*", type=Path, default=[Path("data")])
+    parser.add_argument("--out", type=Path, default=Path("data/hf"))
+    parser.add_argument("--split", default="0.7,0.15,0.15", help="train,validation,test proportions")
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--push-to-hub", metavar="REPO", help="also upload (needs HF_TOKEN)")
+    parser.set_defaults(func=cmd_export)

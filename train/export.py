@@ -1,0 +1,158 @@
+"""``stancebank export``: a Hugging Face dataset (parquet + card) that ``datasets.load_dataset`` reads.
+
+Deterministic: the same tables give byte-identical parquet files. Written to a temp folder, re-loaded
+and compared with the tables, then swapped into place, so a failed export leaves the old one intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import datasets
+import pandas as pd
+from datasets import Dataset, DatasetDict
+
+from schemas.errors import StanceBankError
+from train.card import dataset_card
+from train.features import FEATURES
+from train.rows import build_rows
+from train.splits import SPLITS, assign_splits
+
+CONFIGS = tuple(FEATURES)
+
+
+class ExportError(StanceBankError, RuntimeError):
+    """The export could not be written or does not match the tables it came from."""
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    out: Path
+    counts: dict[str, dict[str, int]]  # config -> split -> rows
+    sha256: str
+    fingerprints: dict[str, str]  # "config/split" -> datasets fingerprint
+
+
+def split_rows(
+    rows: dict[str, list[dict[str, Any]]], *, proportions: tuple[float, float, float], seed: int
+) -> tuple[dict[str, dict[str, list[dict[str, Any]]]], dict[str, str]]:
+    """config -> split -> rows, with articles assigned to splits by their claims' stance."""
+    claims = rows["claims"]
+    split_of = assign_splits(
+        [c["stance"] for c in claims], [c["article_id"] for c in claims], proportions=proportions, seed=seed
+    )
+    for article in rows["articles"]:  # a story without claims still needs a split
+        split_of.setdefault(article["article_id"], "train")
+    by_split = {
+        config: {split: [r for r in config_rows if split_of[r["article_id"]] == split] for split in SPLITS}
+        for config, config_rows in rows.items()
+    }
+    return by_split, split_of
+
+
+def _write_parquet(rows: list[dict[str, Any]], config: str, path: Path) -> str:
+    """Write one split; return the dataset fingerprint (deterministic for the same rows)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dataset = Dataset.from_list(rows, features=FEATURES[config]())
+    dataset.to_parquet(str(path))
+    return str(dataset._fingerprint)
+
+
+def export(
+    tables: dict[str, pd.DataFrame],
+    out: Path,
+    *,
+    proportions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    seed: int = 13,
+    agreement: dict[str, Any] | None = None,
+    card_path: str = "data/hf",
+) -> ExportReport:
+    """Write ``out``/<config>/<split>-00000-of-00001.parquet and ``out``/README.md."""
+    datasets.disable_progress_bars()
+    rows = build_rows(tables)
+    by_split, _ = split_rows(rows, proportions=proportions, seed=seed)
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        fingerprints = {}
+        for config, splits in by_split.items():
+            for split, split_rows_ in splits.items():
+                path = staging / config / f"{split}-00000-of-00001.parquet"
+                fingerprints[f"{config}/{split}"] = _write_parquet(split_rows_, config, path)
+        counts = {c: {s: len(r) for s, r in splits.items()} for c, splits in by_split.items()}
+        digest = _digest(staging)
+        card = dataset_card(
+            by_split, tables, sha256=digest, proportions=proportions, seed=seed, agreement=agreement
+        )
+        (staging / "README.md").write_text(card, encoding="utf-8")
+        verify(staging, by_split)
+        _swap(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return ExportReport(out, counts, digest, fingerprints)
+
+
+def _digest(folder: Path) -> str:
+    sha = hashlib.sha256()
+    for path in sorted(folder.rglob("*.parquet")):
+        sha.update(path.relative_to(folder).as_posix().encode())
+        sha.update(path.read_bytes())
+    return sha.hexdigest()
+
+
+def _swap(staging: Path, out: Path) -> None:
+    """Replace ``out`` by ``staging`` with renames only (old copy removed last)."""
+    old = out.with_name(f".{out.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        os.replace(out, old)
+    os.replace(staging, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load(out: Path, config: str) -> DatasetDict:
+    """Load one config the way a researcher would (no loading script, parquet + card)."""
+    with tempfile.TemporaryDirectory() as cache:
+        loaded = datasets.load_dataset(str(out), config, cache_dir=cache)
+        assert isinstance(loaded, DatasetDict)
+        return DatasetDict({name: split.flatten_indices() for name, split in loaded.items()})
+
+
+def verify(out: Path, by_split: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
+    """Re-load every config and compare with the rows: counts per split and label, every span's text."""
+    for config, splits in by_split.items():
+        loaded = load(out, config)
+        for split, rows in splits.items():
+            got = loaded.get(split, [])
+            if len(got) != len(rows):
+                raise ExportError(f"{config}/{split}: wrote {len(rows)} rows, re-loaded {len(got)}")
+            if not rows:
+                continue
+            features = loaded[split].features
+            for column, feature in features.items():
+                if isinstance(feature, datasets.ClassLabel):
+                    want = Counter(r[column] for r in rows)
+                    have = Counter(None if v is None else feature.int2str(v) for v in loaded[split][column])
+                    if want != have:
+                        raise ExportError(f"{config}/{split}: counts of {column} differ: {want} != {have}")
+            if config == "articles":
+                for article in loaded[split]:
+                    for span in article["spans"]:
+                        if article["text"][span["start"] : span["end"]] != span["text"]:
+                            raise ExportError(f"{article['article_id']}/{span['span_id']}: span text changed")
+
+
+def push_to_hub(out: Path, repo: str, *, token: str | None) -> None:
+    """Upload every config of an export with ``DatasetDict.push_to_hub`` (needs a Hugging Face token)."""
+    if not token:
+        raise ExportError("--push-to-hub needs a token in HF_TOKEN")
+    for config in CONFIGS:
+        load(out, config).push_to_hub(repo, config_name=config, token=token)

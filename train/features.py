@@ -1,0 +1,102 @@
+"""Typed ``datasets.Features`` of the three configs; each label column is a ClassLabel from the vocabulary."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from datasets import ClassLabel, Features, List, Value
+
+from schemas import vocabulary as V
+
+
+def label(enum: type[StrEnum]) -> ClassLabel:
+    return ClassLabel(names=V.values(enum))
+
+
+def _article_fields() -> dict[str, object]:
+    return {
+        "article_id": Value("string"),
+        "target_id": Value("string"),
+        "target": Value("string"),
+        "title": Value("string"),
+        "outlet": Value("string"),
+        "url": Value("string"),
+        "published": Value("string"),
+        "language": Value("string"),
+        "outlet_reliability": label(V.Reliability),
+        "synthetic": Value("bool"),
+        "annotation_id": Value("string"),
+        "annotator": Value("string"),
+    }
+
+
+def span_features() -> dict[str, object]:
+    return {
+        "span_id": Value("string"),
+        "label": label(V.SpanLabel),
+        "start": Value("int32"),
+        "end": Value("int32"),
+        "text": Value("string"),
+        **{name: label(values) for name, values in V.ATTRIBUTE_VALUES.items()},
+    }
+
+
+def articles_features() -> Features:
+    return Features(
+        {
+            **_article_fields(),
+            "text": Value("string"),
+            "licence": Value("string"),
+            "spans": List(span_features()),
+            "relations": List(
+                {"type": label(V.RelationType), "from_id": Value("string"), "to_id": Value("string")}
+            ),
+        }
+    )
+
+
+def claims_features() -> Features:
+    return Features(
+        {
+            **_article_fields(),
+            "claim_id": Value("string"),
+            "text": Value("string"),
+            "start": Value("int32"),
+            "end": Value("int32"),
+            "context": Value("string"),
+            "stance": label(V.Stance),
+            "certainty": label(V.Certainty),
+            "polarity": label(V.Polarity),
+            "factbank": label(V.FactBank),
+            "factuality": Value("float32"),
+            "source_text": Value("string"),
+            "source_identified": label(V.Identified),
+            "source_type": label(V.SourceType),
+            "source_reliability": label(V.Reliability),
+            "cue_texts": List(Value("string")),
+            "cue_types": List(label(V.CueType)),
+        }
+    )
+
+
+def sources_features() -> Features:
+    return Features(
+        {
+            **_article_fields(),
+            "source_id": Value("string"),
+            "text": Value("string"),
+            "start": Value("int32"),
+            "end": Value("int32"),
+            "context": Value("string"),
+            "identified": label(V.Identified),
+            "source_type": label(V.SourceType),
+            "reliability": label(V.Reliability),
+            "claim_ids": List(Value("string")),
+            "claim_texts": List(Value("string")),
+            "claim_stances": List(label(V.Stance)),
+            "claim_certainties": List(label(V.Certainty)),
+        }
+    )
+
+
+FEATURES = {"articles": articles_features, "claims": claims_features, "sources": sources_features}
