@@ -21,6 +21,8 @@ studio: setup
 demo: setup
 	$(BIN)/stancebank validate data
 	$(BIN)/stancebank summary data
+	$(BIN)/stancebank agreement data --out reports/agreement
+	$(BIN)/stancebank adjudicate data --adjudicator amira
 	$(BIN)/stancebank export data --out data/hf
 
 lint: setup

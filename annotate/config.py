@@ -37,9 +37,15 @@ HINTS: Final = MappingProxyType(
 )
 
 
-def label_config() -> str:
-    """The XML config: target above the text, span labels, relations, per-region attribute choices."""
+def label_config(*, review: bool = False) -> str:
+    """The XML config: target above the text, span labels, relations, per-region attribute choices.
+
+    ``review=True`` adds the disputed item (``$dispute``) above the target, for adjudication projects.
+    """
     view = ET.Element("View")
+    if review:
+        ET.SubElement(view, "Header", value="Disputed:", size="5")
+        ET.SubElement(view, "Text", name="dispute", value="$dispute")
     header = ET.SubElement(view, "View", style="padding: 0 0 8px 0")
     ET.SubElement(header, "Header", value="Target:", size="5")
     ET.SubElement(header, "Text", name=TARGET_FIELD, value=f"${TARGET_FIELD}")

@@ -173,3 +173,7 @@ def factuality_score(certainty: str, polarity: str) -> float:
 def values(enum: type[StrEnum]) -> list[str]:
     """The plain string values of a vocabulary enum, in declaration order."""
     return [member.value for member in enum]
+
+
+#: Reserved annotator name of adjudicated annotations (``stancebank adjudicate``).
+GOLD_ANNOTATOR: Final = "gold"

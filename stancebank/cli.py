@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     from train.cli import register as register_export
 
     register_export(sub)
+    from annotate.cli_quality import register as register_quality
+
+    register_quality(sub)
     return parser
 
 

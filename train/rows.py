@@ -15,7 +15,7 @@ CONTEXT_LIMIT = 600
 
 def chosen_annotations(annotations: pd.DataFrame) -> pd.DataFrame:
     """One annotation per task: the adjudicated gold when present, else the earliest one."""
-    order = annotations.assign(_gold=annotations["annotator"] != "gold").sort_values(
+    order = annotations.assign(_gold=annotations["annotator"] != V.GOLD_ANNOTATOR).sort_values(
         ["article_id", "target_id", "_gold", "created_at", "annotation_id"]
     )
     return order.drop_duplicates(["article_id", "target_id"]).drop(columns="_gold")
