@@ -208,3 +208,23 @@ def test_pull_from_a_saved_snapshot_is_offline(live_studio: LiveStudio, data_cop
         first.converted,
         first.rejected,
     )
+
+
+def test_unresolved_items_become_a_review_project(live_studio: LiveStudio, data_copy: Path) -> None:
+    from annotate.adjudicate import adjudicate
+    from annotate.quality import push_review
+
+    studio, title = live_studio.client(), live_studio.project_title("review")
+    corpus = load_valid([data_copy])
+    outcome = adjudicate(corpus.tables)
+    outcome.unresolved = outcome.unresolved[:3]
+    project_id, created = push_review(studio, corpus, outcome, title=title)
+    assert created == 3
+    export = json.loads(studio.export(project_id))
+    assert len(export) == 3
+    first = export[0]
+    assert first["data"]["dispute"].startswith("#1 ")
+    voters = set(outcome.unresolved[0]["votes"])
+    assert len(first["predictions"]) == len(voters)
+    config = studio.project(project_id)["label_config"]
+    assert "$dispute" in config
