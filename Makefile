@@ -24,6 +24,7 @@ demo: setup
 	$(BIN)/stancebank agreement data --out reports/agreement
 	$(BIN)/stancebank adjudicate data --adjudicator amira
 	$(BIN)/stancebank export data --out data/hf
+	$(BIN)/stancebank train --task all --dataset data/hf --out reports
 
 lint: setup
 	$(BIN)/ruff check .

@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     from annotate.cli_quality import register as register_quality
 
     register_quality(sub)
+    from train.cli_train import register as register_train
+
+    register_train(sub)
     return parser
 
 

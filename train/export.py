@@ -120,6 +120,7 @@ def _swap(staging: Path, out: Path) -> None:
 
 def load(out: Path, config: str) -> DatasetDict:
     """Load one config the way a researcher would (no loading script, parquet + card)."""
+    datasets.disable_progress_bars()
     with tempfile.TemporaryDirectory() as cache:
         loaded = datasets.load_dataset(str(out), config, cache_dir=cache)
         assert isinstance(loaded, DatasetDict)

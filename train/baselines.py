@@ -1,0 +1,151 @@
+"""Baseline tasks and models: scikit-learn Pipelines trained on the exported Hugging Face dataset."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, GroupKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.svm import LinearSVC
+
+from schemas.errors import StanceBankError
+from train.cues import CueFeatures
+
+SEED = 13
+
+
+class TrainingError(StanceBankError, ValueError):
+    """A task, model or dataset cannot be used for training or evaluation."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """What to predict, from which config, and which columns form the input."""
+
+    name: str
+    config: str
+    label: str
+    text_columns: tuple[str, ...]
+    categorical: tuple[str, ...] = ()
+
+
+TASKS: dict[str, Task] = {
+    "certainty": Task("certainty", "claims", "certainty", ("text", "context", "cues")),
+    "polarity": Task("polarity", "claims", "polarity", ("text", "context", "cues")),
+    "stance": Task("stance", "claims", "stance", ("text", "target", "context")),
+    "reliability": Task(
+        "reliability", "sources", "reliability", ("text", "claims", "context"), ("identified", "source_type")
+    ),
+}
+
+
+def frame(split: Any, task: Task) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Inputs, label names and article groups of one split of the exported dataset."""
+    features = split.features
+    data = split.to_pandas()
+    if task.label not in data:
+        raise TrainingError(f"the dataset has no column {task.label!r} for task {task.name!r}")
+    names = features[task.label].names
+    labels = np.asarray([names[i] for i in data[task.label]], dtype=object)
+    inputs = pd.DataFrame(index=data.index)
+    inputs["text"] = data["text"].fillna("")
+    inputs["context"] = data.get("context", pd.Series("", index=data.index)).fillna("")
+    inputs["target"] = data.get("target", pd.Series("", index=data.index)).fillna("")
+    inputs["cues"] = data["cue_texts"].map(" ".join) if "cue_texts" in data else ""
+    inputs["claims"] = data["claim_texts"].map(" ".join) if "claim_texts" in data else ""
+    for column in task.categorical:
+        values = data[column]
+        inputs[column] = [
+            "none" if v is None or (isinstance(v, float) and np.isnan(v)) else features[column].names[int(v)]
+            for v in values
+        ]
+    return inputs, labels, data["article_id"].to_numpy()
+
+
+def _joined(columns: tuple[str, ...]) -> Callable[[pd.DataFrame], pd.Series]:
+    def join(X: pd.DataFrame) -> pd.Series:
+        return X[list(columns)].astype(str).agg(" | ".join, axis=1)
+
+    return join
+
+
+def _text_union(task: Task, vectorizer: Any, *, with_cues: bool = False) -> ColumnTransformer:
+    parts: list[tuple[str, Any, Any]] = [
+        (f"tfidf_{c}", TfidfVectorizer(**vectorizer), c) for c in task.text_columns
+    ]
+    if with_cues:
+        cues = Pipeline([("count", CueFeatures(normalize=True)), ("scale", StandardScaler())])
+        parts.append(("cues", cues, list(task.text_columns[:2])))
+    if task.categorical:
+        parts.append(("categorical", OneHotEncoder(handle_unknown="ignore"), list(task.categorical)))
+    return ColumnTransformer(parts)
+
+
+def models(task: Task) -> dict[str, tuple[Pipeline, dict[str, list[Any]]]]:
+    """Model name -> (pipeline, parameter grid for grouped cross-validation)."""
+    word = {"ngram_range": (1, 2), "min_df": 1, "sublinear_tf": True}
+    char = {"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 2, "sublinear_tf": True}
+    logistic = {"max_iter": 2000, "class_weight": "balanced", "random_state": SEED}
+    return {
+        "majority": (Pipeline([("model", DummyClassifier(strategy="most_frequent"))]), {}),
+        "stratified": (Pipeline([("model", DummyClassifier(strategy="stratified", random_state=SEED))]), {}),
+        "tfidf-lr": (
+            Pipeline([("features", _text_union(task, word)), ("model", LogisticRegression(**logistic))]),
+            {"model__C": [0.3, 1.0, 3.0]},
+        ),
+        "char-svm": (
+            Pipeline(
+                [
+                    ("features", _text_union(task, char)),
+                    (
+                        "model",
+                        CalibratedClassifierCV(LinearSVC(class_weight="balanced", random_state=SEED), cv=3),
+                    ),
+                ]
+            ),
+            {"model__estimator__C": [0.1, 0.3, 1.0]},
+        ),
+        "cues-lr": (
+            Pipeline(
+                [
+                    ("features", _text_union(task, word, with_cues=True)),
+                    ("model", LogisticRegression(**logistic)),
+                ]
+            ),
+            {"model__C": [0.3, 1.0, 3.0]},
+        ),
+    }
+
+
+def fit(
+    pipeline: Pipeline, grid: dict[str, list[Any]], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray
+) -> Pipeline:
+    """Choose hyper-parameters by grouped (by article) cross-validation, then refit on all of X."""
+    if not grid:
+        return pipeline.fit(X, y)
+    n_splits = min(5, len(set(groups)))
+    search = GridSearchCV(
+        pipeline, grid, cv=GroupKFold(n_splits=n_splits), scoring="f1_macro", n_jobs=1, error_score="raise"
+    )
+    search.fit(X, y, groups=groups)
+    best: Pipeline = search.best_estimator_
+    return best
+
+
+def model_names() -> list[str]:
+    return list(models(TASKS["certainty"]))
+
+
+def model_path(out: Path, task: str, model: str) -> Path:
+    return out / task / f"model-{model}.skops"
