@@ -120,6 +120,14 @@ def cmd_pull(args: argparse.Namespace) -> int:
     return 0
 
 
+def connection(parser: argparse.ArgumentParser) -> None:
+    """Options of every verb that talks to a server."""
+    parser.add_argument("--url", help="server URL (default: the one `studio start` recorded)")
+    parser.add_argument("--project", default=DEFAULT_PROJECT, help="project title (default: %(default)s)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    parser.add_argument("--retries", type=int, default=3, help="retries on transient errors")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     studio = sub.add_parser(
         "studio",
@@ -127,12 +135,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="A private Label Studio on 127.0.0.1 and the bridge to it.",
     )
     verbs = studio.add_subparsers(dest="studio_command", required=True, metavar="VERB")
-
-    def connection(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--url", help="server URL (default: the one `studio start` recorded)")
-        parser.add_argument("--project", default=DEFAULT_PROJECT, help="project title (default: %(default)s)")
-        parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
-        parser.add_argument("--retries", type=int, default=3, help="retries on transient errors")
 
     verbs.add_parser(
         "install",

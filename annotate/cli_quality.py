@@ -58,7 +58,7 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from annotate.cli import DEFAULT_PROJECT
+    from annotate.cli import connection
 
     parser = sub.add_parser(
         "agreement",
@@ -83,8 +83,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     adj.add_argument("data", nargs="?", type=Path, default=Path("data"))
     adj.add_argument("--adjudicator", help="annotator whose annotation breaks ties")
     adj.add_argument("--push-review", action="store_true", help="send unresolved items to Label Studio")
-    adj.add_argument("--project", default=DEFAULT_PROJECT)
-    adj.add_argument("--url")
-    adj.add_argument("--timeout", type=float, default=60.0)
-    adj.add_argument("--retries", type=int, default=3)
+    connection(adj)
     adj.set_defaults(func=cmd_adjudicate)

@@ -103,7 +103,22 @@ def test_summary_refuses_invalid_data(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "1 validation failure(s)" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", [[], ["validate"], ["summary"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["validate"],
+        ["summary"],
+        ["export"],
+        ["agreement"],
+        ["adjudicate"],
+        ["train"],
+        ["evaluate"],
+        ["studio"],
+        *[["studio", verb] for verb in ("install", "start", "stop", "status", "config", "push", "pull")],
+    ],
+    ids=lambda c: " ".join(c) or "stancebank",
+)
 def test_every_subcommand_has_help(command: list[str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "stancebank.cli", *command, "--help"],
