@@ -119,12 +119,15 @@ def test_summary_refuses_invalid_data(tmp_path: Path, capsys: pytest.CaptureFixt
     ],
     ids=lambda c: " ".join(c) or "stancebank",
 )
-def test_every_subcommand_has_help(command: list[str]) -> None:
+def test_every_subcommand_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: stancebank")
+
+
+def test_module_runs_as_a_script() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "stancebank.cli", *command, "--help"],
-        capture_output=True,
-        text=True,
-        check=False,
+        [sys.executable, "-m", "stancebank.cli", "--help"], capture_output=True, text=True, check=False
     )
-    assert result.returncode == 0
-    assert "usage: stancebank" in result.stdout
+    assert result.returncode == 0 and "usage: stancebank" in result.stdout
