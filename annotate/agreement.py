@@ -41,7 +41,7 @@ def level(attribute: str) -> Literal["nominal", "ordinal"]:
 
 
 def _codes(attribute: str, values: Sequence[str]) -> list[float]:
-    """Numeric codes for α/κ: ordinal ranks (off-scale values such as 'unknown' become NaN)."""
+    """Numeric codes for α/κ: ordinal ranks (off-scale values, e.g. ``unknown``, become NaN)."""
     if attribute in V.ORDINAL_ATTRIBUTES:
         scale = [v.value for v in V.ORDINAL_ATTRIBUTES[attribute]]
         return [float(scale.index(v)) if v in scale else np.nan for v in values]

@@ -29,7 +29,7 @@ print(row["text"], "→", claims["train"].features["certainty"].int2str(row["cer
 
 def _yaml(by_split: dict[str, dict[str, list[dict[str, Any]]]], languages: list[str]) -> str:
     data = DatasetCardData(
-        license="other",
+        license="other",  # not a label: the Hub licence id
         license_name="cc-by-4.0-and-third-party",
         license_details="Synthetic stories: CC-BY-4.0. seed-001: third-party news text (Reuters via "
         "AloJapan.com), included as the worked example; not covered by the dataset licence.",
@@ -37,7 +37,14 @@ def _yaml(by_split: dict[str, dict[str, list[dict[str, Any]]]], languages: list[
         pretty_name="StanceBank",
         task_categories=["text-classification", "token-classification"],
         size_categories=["n<1K"],
-        tags=["stance", "factuality", "certainty", "source-reliability", "attribution", "news"],
+        tags=[
+            "stance",
+            "factuality",
+            "certainty",
+            "source-reliability",
+            V.CueType.ATTRIBUTION.value,
+            "news",
+        ],  # not a label
     )
     infos = DatasetInfosDict(
         {config: DatasetInfo(features=make(), config_name=config) for config, make in FEATURES.items()}

@@ -10,13 +10,15 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from schemas import vocabulary as V
+
 #: Lexicons (lower case, matched on word boundaries).
 LEXICONS: dict[str, tuple[str, ...]] = {
-    "hedge": (
+    V.CueType.HEDGE.value: (
         "may",
         "might",
         "could",
-        "possible",
+        "possible",  # not a label
         "possibly",
         "likely",
         "unlikely",
@@ -38,7 +40,7 @@ LEXICONS: dict[str, tuple[str, ...]] = {
         "rarely",
         "almost",
     ),
-    "negation": (
+    V.CueType.NEGATION.value: (
         "not",
         "no",
         "never",
@@ -53,7 +55,7 @@ LEXICONS: dict[str, tuple[str, ...]] = {
         "cannot",
         "n't",
     ),
-    "attribution": (
+    V.CueType.ATTRIBUTION.value: (
         "said",
         "says",
         "told",
@@ -67,7 +69,14 @@ LEXICONS: dict[str, tuple[str, ...]] = {
         "argued",
     ),
     "modal": ("will", "would", "should", "must", "can", "shall"),
-    "uncertain_frame": ("whether", "unclear", "not known", "unknown", "uncertain", "not clear"),
+    "uncertain_frame": (
+        "whether",
+        "unclear",
+        "not known",
+        "unknown",  # not a label
+        "uncertain",
+        "not clear",
+    ),  # not a label
 }
 FEATURE_NAMES = (*(f"{name}_count" for name in LEXICONS), "question_mark", "quote", "length_words")
 

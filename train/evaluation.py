@@ -57,7 +57,7 @@ def metrics(
                 "precision": round(float(p), 4),
                 "recall": round(float(r), 4),
                 "f1": round(float(f), 4),
-                "support": int(s),
+                "n_true": int(s),
             }
             for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
         },

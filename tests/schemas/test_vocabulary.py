@@ -51,7 +51,10 @@ def test_every_relation_ends_in_a_claim() -> None:
 
 
 def test_no_module_spells_a_label_literally() -> None:
-    """Only schemas/vocabulary.py may contain a vocabulary value as a string literal."""
+    """Only schemas/vocabulary.py may contain a vocabulary value as a string literal.
+
+    A line whose literal is an English word rather than a label says so with ``# not a label``.
+    """
     literals = {v for enum in (V.SpanLabel, V.RelationType, V.FactBank) for v in V.values(enum)}
     literals |= {v for values in V.ATTRIBUTE_VALUES.values() for v in V.values(values)}
     alternatives = "|".join(map(re.escape, literals))
@@ -62,6 +65,6 @@ def test_no_module_spells_a_label_literally() -> None:
             if path.name == "vocabulary.py":
                 continue
             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                if pattern.search(line):
+                if pattern.search(line) and "# not a label" not in line:
                     offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []

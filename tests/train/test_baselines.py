@@ -53,7 +53,7 @@ def test_metrics_by_hand() -> None:
     result = metrics(y_true, y_pred, ["a", "b"], n_bootstrap=50)
     # a: P=1, R=.5, F1=2/3; b: P=2/3, R=1, F1=.8; macro = (2/3 + .8)/2 = 0.7333
     assert result["accuracy"] == 0.75
-    assert result["per_class"]["a"] == {"precision": 1.0, "recall": 0.5, "f1": 0.6667, "support": 2}
+    assert result["per_class"]["a"] == {"precision": 1.0, "recall": 0.5, "f1": 0.6667, "n_true": 2}
     assert result["per_class"]["b"]["f1"] == 0.8
     assert result["macro_f1"] == pytest.approx(0.7333, abs=1e-4)
     low, high = result["macro_f1_ci95"]
