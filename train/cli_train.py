@@ -110,6 +110,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    from annotate.push import load_valid
+    from train.predict import predict, write_predictions
+
+    records = predict(args.model, load_valid(args.data), include_annotated=args.include_annotated)
+    write_predictions(records, args.out)
+    print(f"{len(records)} task(s) pre-annotated, least confident first → {args.out}")
+    for record in records[:5]:
+        print(f"  {record['task_key']}: uncertainty {record['uncertainty']:.3f}")
+    print(f"send them with: stancebank studio push --predictions {args.out}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "train",
@@ -133,3 +146,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--dataset", type=Path, default=Path("data/hf"))
     evaluate.add_argument("--split", default="test")
     evaluate.set_defaults(func=cmd_evaluate)
+    predict = sub.add_parser(
+        "predict",
+        help="pre-annotate unannotated tasks with a claim model",
+        description="Write Label Studio predictions (one CLAIM region per sentence, the model's value and "
+        "probability per region) for tasks without annotations, least confident task first.",
+    )
+    predict.add_argument("--model", type=Path, required=True)
+    predict.add_argument("data", nargs="*", type=Path, default=[Path("data")])
+    predict.add_argument("--out", type=Path, default=Path("predictions.jsonl"))
+    predict.add_argument("--include-annotated", action="store_true", help="also tasks that have annotations")
+    predict.set_defaults(func=cmd_predict)

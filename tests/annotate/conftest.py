@@ -1,56 +1,5 @@
-"""A real Label Studio for the integration tests: started once per session, on a free port."""
+"""Fixtures of the annotate tests live in tests/conftest.py (shared with tests/train)."""
 
-from __future__ import annotations
+from tests.conftest import LiveStudio, free_port
 
-import itertools
-import os
-import socket
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-
-import pytest
-
-from annotate import server
-from annotate.client import Studio
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class LiveStudio:
-    home: Path
-    url: str
-    token: str = field(repr=False)
-    _titles: Iterator[int] = field(repr=False)
-
-    def client(self) -> Studio:
-        return Studio(self.url, self.token, timeout=30, retries=2, backoff=0.2)
-
-    def project_title(self, name: str) -> str:
-        return f"{name} {next(self._titles)}"
-
-
-@pytest.fixture(scope="session")
-def live_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio]:
-    home = tmp_path_factory.mktemp("studio")
-    venv = os.environ.get("STANCEBANK_LS_VENV") or str(REPO / ".studio" / "venv")
-    previous = {k: os.environ.get(k) for k in ("STANCEBANK_LS_VENV", "STANCEBANK_STUDIO_HOME")}
-    os.environ["STANCEBANK_LS_VENV"] = venv
-    os.environ["STANCEBANK_STUDIO_HOME"] = str(home)
-    state = server.start(home, port=free_port())
-    try:
-        yield LiveStudio(home, state["url"], server.credentials(home).token, itertools.count(1))
-    finally:
-        server.stop(home)
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+__all__ = ["LiveStudio", "free_port"]

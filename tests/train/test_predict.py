@@ -1,0 +1,104 @@
+"""Pre-annotation: sentence regions (code points), least-confident first, accepted by Label Studio."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from annotate.push import load_valid
+from stancebank.cli import main
+from tests.stancebank.test_shipped_data import DATA
+from train.baselines import TrainingError, model_path
+from train.predict import predict, sentences
+
+
+def test_sentences_are_code_point_spans() -> None:
+    text = "😀 First one. Second?\r\nThird line “quoted.” x"
+    spans = sentences(text)
+    assert [text[s:e] for s, e in spans] == ["😀 First one.", "Second?", "Third line “quoted.”"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("models")
+    for task in ("certainty", "reliability"):
+        assert (
+            main(
+                [
+                    "train",
+                    "--task",
+                    task,
+                    "--model",
+                    "tfidf-lr",
+                    "--dataset",
+                    str(DATA / "hf"),
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
+    return out
+
+
+@pytest.fixture
+def half_annotated(tmp_path: Path) -> Path:
+    """data/ with the annotations of two tasks removed."""
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data, ignore=shutil.ignore_patterns("hf", "raw"))
+    for path in (data / "annotations").glob("*.jsonl"):
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if json.loads(line)["article_id"] not in ("syn-005", "syn-025")]
+        path.write_text("".join(kept), encoding="utf-8")
+    return data
+
+
+def test_predict_only_unannotated_tasks_least_confident_first(models: Path, half_annotated: Path) -> None:
+    corpus = load_valid([half_annotated])
+    records = predict(model_path(models, "certainty", "tfidf-lr"), corpus)
+    assert sorted(r["task_key"] for r in records) == ["syn-005|syn-005:t1", "syn-025|syn-025:t1"]
+    assert records[0]["uncertainty"] >= records[1]["uncertainty"]
+    texts = dict(zip(corpus["articles"]["article_id"], corpus["articles"]["text"], strict=True))
+    for record in records:
+        text = texts[record["task_key"].split("|")[0]]
+        for item in record["result"]:
+            value = item["value"]
+            assert text[value["start"] : value["end"]] == value["text"]
+            assert 0 < item["score"] <= 1
+
+
+def test_predict_refuses_a_source_model(models: Path, half_annotated: Path) -> None:
+    with pytest.raises(TrainingError, match="needs a claim model"):
+        predict(model_path(models, "reliability", "tfidf-lr"), load_valid([half_annotated]))
+
+
+@pytest.mark.integration
+def test_predictions_are_accepted_by_label_studio(
+    models: Path, half_annotated: Path, tmp_path: Path, live_studio
+) -> None:  # type: ignore[no-untyped-def]
+    from annotate.push import existing_tasks, push
+
+    out = tmp_path / "predictions.jsonl"
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(model_path(models, "certainty", "tfidf-lr")),
+                str(half_annotated),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    studio, title = live_studio.client(), live_studio.project_title("model predictions")
+    report = push(studio, load_valid([half_annotated]), title=title, predictions=out)
+    assert report.predictions == 2
+    tasks = json.loads(studio.export(report.project_id))
+    with_predictions = {t["data"]["task_key"] for t in tasks if t["predictions"]}
+    assert with_predictions == {"syn-005|syn-005:t1", "syn-025|syn-025:t1"}
+    assert len(existing_tasks(studio, report.project_id)) == len(tasks)

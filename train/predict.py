@@ -1,0 +1,121 @@
+"""``stancebank predict``: pre-annotations for unannotated tasks, most uncertain first (active learning).
+
+A claim model needs claims; an unannotated task has none yet, so every sentence of the article is a
+candidate CLAIM region. The model's predicted value becomes that region's choice, with the model's
+probability as the region score; the task's score is the mean, and tasks are written least-confident
+first so annotators label where the model is least sure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from annotate import convert
+from schemas import vocabulary as V
+from stancebank.corpus import Corpus, dumps_jsonl, write_atomic
+from train.baselines import TASKS, TrainingError
+from train.evaluation import load_model
+
+_SENTENCE = re.compile(r"[^\n.!?]+(?:[.!?]+[”\"’)]*|$)")
+CLAIM_TASKS = ("certainty", "polarity", "stance")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Half-open code-point spans of the sentences (and lines) of ``text``, without outer whitespace."""
+    spans = []
+    for match in _SENTENCE.finditer(text):
+        start, end = match.span()
+        chunk = text[start:end]
+        stripped = chunk.strip()
+        if len(stripped) < 3:
+            continue
+        start += len(chunk) - len(chunk.lstrip())
+        spans.append((start, start + len(stripped)))
+    return spans
+
+
+def unannotated_tasks(corpus: Corpus) -> list[tuple[str, str]]:
+    done = set(zip(corpus["annotations"]["article_id"], corpus["annotations"]["target_id"], strict=True))
+    pairs = zip(corpus["targets"]["article_id"], corpus["targets"]["target_id"], strict=True)
+    return [(a, t) for a, t in pairs if (a, t) not in done]
+
+
+def predict(model_path: Path, corpus: Corpus, *, include_annotated: bool = False) -> list[dict[str, Any]]:
+    """Prediction records for ``studio push --predictions``, least confident task first."""
+    meta_path = model_path.with_suffix(".json")
+    if not meta_path.exists():
+        raise TrainingError(f"{meta_path}: missing (written next to every model by 'stancebank train')")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta["task"] not in CLAIM_TASKS:
+        raise TrainingError(f"predict needs a claim model ({', '.join(CLAIM_TASKS)}); got {meta['task']!r}")
+    attribute = TASKS[meta["task"]].label
+    model = load_model(model_path)
+    texts = dict(zip(corpus["articles"]["article_id"], corpus["articles"]["text"], strict=True))
+    target_text = dict(zip(corpus["targets"]["target_id"], corpus["targets"]["text"], strict=True))
+    tasks = list(zip(corpus["targets"]["article_id"], corpus["targets"]["target_id"], strict=True))
+    if not include_annotated:
+        tasks = unannotated_tasks(corpus)
+    records: list[dict[str, Any]] = []
+    for article_id, target_id in tasks:
+        text = texts[article_id]
+        regions = sentences(text)
+        if not regions:
+            continue
+        inputs = pd.DataFrame(
+            {
+                "text": [text[s:e] for s, e in regions],
+                "context": [text[s:e] for s, e in regions],
+                "target": target_text[target_id],
+                "cues": "",
+                "claims": "",
+            }
+        )
+        probabilities = model.predict_proba(inputs)
+        classes = list(model.classes_)
+        results = []
+        for number, ((start, end), row) in enumerate(zip(regions, probabilities, strict=True), start=1):
+            best = int(np.argmax(row))
+            region = {"start": start, "end": end, "text": text[start:end]}
+            region_id = f"p{number}"
+            results.append(
+                {
+                    "id": region_id,
+                    "from_name": "spans",
+                    "to_name": "text",
+                    "type": "labels",
+                    "score": round(float(row[best]), 4),
+                    "value": {**region, "labels": [V.SpanLabel.CLAIM.value]},
+                }
+            )
+            results.append(
+                {
+                    "id": region_id,
+                    "from_name": attribute,
+                    "to_name": "text",
+                    "type": "choices",
+                    "score": round(float(row[best]), 4),
+                    "value": {**region, "choices": [str(classes[best])]},
+                }
+            )
+        confidence = float(np.mean(probabilities.max(axis=1)))
+        records.append(
+            {
+                "task_key": convert.task_key(article_id, target_id),
+                "model_version": f"{meta['task']}-{meta['model']}",
+                "score": round(confidence, 4),
+                "uncertainty": round(1 - confidence, 4),
+                "result": results,
+            }
+        )
+    records.sort(key=lambda r: (-float(r["uncertainty"]), str(r["task_key"])))
+    return records
+
+
+def write_predictions(records: list[dict[str, Any]], out: Path) -> None:
+    write_atomic(out, dumps_jsonl(records))
