@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup studio demo test lint typecheck unit corpus clean
+
+.PHONY: setup studio browser-deps demo test lint typecheck unit corpus clean
 
 setup: $(STAMP)
 
@@ -17,6 +18,12 @@ $(STAMP): pyproject.toml
 # label-studio in its own venv (.studio/venv), for `stancebank studio start` and the integration tests.
 studio: setup
 	$(BIN)/stancebank studio install
+
+# Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	  else sudo apt-get update -q && sudo apt-get install -y -q chromium; fi; }
 
 demo: setup
 	$(BIN)/stancebank validate data
@@ -33,7 +40,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup studio
+unit: setup studio browser-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
