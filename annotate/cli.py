@@ -117,7 +117,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
     if report.converted:
         print(f"written: {report.written}")
     print(f"rejects: {report.rejects_file}")
-    return 0
+    return 1 if report.rejected else 0
 
 
 def connection(parser: argparse.ArgumentParser) -> None:

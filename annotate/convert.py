@@ -198,6 +198,11 @@ def _relation(item: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": labels[0], "from_id": str(item.get("from_id")), "to_id": str(item.get("to_id"))}
 
 
+def _brief(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def export_to_records(
     export: Iterable[Mapping[str, Any]],
     *,
@@ -215,10 +220,24 @@ def export_to_records(
     records: list[dict[str, Any]] = []
     rejects: list[Reject] = []
     for task in export:
-        data = task.get("data") or {}
-        key = data.get("task_key")
-        for annotation in task.get("annotations") or []:
-            annotator = users.get(annotation.get("completed_by"), f"user-{annotation.get('completed_by')}")
+        if not isinstance(task, Mapping):
+            rejects.append(Reject(None, None, None, None, f"task is not a JSON object: {_brief(task)}"))
+            continue
+        raw_data = task.get("data")
+        data: Mapping[str, Any] = raw_data if isinstance(raw_data, Mapping) else {}
+        key = data.get("task_key") if isinstance(data.get("task_key"), str) else None
+        task_id = task.get("id") if isinstance(task.get("id"), int) else None
+        annotations = task.get("annotations") or []
+        if not isinstance(annotations, list):
+            rejects.append(Reject(task_id, None, None, key, "task annotations are not a list"))
+            continue
+        for annotation in annotations:
+            if not isinstance(annotation, Mapping):
+                rejects.append(Reject(task_id, None, None, key, "annotation is not a JSON object"))
+                continue
+            author = annotation.get("completed_by")
+            annotator = users.get(author, f"user-{author}") if isinstance(author, int) else f"user-{author}"
+            annotation_id = annotation.get("id") if isinstance(annotation.get("id"), int) else None
             try:
                 records.append(
                     _annotation_record(
@@ -233,7 +252,10 @@ def export_to_records(
                     )
                 )
             except ConversionError as exc:
-                rejects.append(Reject(task.get("id"), annotation.get("id"), annotator, key, str(exc)))
+                rejects.append(Reject(task_id, annotation_id, annotator, key, str(exc)))
+            except (TypeError, AttributeError, KeyError, ValueError) as exc:  # malformed shapes
+                reason = f"malformed annotation ({type(exc).__name__}: {exc})"
+                rejects.append(Reject(task_id, annotation_id, annotator, key, reason))
     records.sort(key=lambda r: r["annotation_id"])
     return records, rejects
 

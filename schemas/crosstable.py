@@ -6,6 +6,7 @@ the frame keeps the base table's index, so every failure maps back to the row (f
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -64,6 +65,26 @@ class SpanInArticle(pa.DataFrameModel):
                 for doc, s, e, text in zip(
                     df["article_text"], df["start"], df["end"], df["text"], strict=True
                 )
+            ],
+            index=df.index,
+            dtype=bool,
+        )
+
+    @pa.dataframe_check
+    @classmethod
+    def span_splits_crlf(cls, df: pd.DataFrame) -> pd.Series:
+        """Neither offset may fall between the CR and the LF of a CRLF line end."""
+
+        def splits(doc: object, offset: object) -> bool:
+            if not isinstance(doc, str) or not isinstance(offset, int | np.integer):
+                return False
+            at = int(offset)
+            return 0 < at < len(doc) and doc[at - 1 : at + 1] == "\r\n"
+
+        return pd.Series(
+            [
+                not (splits(doc, s) or splits(doc, e))
+                for doc, s, e in zip(df["article_text"], df["start"], df["end"], strict=True)
             ],
             index=df.index,
             dtype=bool,

@@ -28,6 +28,7 @@ _ROW_RULE_FIELDS: dict[str, tuple[str, ...]] = {
     "start_before_end": ("start", "end"),
     "text_length_matches_offsets": ("start", "end", "text"),
     "span_text_matches_article": ("start", "end", "text"),
+    "span_splits_crlf": ("start", "end"),
     "end_within_text": ("end",),
     "duplicate_span": ("label", "start", "end"),
     "unique_span_id": ("span_id",),

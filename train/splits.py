@@ -7,6 +7,13 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold
 
+from schemas.errors import StanceBankError
+
+
+class SplitError(StanceBankError, ValueError):
+    """Bad split proportions."""
+
+
 SPLITS = ("train", "validation", "test")
 
 
@@ -19,7 +26,7 @@ def parse_proportions(text: str) -> tuple[float, float, float]:
             f"proportions must be three numbers like 0.7,0.15,0.15. Got {text!r} instead."
         ) from None
     if len(parts) != 3 or any(p <= 0 for p in parts) or abs(sum(parts) - 1) > 1e-6:
-        raise ValueError(f"proportions must be three positive numbers summing to 1. Got {text!r} instead.")
+        raise SplitError(f"proportions must be three positive numbers summing to 1. Got {text!r} instead.")
     return parts[0], parts[1], parts[2]
 
 
