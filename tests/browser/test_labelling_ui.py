@@ -95,19 +95,43 @@ def project(live_studio: LiveStudio, tmp_path: Path) -> tuple[Path, int, dict[st
     return data, report.project_id, tasks
 
 
+def _center(box: dict[str, float]) -> tuple[float, float]:
+    return box["x"] + box["w"] / 2, box["y"] + box["h"] / 2
+
+
 def test_mouse_selection_after_emoji_and_crlf_round_trips(
     browser: Any, live_studio: LiveStudio, project: tuple[Path, int, dict[str, int]]
 ) -> None:
+    """SOURCE and CLAIM selected with the mouse after emoji and CRLF, attributes clicked, a source_of
+    relation drawn and labelled, submitted; pull gives exactly these spans and the relation."""
     data, project_id, tasks = project
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     _login(page, live_studio)
     page.goto(f"{live_studio.url}/projects/{project_id}/data?task={tasks['a1|a1:t1']}")
-    page.get_by_text("CLAIM", exact=True).first.click()
-    needle = "東京 may host the talks"
-    box = _drag_over(page, needle)
-    page.mouse.click(box["x"] + box["w"] / 2, box["y"] + box["h"] / 2)  # select the new region
-    for value in ("support", "possible", "positive"):
-        page.locator("label", has_text=value).first.click()
+    page.wait_for_selector(".lsf-richtext__line")
+    page.locator(".lsf-label", has_text="SOURCE").first.click()
+    source_box = _drag_over(page, "The minister")
+    page.keyboard.press("Escape")
+    page.locator(".lsf-label", has_text="CLAIM").first.click()
+    claim = "東京 may host the talks"
+    claim_box = _drag_over(page, claim)
+    page.keyboard.press("Escape")
+    page.mouse.click(*_center(source_box))
+    page.get_by_label("Create Relation").click()
+    page.mouse.click(*_center(claim_box))
+    page.get_by_text("Relations", exact=True).first.click()
+    page.locator(".lsf-relations__item").first.hover()
+    page.get_by_label("Show Relation Labels").first.click()
+    page.get_by_text("Select labels").click()
+    page.get_by_text("source_of", exact=True).last.click()
+    page.keyboard.press("Escape")
+    for box, values in (
+        (source_box, ("named", "government", "high")),
+        (claim_box, ("support", "possible", "positive")),
+    ):
+        page.mouse.click(*_center(box))
+        for value in values:
+            page.locator("label", has_text=value).first.click()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "labelling-emoji-crlf.png"))
     page.get_by_role("button", name="Submit").click()
@@ -117,10 +141,27 @@ def test_mouse_selection_after_emoji_and_crlf_round_trips(
     pulled = pull(live_studio.client(), title=_title(live_studio, project_id), data_dir=data)
     assert (pulled.exported, pulled.converted, pulled.rejected) == (1, 1, 0), pulled.rejects
     (record,) = [json.loads(line) for line in pulled.written.read_text(encoding="utf-8").splitlines()]
-    (span,) = record["spans"]
-    start = TEXT.index(needle)
-    assert (span["start"], span["end"], span["text"]) == (start, start + len(needle), needle)
-    assert (span["stance"], span["certainty"], span["polarity"]) == ("support", "possible", "positive")
+    source, claim_span = record["spans"]
+    start = TEXT.index(claim)
+    assert (source["label"], source["start"], source["end"], source["text"]) == (
+        "SOURCE",
+        15,
+        27,
+        "The minister",
+    )
+    assert TEXT[15:27] == "The minister"
+    assert (claim_span["start"], claim_span["end"], claim_span["text"]) == (start, start + len(claim), claim)
+    assert (claim_span["stance"], claim_span["certainty"], claim_span["polarity"]) == (
+        "support",
+        "possible",
+        "positive",
+    )
+    assert (source["identified"], source["source_type"], source["reliability"]) == (
+        "named",
+        "government",
+        "high",
+    )
+    assert record["relations"] == [{"type": "source_of", "from_id": source["id"], "to_id": claim_span["id"]}]
 
 
 def _title(live_studio: LiveStudio, project_id: int) -> str:
