@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 
-.PHONY: setup studio browser-deps demo test lint typecheck unit corpus clean
+.PHONY: setup studio browser-deps bench demo test lint typecheck unit corpus clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,10 @@ unit: setup studio browser-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# Benchmarks (not part of the tests): prints figures and writes bench/RESULTS.md.
+bench: setup
+	$(BIN)/python bench/run.py --sizes 1000,5000 --repeat 3
 
 # Rebuild data/ from the authoring file (then review the diff).
 corpus: setup
