@@ -41,18 +41,21 @@ def _none(value: Any) -> Any:
 
 def build_rows(tables: dict[str, pd.DataFrame]) -> dict[str, list[dict[str, Any]]]:
     """articles / claims / sources rows, sorted by their ids (deterministic)."""
-    articles = tables["articles"].set_index("article_id")
-    targets = tables["targets"].set_index("target_id")
-    chosen = chosen_annotations(tables["annotations"])
-    spans_by = {k: g for k, g in tables["spans"].groupby("annotation_id")}
-    relations_by = {k: g for k, g in tables["relations"].groupby("annotation_id")}
+    articles = {a["article_id"]: a for a in records(tables["articles"])}
+    targets = {t["target_id"]: t for t in records(tables["targets"])}
+    spans_by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for span in records(tables["spans"]):
+        spans_by[span["annotation_id"]].append(span)
+    relations_by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for relation in records(tables["relations"]):
+        relations_by[relation["annotation_id"]].append(relation)
     rows: dict[str, list[dict[str, Any]]] = {"articles": [], "claims": [], "sources": []}
-    for annotation in records(chosen):
-        article = articles.loc[annotation["article_id"]]
+    for annotation in records(chosen_annotations(tables["annotations"])):
+        article = articles[annotation["article_id"]]
         base = {
             "article_id": annotation["article_id"],
             "target_id": annotation["target_id"],
-            "target": targets.loc[annotation["target_id"], "text"],
+            "target": targets[annotation["target_id"]]["text"],
             "title": article["title"],
             "outlet": _none(article["outlet"]),
             "url": _none(article["url"]),
@@ -63,13 +66,14 @@ def build_rows(tables: dict[str, pd.DataFrame]) -> dict[str, list[dict[str, Any]
             "annotation_id": annotation["annotation_id"],
             "annotator": annotation["annotator"],
         }
-        spans = spans_by.get(annotation["annotation_id"], tables["spans"].iloc[0:0])
-        relations = relations_by.get(annotation["annotation_id"], tables["relations"].iloc[0:0])
-        span_rows = [_span(s) for s in records(spans.sort_values(["start", "end", "label", "span_id"]))]
+        span_rows = sorted(
+            (_span(s) for s in spans_by[annotation["annotation_id"]]),
+            key=lambda s: (s["start"], s["end"], s["label"], s["span_id"]),
+        )
         relation_rows = sorted(
             (
                 {"type": r["type"], "from_id": r["from_id"], "to_id": r["to_id"]}
-                for r in relations.to_dict("records")
+                for r in relations_by[annotation["annotation_id"]]
             ),
             key=lambda r: (r["from_id"], r["to_id"], r["type"]),
         )
