@@ -13,7 +13,8 @@ from annotate import server
 from annotate.client import Studio
 from annotate.config import config_hash, label_config
 from annotate.pull import convert_snapshot, pull
-from annotate.push import load_valid, push
+from annotate.push import push
+from stancebank.validate import load_valid
 
 DEFAULT_PROJECT = "StanceBank"
 

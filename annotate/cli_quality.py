@@ -10,9 +10,9 @@ from rich.console import Console
 from annotate.adjudicate import adjudicate
 from annotate.agreement import agreement
 from annotate.agreement_report import alphas_below, write_report
-from annotate.push import load_valid
 from annotate.quality import base_files, push_review, write_outcome
 from schemas import vocabulary as V
+from stancebank.validate import load_valid
 
 
 def cmd_agreement(args: argparse.Namespace) -> int:

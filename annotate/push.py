@@ -16,9 +16,8 @@ from annotate.client import Studio
 from annotate.config import config_values, label_config, removed_values
 from annotate.server import StudioError
 from schemas import vocabulary as V
-from schemas.errors import InvalidDataError, UnreadableInputError
-from stancebank.corpus import Corpus, read_corpus, read_jsonl
-from stancebank.validate import validate_corpus
+from schemas.errors import UnreadableInputError
+from stancebank.corpus import Corpus, read_jsonl
 
 
 @dataclass
@@ -28,14 +27,6 @@ class PushReport:
     existing: int = 0
     changed: list[str] = field(default_factory=list)
     predictions: int = 0
-
-
-def load_valid(paths: list[Path]) -> Corpus:
-    corpus = read_corpus(paths)
-    failures = validate_corpus(corpus)
-    if failures:
-        raise InvalidDataError([f._asdict() for f in failures])
-    return corpus
 
 
 def ensure_project(studio: Studio, title: str, config: str, *, force: bool) -> int:

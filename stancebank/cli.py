@@ -17,7 +17,7 @@ from stancebank import __version__
 from stancebank.corpus import read_corpus
 from stancebank.failures import Failure
 from stancebank.summary import corpus_summary
-from stancebank.validate import validate_corpus
+from stancebank.validate import load_valid, validate_corpus
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 DEFAULT_DATA = Path("data")
@@ -54,10 +54,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    corpus = read_corpus(args.paths or [DEFAULT_DATA])
-    failures = validate_corpus(corpus)
-    if failures:
-        raise InvalidDataError([f._asdict() for f in failures])
+    corpus = load_valid(args.paths or [DEFAULT_DATA])
     console = Console()
     for table in corpus_summary(corpus.tables):
         console.print(table)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pandera.errors
 
 from schemas.crosstable import CROSS_TABLE_MODELS, joined_tables
+from schemas.errors import InvalidDataError
 from schemas.models import TABLE_MODELS, foreign_attributes, missing_attributes
-from stancebank.corpus import Corpus
+from stancebank.corpus import Corpus, read_corpus
 from stancebank.failures import Failure
 
 _BUILTIN_RULES = (
@@ -51,6 +54,15 @@ _ATTRIBUTE_FAULTS = {
     "attribute_forbidden": foreign_attributes,
 }
 _ID_COLUMN = {"spans": "span_id", "relations": "from_id"}
+
+
+def load_valid(paths: Iterable[Path | str]) -> Corpus:
+    """Read data files and refuse them unless every rule holds: the entry check of every stage."""
+    corpus = read_corpus(paths)
+    failures = validate_corpus(corpus)
+    if failures:
+        raise InvalidDataError([f._asdict() for f in failures])
+    return corpus
 
 
 def rule_name(check: str, column: str | None) -> str:

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from annotate.push import load_valid
+from stancebank.validate import load_valid
 from train.export import export, push_to_hub
 from train.splits import parse_proportions
 

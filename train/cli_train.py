@@ -111,7 +111,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from annotate.push import load_valid
+    from stancebank.validate import load_valid
     from train.predict import predict, write_predictions
 
     records = predict(args.model, load_valid(args.data), include_annotated=args.include_annotated)

@@ -20,8 +20,9 @@ import pytest
 from annotate import server
 from annotate.client import Studio
 from annotate.pull import pull
-from annotate.push import load_valid, push
+from annotate.push import push
 from annotate.server import StudioError
+from stancebank.validate import load_valid
 from tests.conftest import LiveStudio, free_port
 from tests.corpus_factory import base_records, write_records
 

@@ -12,9 +12,10 @@ import pytest
 from annotate import convert
 from annotate.config import config_hash, config_values, label_config
 from annotate.pull import convert_snapshot, pull
-from annotate.push import existing_tasks, load_valid, push
+from annotate.push import existing_tasks, push
 from annotate.server import StudioError
 from stancebank.corpus import read_corpus
+from stancebank.validate import load_valid
 from tests.annotate.conftest import LiveStudio
 from tests.stancebank.test_shipped_data import DATA
 

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from annotate.pull import pull
-from annotate.push import existing_tasks, load_valid, push
+from annotate.push import existing_tasks, push
+from stancebank.validate import load_valid
 from tests.conftest import LiveStudio
 from tests.corpus_factory import TEXT, base_records, write_records
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from annotate.push import load_valid
 from stancebank.cli import main
+from stancebank.validate import load_valid
 from tests.stancebank.test_shipped_data import DATA
 from train.baselines import TrainingError, model_path
 from train.predict import predict, sentences
