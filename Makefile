@@ -46,8 +46,9 @@ unit: setup studio browser-deps
 test: lint typecheck unit
 
 # Benchmarks (not part of the tests): prints figures and writes bench/RESULTS.md.
-bench: setup
+bench: setup studio
 	$(BIN)/python bench/run.py --sizes 1000,5000 --repeat 3
+	$(BIN)/python bench/studio_bench.py --sizes 1000,5000 --push 2000
 
 # Rebuild data/ from the authoring file (then review the diff).
 corpus: setup
