@@ -17,6 +17,8 @@ from schemas import vocabulary as V
 
 _ISO_639_1 = frozenset(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
 _ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._:\-]*$"
+#: Label Studio region ids are nanoids: they may start with "-" or "_".
+_REGION_ID_PATTERN = r"^[A-Za-z0-9_\-][A-Za-z0-9._:\-]*$"
 _SHA256 = r"^[0-9a-f]{64}$"
 
 #: Columns every table carries to point a failure at its origin; not part of the data model.
@@ -173,7 +175,7 @@ class SpanModel(_Table):
 
     annotation_id: Series[str]
     article_id: Series[str]
-    span_id: Series[str] = pa.Field(str_matches=_ID_PATTERN)
+    span_id: Series[str] = pa.Field(str_matches=_REGION_ID_PATTERN)
     label: Series[str] = pa.Field(isin=V.values(V.SpanLabel))
     start: Series[pd.Int64Dtype] = pa.Field(ge=0)
     end: Series[pd.Int64Dtype] = pa.Field(ge=1)

@@ -168,6 +168,22 @@ def test_base_corpus_is_valid(tmp_path: Path) -> None:
     assert failures_of(tmp_path, mutated(lambda r: None)) == []
 
 
+def test_label_studio_region_ids_are_valid_span_ids(tmp_path: Path) -> None:
+    """Label Studio's nanoid region ids may start with '-' or '_' (seen in the browser test)."""
+
+    def ls_ids(r: Records) -> None:
+        annotation = r["annotations"][0]
+        rename = {"s1": "-GJrrnRDEV", "q1": "_Z7_8CvPNH"}
+        for span in annotation["spans"]:
+            span["id"] = rename.get(span["id"], span["id"])
+        for relation in annotation["relations"]:
+            relation["from_id"] = rename.get(relation["from_id"], relation["from_id"])
+
+    assert failures_of(tmp_path, mutated(ls_ids)) == []
+    failures = failures_of(tmp_path, mutated(span(0, id="a b")))
+    assert [(f.rule, f.column) for f in failures][:1] == [("bad_format", "span_id")]
+
+
 def test_every_failure_is_reported_at_once(tmp_path: Path) -> None:
     """Validation is lazy: three broken rules in three tables give three failures."""
     change = both(art(language="xx"), span(1, text="sald"), rel(0, type="quotes"))
