@@ -6,14 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
 from schemas import vocabulary as V
 from stancebank.corpus import write_atomic
+from stancebank.plots import save_png
 
 
 def _cell(figure: dict[str, Any]) -> str:
@@ -74,10 +72,7 @@ def heatmap(result: dict[str, Any], path: Path) -> None:
     ax.set_title("Krippendorff's α on matched spans")
     fig.colorbar(image, ax=ax, fraction=0.03)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    tmp.replace(path)
+    save_png(fig, path, dpi=110)
 
 
 def write_report(result: dict[str, Any], out: Path) -> dict[str, Path]:

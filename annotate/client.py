@@ -6,7 +6,6 @@ backoff; 401/403/404 fail at once with a clear message. The token is never part 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -16,6 +15,7 @@ from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
 from annotate.server import StudioError
+from stancebank.corpus import shorten
 
 T = TypeVar("T")
 _FATAL = {
@@ -49,7 +49,9 @@ class Studio:
                 if code in _FATAL:
                     raise StudioError(f"{what}: {_FATAL[code]}") from None
                 if code < 500 or attempt == self.retries:
-                    raise StudioError(f"{what}: Label Studio answered {code}: {_brief(exc.body)}") from None
+                    raise StudioError(
+                        f"{what}: Label Studio answered {code}: {shorten(exc.body, 200)}"
+                    ) from None
             except (httpx.TransportError, ConnectionError) as exc:
                 if attempt == self.retries:
                     raise StudioError(
@@ -141,8 +143,3 @@ class Studio:
     def create_user(self, username: str, email: str) -> int:
         user = self._call("creating user", lambda: self._ls.users.create(username=username, email=email))
         return int(user.id)
-
-
-def _brief(body: Any, limit: int = 200) -> str:
-    text = body if isinstance(body, str) else json.dumps(body, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from annotate.config import SPANS_NAME, TARGET_FIELD, TEXT_NAME
 from schemas import vocabulary as V
 from schemas.errors import StanceBankError
+from stancebank.corpus import shorten
 
 KEY_SEPARATOR = "|"  # not allowed in ids, so keys never collide
 
@@ -198,11 +199,6 @@ def _relation(item: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": labels[0], "from_id": str(item.get("from_id")), "to_id": str(item.get("to_id"))}
 
 
-def _brief(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def export_to_records(
     export: Iterable[Mapping[str, Any]],
     *,
@@ -221,7 +217,7 @@ def export_to_records(
     rejects: list[Reject] = []
     for task in export:
         if not isinstance(task, Mapping):
-            rejects.append(Reject(None, None, None, None, f"task is not a JSON object: {_brief(task)}"))
+            rejects.append(Reject(None, None, None, None, f"task is not a JSON object: {shorten(task, 60)}"))
             continue
         raw_data = task.get("data")
         data: Mapping[str, Any] = raw_data if isinstance(raw_data, Mapping) else {}

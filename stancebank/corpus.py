@@ -118,7 +118,7 @@ class _Builder:
                 span_id if isinstance(span_id, str) else None,
                 rule,
                 column,
-                _short(value),
+                shorten(value),
             )
         )
 
@@ -134,8 +134,9 @@ def _has_type(value: Any, types: tuple[type, ...]) -> bool:
     return isinstance(value, types)
 
 
-def _short(value: Any, limit: int = 80) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+def shorten(value: Any, limit: int = 80) -> str:
+    """A value as text for a message, cut to ``limit`` characters."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

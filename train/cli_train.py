@@ -15,7 +15,7 @@ from rich.table import Table
 
 from stancebank.corpus import write_atomic
 from train.baselines import TASKS, TrainingError, fit, frame, model_names, model_path, models
-from train.evaluation import confusion_png, load_model, metrics, save_model, write_reports
+from train.evaluation import confusion_png, load_model, metrics, model_meta, save_model, write_reports
 from train.export import load
 
 
@@ -83,10 +83,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    meta_path = args.model.with_suffix(".json")
-    if not meta_path.exists():
-        raise TrainingError(f"{meta_path}: missing (written next to every model by 'stancebank train')")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = model_meta(args.model)
     model = load_model(args.model)
     task = TASKS[meta["task"]]
     loaded = load(args.dataset, task.config)

@@ -6,9 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import skops.io as sio
@@ -16,6 +13,7 @@ from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, f1_score, pr
 from sklearn.pipeline import Pipeline
 
 from stancebank.corpus import write_atomic
+from stancebank.plots import save_png
 from train.baselines import TrainingError
 
 #: Types a StanceBank model file may contain beyond skops' defaults; anything else is refused.
@@ -71,10 +69,7 @@ def confusion_png(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str], tit
     )
     ax.set_title(title)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    tmp.replace(path)
+    save_png(fig, path, dpi=100)
 
 
 def save_model(pipeline: Pipeline, path: Path) -> None:
@@ -82,6 +77,15 @@ def save_model(pipeline: Pipeline, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     sio.dump(pipeline, tmp)
     tmp.replace(path)
+
+
+def model_meta(path: Path) -> dict[str, Any]:
+    """The task, model name and labels written next to a model by ``stancebank train``."""
+    meta_path = path.with_suffix(".json")
+    if not meta_path.exists():
+        raise TrainingError(f"{meta_path}: missing (written next to every model by 'stancebank train')")
+    meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+    return meta
 
 
 def load_model(path: Path) -> Pipeline:

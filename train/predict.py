@@ -8,7 +8,6 @@ first so annotators label where the model is least sure.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from annotate import convert
 from schemas import vocabulary as V
 from stancebank.corpus import Corpus, dumps_jsonl, write_atomic
 from train.baselines import TASKS, TrainingError
-from train.evaluation import load_model
+from train.evaluation import load_model, model_meta
 
 _SENTENCE = re.compile(r"[^\n.!?]+(?:[.!?]+[”\"’)]*|$)")
 CLAIM_TASKS = ("certainty", "polarity", "stance")
@@ -48,10 +47,7 @@ def unannotated_tasks(corpus: Corpus) -> list[tuple[str, str]]:
 
 def predict(model_path: Path, corpus: Corpus, *, include_annotated: bool = False) -> list[dict[str, Any]]:
     """Prediction records for ``studio push --predictions``, least confident task first."""
-    meta_path = model_path.with_suffix(".json")
-    if not meta_path.exists():
-        raise TrainingError(f"{meta_path}: missing (written next to every model by 'stancebank train')")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = model_meta(model_path)
     if meta["task"] not in CLAIM_TASKS:
         raise TrainingError(f"predict needs a claim model ({', '.join(CLAIM_TASKS)}); got {meta['task']!r}")
     attribute = TASKS[meta["task"]].label
