@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 
-.PHONY: setup studio browser-deps bench demo test lint typecheck unit corpus clean
+.PHONY: setup studio browser-deps bench public demo test lint typecheck unit corpus clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,10 @@ unit: setup studio browser-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# Baselines on FNC-1 and Pei & Jurgens, read from ../shared/data at run time: reports/public/RESULTS.md.
+public: setup
+	$(BIN)/python bench/public_baselines.py
 
 # Benchmarks (not part of the tests): prints figures and writes bench/RESULTS.md.
 bench: setup studio

@@ -78,7 +78,7 @@ def article(i: int, rng: random.Random) -> tuple[dict[str, Any], list[dict[str, 
         parts.append(sentence)
         offset += len(sentence) + 1
     text = " ".join(parts)
-    record = {
+    record: dict[str, Any] = {
         "article_id": f"g{i}",
         "title": f"Story {i}",
         "text": text,

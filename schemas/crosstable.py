@@ -11,6 +11,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from schemas import vocabulary as V
+from schemas.models import contradicted_attributes, missing_attributes
 
 
 class TargetLinks(pa.DataFrameModel):
@@ -91,6 +92,22 @@ class SpanInArticle(pa.DataFrameModel):
         )
 
 
+class SpanAttributes(pa.DataFrameModel):
+    """spans ⋈ annotations: attributes required by the label, unless the annotation declares them
+    unannotated (and then they must stay unset)."""
+
+    @pa.dataframe_check
+    @classmethod
+    def attribute_required(cls, df: pd.DataFrame) -> pd.Series:
+        """Every attribute of a span's label is set, except those its annotation declares unannotated."""
+        return ~missing_attributes(df).any(axis=1)
+
+    @pa.dataframe_check
+    @classmethod
+    def unannotated_attribute_set(cls, df: pd.DataFrame) -> pd.Series:
+        return ~contradicted_attributes(df).any(axis=1)
+
+
 class RelationEnds(pa.DataFrameModel):
     """relations ⋈ spans (twice, within the same annotation)."""
 
@@ -144,11 +161,18 @@ def joined_tables(tables: dict[str, pd.DataFrame]) -> dict[str, tuple[str, pd.Da
         keys = pd.MultiIndex.from_arrays([relations["annotation_id"], relations[column]])
         return pd.Series(span_label.reindex(keys).to_numpy(), index=relations.index)
 
+    unannotated = dict(zip(annotations["annotation_id"], annotations["unannotated"], strict=True))
+    declared = pd.Series(
+        [unannotated.get(a) for a in spans["annotation_id"]], index=spans.index, dtype=object
+    )
+    span_attributes = spans.assign(unannotated=declared)  # a Series of lists stays a Series of lists
+
     relation_ends = relations.assign(from_label=label_of("from_id"), to_label=label_of("to_id"))
     return {
         "TargetLinks": ("targets", target_links),
         "AnnotationLinks": ("annotations", annotation_links),
         "SpanInArticle": ("spans", span_in_article),
+        "SpanAttributes": ("spans", span_attributes),
         "RelationEnds": ("relations", relation_ends),
     }
 
@@ -157,5 +181,6 @@ CROSS_TABLE_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "TargetLinks": TargetLinks,
     "AnnotationLinks": AnnotationLinks,
     "SpanInArticle": SpanInArticle,
+    "SpanAttributes": SpanAttributes,
     "RelationEnds": RelationEnds,
 }

@@ -29,13 +29,34 @@ def _non_blank(series: pd.Series) -> pd.Series:
     return series.str.strip().str.len() > 0
 
 
+def _declared(spans: pd.DataFrame, name: str) -> pd.Series:
+    """Whether each span's annotation declares ``name`` unannotated (column ``unannotated``, if joined)."""
+    if "unannotated" not in spans:
+        return pd.Series(False, index=spans.index)
+    return spans["unannotated"].map(lambda names: isinstance(names, list) and name in names).astype(bool)
+
+
 def missing_attributes(spans: pd.DataFrame) -> pd.DataFrame:
-    """Boolean frame, one column per attribute: required by the span's label but not set."""
+    """Boolean frame, one column per attribute: required by the span's label but not set.
+
+    An attribute the span's annotation lists in ``unannotated`` (imported corpora that never labelled
+    it) is not required.
+    """
     return pd.DataFrame(
         {
-            name: (spans["label"] == owner).fillna(False).astype(bool) & spans[name].isna()
+            name: (spans["label"] == owner).fillna(False).astype(bool)
+            & spans[name].isna()
+            & ~_declared(spans, name)
             for name, owner in V.ATTRIBUTE_LABEL.items()
         },
+        index=spans.index,
+    )
+
+
+def contradicted_attributes(spans: pd.DataFrame) -> pd.DataFrame:
+    """Boolean frame, one column per attribute: set although the annotation declares it unannotated."""
+    return pd.DataFrame(
+        {name: spans[name].notna() & _declared(spans, name) for name in V.ATTRIBUTE_LABEL},
         index=spans.index,
     )
 
@@ -152,10 +173,41 @@ class AnnotationModel(_Table):
     ls_task_id: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1)
     ls_annotation_id: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1)
 
+    #: Document-level labels (FNC-1 style): is the article about the target, and its stance toward it.
+    related: Series[pd.BooleanDtype] = pa.Field(nullable=True)
+    doc_stance: Series[str] = pa.Field(nullable=True, isin=V.values(V.Stance))
+    #: Attributes the source corpus never labelled (e.g. ["stance", "polarity"]): not required on spans.
+    unannotated: Series[object] = pa.Field(nullable=True)
+    #: Original ids and labels of an imported annotation.
+    metadata: Series[object] = pa.Field(nullable=True)
+
     @pa.check("annotator")
     @classmethod
     def non_blank(cls, series: Series[str]) -> pd.Series:
         return _non_blank(series)
+
+    @pa.check("unannotated")
+    @classmethod
+    def unannotated_known(cls, series: Series[object]) -> pd.Series:
+        """A list of distinct attribute names."""
+
+        def ok(names: object) -> bool:
+            if names is None:
+                return True
+            return (
+                isinstance(names, list)
+                and all(isinstance(n, str) and n in V.ATTRIBUTE_VALUES for n in names)
+                and len(set(names)) == len(names)
+            )
+
+        return series.map(ok).astype(bool)
+
+    @pa.dataframe_check
+    @classmethod
+    def doc_stance_requires_related(cls, df: pd.DataFrame) -> pd.Series:
+        """A document-level stance needs ``related: true``; ``related: false`` means unrelated."""
+        has_stance = df["doc_stance"].notna()
+        return (~has_stance | (df["related"] == True)).fillna(False).astype(bool)  # noqa: E712
 
     @pa.check("created_at", "updated_at")
     @classmethod
@@ -187,6 +239,8 @@ class SpanModel(_Table):
     stance: Series[str] = pa.Field(nullable=True, isin=V.values(V.Stance))
     certainty: Series[str] = pa.Field(nullable=True, isin=V.values(V.Certainty))
     polarity: Series[str] = pa.Field(nullable=True, isin=V.values(V.Polarity))
+    #: Original labels and scores of an imported span (e.g. {"score": 4.5}).
+    metadata: Series[object] = pa.Field(nullable=True)
 
     @pa.check("text")
     @classmethod
@@ -204,12 +258,6 @@ class SpanModel(_Table):
         sane = (df["start"] >= 0) & (df["start"] < df["end"])  # else start_before_end/out_of_range
         same = df["text"].str.len() == df["end"] - df["start"]
         return (same | ~sane.fillna(False).astype(bool)).fillna(True).astype(bool)
-
-    @pa.dataframe_check
-    @classmethod
-    def attribute_required(cls, df: pd.DataFrame) -> pd.Series:
-        """Every attribute of a span's label is set."""
-        return ~missing_attributes(df).any(axis=1)
 
     @pa.dataframe_check
     @classmethod

@@ -55,6 +55,19 @@ class Stance(StrEnum):
     NEUTRAL = "neutral"
 
 
+class DocumentStance(StrEnum):
+    """Stance of a whole article toward a target (document-level corpora such as FNC-1).
+
+    Stored as two annotation fields: ``related`` (bool) and ``doc_stance`` (a :class:`Stance`, set only
+    when related); ``unrelated`` is ``related: false``. :func:`document_stance` combines them.
+    """
+
+    SUPPORT = "support"
+    OPPOSE = "oppose"
+    NEUTRAL = "neutral"
+    UNRELATED = "unrelated"
+
+
 class Certainty(StrEnum):
     """Ordinal, most certain first; ``underspecified`` is FactBank's Uu."""
 
@@ -170,10 +183,22 @@ def factuality_score(certainty: str, polarity: str) -> float:
     return FACTUALITY_SCORE[factbank_code(certainty, polarity)]
 
 
+def document_stance(related: bool | None, doc_stance: str | None) -> DocumentStance | None:
+    """The one document-level label of an annotation; None when it carries no document-level stance."""
+    if related is None:
+        return None
+    if not related:
+        return DocumentStance.UNRELATED
+    return None if doc_stance is None else DocumentStance(doc_stance)
+
+
 def values(enum: type[StrEnum]) -> list[str]:
     """The plain string values of a vocabulary enum, in declaration order."""
     return [member.value for member in enum]
 
+
+#: Guideline version of annotations imported from an external corpus (not made under our guidelines).
+EXTERNAL_GUIDELINE_VERSION: Final = "0.0"
 
 #: Reserved annotator name of adjudicated annotations (``stancebank adjudicate``).
 GOLD_ANNOTATOR: Final = "gold"

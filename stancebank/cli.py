@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("paths", nargs="*", type=Path, help="data directories (default: data/)")
     summary.set_defaults(func=cmd_summary)
 
+    from stancebank.importers.cli import register as register_import
+
+    register_import(sub)
     from annotate.cli import register as register_studio
 
     register_studio(sub)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -45,11 +46,15 @@ def _dtypes(table: str) -> dict[str, Any]:
     return {name: column.dtype for name, column in schema.columns.items()}
 
 
+#: Object columns that hold a JSON list rather than an object.
+_LISTS = {("annotations", "unannotated")}
+
+
 def _record_fields(table: str) -> dict[str, tuple[type, ...]]:
     """JSON key -> the JSON types allowed for it in the records of ``table``."""
     renamed = {column: key for key, column in _RENAMED.get(table, {}).items()}
     return {
-        renamed.get(name, name): _JSON_TYPES[type(dtype).__name__]
+        renamed.get(name, name): (list,) if (table, name) in _LISTS else _JSON_TYPES[type(dtype).__name__]
         for name, dtype in _dtypes(table).items()
         if name not in ORIGIN_COLUMNS and name not in _DERIVED.get(table, set())
     }
@@ -265,6 +270,16 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def replace_dir(staging: Path, out: Path) -> None:
+    """Replace the folder ``out`` by ``staging`` with renames only (the old copy is removed last)."""
+    old = out.with_name(f".{out.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        os.replace(out, old)
+    os.replace(staging, out)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def dumps_jsonl(records: Iterable[dict[str, Any]]) -> str:

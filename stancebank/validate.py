@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -12,7 +13,7 @@ import pandera.errors
 
 from schemas.crosstable import CROSS_TABLE_MODELS, joined_tables
 from schemas.errors import InvalidDataError
-from schemas.models import TABLE_MODELS, foreign_attributes, missing_attributes
+from schemas.models import TABLE_MODELS, contradicted_attributes, foreign_attributes, missing_attributes
 from stancebank.corpus import Corpus, read_corpus
 from stancebank.failures import Failure
 
@@ -47,11 +48,14 @@ _ROW_RULE_FIELDS: dict[str, tuple[str, ...]] = {
     "updated_not_before_created": ("created_at", "updated_at"),
     "attribute_required": ("label",),
     "attribute_forbidden": ("label",),
+    "unannotated_attribute_set": ("label",),
+    "doc_stance_requires_related": ("related", "doc_stance"),
 }
 #: Row-wide attribute rules: which attribute columns are at fault in a row.
 _ATTRIBUTE_FAULTS = {
     "attribute_required": missing_attributes,
     "attribute_forbidden": foreign_attributes,
+    "unannotated_attribute_set": contradicted_attributes,
 }
 _ID_COLUMN = {"spans": "span_id", "relations": "from_id"}
 
@@ -117,6 +121,8 @@ def _attribute_columns(frame: pd.DataFrame, index: int | None, rule: str) -> str
 
 
 def _show(value: Any) -> str | None:
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     return str(value)
@@ -135,7 +141,7 @@ def _row_value(frame: pd.DataFrame, index: int | None, rule: str) -> str | None:
     shown = [f"{name}={_plain(row[name])!r}" for name in _ROW_RULE_FIELDS[rule]]
     if rule == "span_text_matches_article":
         shown.append(f"article_text={row['article_text'][row['start'] : row['end']]!r}")
-    if rule == "attribute_forbidden":
+    if rule in ("attribute_forbidden", "unannotated_attribute_set"):
         columns = (_attribute_columns(frame, index, rule) or "").split(",")
         shown += [f"{name}={_plain(row[name])!r}" for name in columns if name]
     if rule == "end_within_text":

@@ -145,7 +145,9 @@ def test_validate_refuses(
 # --- pull --from-snapshot: a saved Label Studio export -------------------------------------------------
 
 
-def _export(change: Callable[[list[dict[str, Any]]], None] = lambda r: None, **annotation: Any) -> list[Any]:
+def _export(
+    change: Callable[[list[dict[str, Any]]], object] = lambda r: None, **annotation: Any
+) -> list[Any]:
     records = base_records()
     task = convert.tables_to_tasks(records["articles"], records["targets"])[0]
     first = records["annotations"][0]
@@ -313,5 +315,108 @@ def test_export_refuses(
     assert _tree(tmp_path) == before and not (tmp_path / "hf").exists()
 
 
+# --- import -------------------------------------------------------------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures" / "importers"
+TABLE = ["--text-col", "body", "--target-col", "claim"]
+
+
+def _file(name: str, content: bytes) -> Callable[[Path], list[str]]:
+    def write(root: Path) -> list[str]:
+        (root / name).write_bytes(content)
+        return [str(root / name)]
+
+    return write
+
+
+def _fnc_without(kind: str) -> Callable[[Path], list[str]]:
+    def write(root: Path) -> list[str]:
+        for path in (FIXTURES / "fnc1").iterdir():
+            if kind not in path.name:
+                (root / path.name).write_bytes(path.read_bytes())
+        return [str(root)]
+
+    return write
+
+
+def _existing_out(root: Path) -> list[str]:
+    (root / "out").mkdir()
+    (root / "out" / "articles.jsonl").write_text("{}\n", encoding="utf-8")
+    return [str(FIXTURES / "certainty.jsonl")]
+
+
+GOOD_FINDING = b'{"id": 1, "finding": "Fine.", "sentence-level-certainty": 3}\n'
+# (case id, input writer, format, extra args, exit code, message)
+IMPORT_CASES: list[tuple[str, Callable[[Path], list[str]], str, list[str], int, str]] = [
+    ("malformed JSONL line", _file("c.jsonl", GOOD_FINDING + b'{"id": 2,,}\n'), "certainty-jsonl", [], 2,
+     "c.jsonl:2: invalid JSON"),
+    ("truncated JSONL", _file("c.jsonl", GOOD_FINDING[:30]), "certainty-jsonl", [], 2,
+     "c.jsonl:1: invalid JSON"),
+    ("JSONL with BOM", _file("c.jsonl", b"\xef\xbb\xbf" + GOOD_FINDING), "certainty-jsonl", [], 2,
+     "c.jsonl:1: starts with a UTF-8 byte-order mark"),
+    ("JSONL nested too deeply", _file("c.jsonl", b"[" * 100000 + b"]" * 100000), "certainty-jsonl", [], 2,
+     "c.jsonl:1: JSON nested too deeply"),
+    ("CSV not UTF-8", _file("t.csv", b"body,claim\ncaf\xe9,x\n"), "table", TABLE, 2, "t.csv:2: not UTF-8"),
+    ("empty input", _file("t.csv", b""), "table", TABLE, 2, "t.csv: file is empty"),
+    ("missing column", _file("t.csv", b"body,target\nA text,x\n"), "table", TABLE, 2,
+     "t.csv:1: missing column(s) ['claim']"),
+    ("unterminated quote", _file("t.csv", b'body,claim\n"A text,x\n'), "table", TABLE, 2,
+     "t.csv:2: malformed CSV"),
+    ("50 MB field", _file("t.csv", b"body,claim\n" + b"a" * 50_000_000 + b",x\n"), "table", TABLE, 2,
+     "field larger than field limit"),
+    ("every row rejected", _file("c.jsonl", b'{"id": 1, "finding": "A.", "sentence-level-certainty": "x"}\n'),
+     "certainty-jsonl", [], 2, "nothing imported"),
+    ("every sentence rejected", _file("x.conll", b"1\tIt\t9\n"), "conll-factuality", [], 2,
+     "nothing imported"),
+    ("no such input", lambda root: [str(root / "missing.jsonl")], "certainty-jsonl", [], 2, "no such file"),
+    ("input is a folder", lambda root: [str(root)], "certainty-jsonl", [], 2, "is a directory"),
+    ("fnc1 without bodies", _fnc_without("bodies"), "fnc1", [], 2, "needs a bodies CSV and a stances CSV"),
+    ("fnc1 stances without Body ID", _file("s.csv", b"Headline,Stance\nA,agree\n"), "fnc1", [], 2,
+     "needs a bodies CSV"),
+    ("not an fnc1 file", _file("x.csv", b"a,b\n1,2\n"), "fnc1", [], 2, "not an FNC-1 file"),
+    ("bad label map", _file("t.csv", b"body,claim\nA,x\n"), "table", [*TABLE, "--label-map", "a"], 2,
+     "--label-map items look like"),
+    ("table without its columns", _file("t.csv", b"body,claim\nA,x\n"), "table", [], 2,
+     "needs --text-col and --target-col"),
+    ("output folder in use", _existing_out, "certainty-jsonl", [], 2, "not empty; refusing to replace"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("write", "fmt", "extra", "code", "message"),
+    [c[1:] for c in IMPORT_CASES],
+    ids=[c[0] for c in IMPORT_CASES],
+)
+def test_import_refuses(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    write: Callable[[Path], list[str]],
+    fmt: str,
+    extra: list[str],
+    code: int,
+    message: str,
+) -> None:
+    paths = write(tmp_path)
+    before = _tree(tmp_path)
+    assert main(["import", fmt, *paths, "--out", str(tmp_path / "out"), "--quiet", *extra]) == code
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1, err
+    assert _tree(tmp_path) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # no staging folder left
+
+
+def test_import_ids_cannot_escape_the_output_folder(tmp_path: Path) -> None:
+    """A hostile corpus name becomes a file name inside --out/annotations, never a path outside it."""
+    out = tmp_path / "deep" / "out"
+    code = main(
+        ["import", "conll-factuality", str(FIXTURES / "train.conll"), "--out", str(out), "--quiet",
+         "--corpus", "../../../escape"]
+    )  # fmt: skip
+    assert code == 0
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert all(name.startswith("deep/out/") for name in written), written
+    assert [p.name for p in (out / "annotations").iterdir()] == ["_.._.._.._escape.jsonl"]
+
+
 def test_there_are_at_least_forty_cases() -> None:
-    assert len(VALIDATE_CASES) + len(PULL_CASES) + len(EXPORT_CASES) >= 40
+    assert len(VALIDATE_CASES) + len(PULL_CASES) + len(EXPORT_CASES) + len(IMPORT_CASES) >= 60

@@ -9,11 +9,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import RegressorMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
-from sklearn.dummy import DummyClassifier
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -21,6 +23,7 @@ from sklearn.svm import LinearSVC
 
 from schemas.errors import StanceBankError
 from train.cues import CueFeatures
+from train.pairs import PairFeatures, hashed_tfidf
 
 SEED = 13
 
@@ -31,13 +34,18 @@ class TrainingError(StanceBankError, ValueError):
 
 @dataclass(frozen=True)
 class Task:
-    """What to predict, from which config, and which columns form the input."""
+    """What to predict, from which config, and which columns form the input.
+
+    ``kind`` is ``classification`` (a ClassLabel column), ``regression`` (a float column; rows without
+    a value are left out) or ``pairs`` (headline ↔ body classification).
+    """
 
     name: str
     config: str
     label: str
     text_columns: tuple[str, ...]
     categorical: tuple[str, ...] = ()
+    kind: str = "classification"
 
 
 TASKS: dict[str, Task] = {
@@ -50,14 +58,29 @@ TASKS: dict[str, Task] = {
 }
 
 
+#: Tasks on imported corpora (not part of ``--task all``, which covers our own corpus).
+CORPUS_TASKS: dict[str, Task] = {
+    "fnc1": Task("fnc1", "pairs", "doc_label", ("target", "text"), kind="pairs"),
+    "certainty-score": Task(
+        "certainty-score", "claims", "original_score", ("text", "context", "cues"), kind="regression"
+    ),
+}
+ALL_TASKS: dict[str, Task] = {**TASKS, **CORPUS_TASKS}
+
+
 def frame(split: Any, task: Task) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Inputs, label names and article groups of one split of the exported dataset."""
+    """Inputs, labels (names, or floats for regression) and article groups of one split."""
     features = split.features
     data = split.to_pandas()
     if task.label not in data:
         raise TrainingError(f"the dataset has no column {task.label!r} for task {task.name!r}")
-    names = features[task.label].names
-    labels = np.asarray([names[i] for i in data[task.label]], dtype=object)
+    if task.kind == "regression":
+        data = data[data[task.label].notna()].reset_index(drop=True)
+        labels = data[task.label].to_numpy(dtype=float)
+    else:
+        data = data[data[task.label].notna()].reset_index(drop=True)
+        names = features[task.label].names
+        labels = np.asarray([names[int(i)] for i in data[task.label]], dtype=object)
     inputs = pd.DataFrame(index=data.index)
     inputs["text"] = data["text"].fillna("")
     inputs["context"] = data.get("context", pd.Series("", index=data.index)).fillna("")
@@ -92,8 +115,63 @@ def _text_union(task: Task, vectorizer: Any, *, with_cues: bool = False) -> Colu
     return ColumnTransformer(parts)
 
 
+def pair_models(task: Task) -> dict[str, tuple[Pipeline, dict[str, list[Any]]]]:
+    """Headline ↔ body models; fixed hyper-parameters (documented in the README), no grid."""
+    scaled = Pipeline([("pair", PairFeatures()), ("scale", StandardScaler())])
+    return {
+        "majority": (Pipeline([("model", DummyClassifier(strategy="most_frequent"))]), {}),
+        "tfidf-lr": (
+            Pipeline(
+                [
+                    (
+                        "features",
+                        ColumnTransformer(
+                            [
+                                ("tfidf_target", hashed_tfidf(2**16, stop_words=None), "target"),
+                                ("tfidf_text", hashed_tfidf(2**16, stop_words=None), "text"),
+                                ("pair", scaled, ["target", "text"]),
+                            ]
+                        ),
+                    ),
+                    ("model", LogisticRegression(max_iter=2000, C=1.0, random_state=SEED)),
+                ]
+            ),
+            {},
+        ),
+        "pair-gbdt": (
+            Pipeline(
+                [
+                    ("features", PairFeatures()),
+                    ("model", HistGradientBoostingClassifier(max_iter=300, random_state=SEED)),
+                ]
+            ),
+            {},
+        ),
+    }
+
+
+def regression_models(task: Task) -> dict[str, tuple[Pipeline, dict[str, list[Any]]]]:
+    """Score regressors: the mean, TF-IDF ridge, and ridge on TF-IDF plus cue features."""
+    word = {"ngram_range": (1, 2), "min_df": 1, "sublinear_tf": True}
+    return {
+        "mean": (Pipeline([("model", DummyRegressor(strategy="mean"))]), {}),
+        "tfidf-ridge": (
+            Pipeline([("features", _text_union(task, word)), ("model", Ridge())]),
+            {"model__alpha": [0.3, 1.0, 3.0, 10.0]},
+        ),
+        "cues-ridge": (
+            Pipeline([("features", _text_union(task, word, with_cues=True)), ("model", Ridge())]),
+            {"model__alpha": [0.3, 1.0, 3.0, 10.0]},
+        ),
+    }
+
+
 def models(task: Task) -> dict[str, tuple[Pipeline, dict[str, list[Any]]]]:
     """Model name -> (pipeline, parameter grid for grouped cross-validation)."""
+    if task.kind == "pairs":
+        return pair_models(task)
+    if task.kind == "regression":
+        return regression_models(task)
     word = {"ngram_range": (1, 2), "min_df": 1, "sublinear_tf": True}
     char = {"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 2, "sublinear_tf": True}
     logistic = {"max_iter": 2000, "class_weight": "balanced", "random_state": SEED}
@@ -135,16 +213,27 @@ def fit(
     if not grid:
         return pipeline.fit(X, y)
     n_splits = min(5, len(set(groups)))
+    classifier = not isinstance(pipeline[-1], RegressorMixin)
     search = GridSearchCV(
-        pipeline, grid, cv=GroupKFold(n_splits=n_splits), scoring="f1_macro", n_jobs=1, error_score="raise"
+        pipeline,
+        grid,
+        cv=GroupKFold(n_splits=n_splits),
+        scoring="f1_macro" if classifier else "r2",
+        n_jobs=1,
+        error_score="raise",
     )
     search.fit(X, y, groups=groups)
     best: Pipeline = search.best_estimator_
     return best
 
 
-def model_names() -> list[str]:
-    return list(models(TASKS["certainty"]))
+def model_names(task: str = "certainty") -> list[str]:
+    return list(models(ALL_TASKS[task]))
+
+
+def all_model_names() -> list[str]:
+    """Every model name of every task (for ``--model``)."""
+    return list(dict.fromkeys(n for task in ALL_TASKS for n in model_names(task)))
 
 
 def model_path(out: Path, task: str, model: str) -> Path:

@@ -15,7 +15,6 @@ from schemas import vocabulary as V
 from stancebank import __version__
 from stancebank.authoring import GUIDELINE_VERSION
 from train.features import FEATURES
-from train.splits import SPLITS
 
 LOAD_SNIPPET = """```python
 import datasets
@@ -27,12 +26,36 @@ print(row["text"], "→", claims["train"].features["certainty"].int2str(row["cer
 ```"""
 
 
-def _yaml(by_split: dict[str, dict[str, list[dict[str, Any]]]], languages: list[str]) -> str:
+OWN_LICENCE_DETAILS = (
+    "Synthetic stories: CC-BY-4.0. seed-001: third-party news text (Reuters via "
+    "AloJapan.com), included as the worked example; not covered by the dataset licence."
+)
+
+
+def _splits(by_split: dict[str, dict[str, list[dict[str, Any]]]]) -> list[str]:
+    """Every split name of the export, ours first."""
+    names = {s for splits in by_split.values() for s in splits}
+    ours = ("train", "validation", "test")
+    return [s for s in ours if s in names] + sorted(names - set(ours))
+
+
+def imported_corpora(articles: pd.DataFrame) -> dict[str, str]:
+    """Corpus name -> licence of articles an importer brought in (``metadata.corpus``)."""
+    corpora: dict[str, str] = {}
+    for metadata, licence in zip(articles["metadata"], articles["licence"], strict=True):
+        if isinstance(metadata, dict) and isinstance(metadata.get("corpus"), str):
+            corpora.setdefault(metadata["corpus"], str(licence))
+    return dict(sorted(corpora.items()))
+
+
+def _yaml(
+    by_split: dict[str, dict[str, list[dict[str, Any]]]], languages: list[str], corpora: dict[str, str]
+) -> str:
+    details = "; ".join(f"{name}: {licence}" for name, licence in corpora.items()) or OWN_LICENCE_DETAILS
     data = DatasetCardData(
         license="other",  # not a label: the Hub licence id
-        license_name="cc-by-4.0-and-third-party",
-        license_details="Synthetic stories: CC-BY-4.0. seed-001: third-party news text (Reuters via "
-        "AloJapan.com), included as the worked example; not covered by the dataset licence.",
+        license_name="cc-by-4.0-and-third-party" if not corpora else "see-license-details",
+        license_details=details,
         language=languages,
         pretty_name="StanceBank",
         task_categories=["text-classification", "token-classification"],
@@ -46,17 +69,23 @@ def _yaml(by_split: dict[str, dict[str, list[dict[str, Any]]]], languages: list[
             "news",
         ],  # not a label
     )
+    written = {config: splits for config, splits in by_split.items() if any(splits.values())}
     infos = DatasetInfosDict(
-        {config: DatasetInfo(features=make(), config_name=config) for config, make in FEATURES.items()}
+        {
+            config: DatasetInfo(features=make(), config_name=config)
+            for config, make in FEATURES.items()
+            if config in written
+        }
     )
     infos.to_dataset_card_data(data)
+    default = "claims" if "claims" in written else next(iter(written), None)
     MetadataConfigs(
         {
             config: {
-                "data_files": [{"split": s, "path": f"{config}/{s}-*.parquet"} for s in SPLITS],
-                **({"default": True} if config == "claims" else {}),
+                "data_files": [{"split": s, "path": f"{config}/{s}-*.parquet"} for s in splits],
+                **({"default": True} if config == default else {}),
             }
-            for config in by_split
+            for config, splits in written.items()
         }
     ).to_dataset_card_data(data)
     return f"---\n{data.to_yaml()}\n---\n"
@@ -69,6 +98,7 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 
 
 def _label_counts(by_split: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
+    splits = _splits(by_split)
     rows = []
     for config, column, values in (
         ("claims", "stance", V.Stance),
@@ -77,10 +107,13 @@ def _label_counts(by_split: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
         ("claims", "factbank", V.FactBank),
         ("sources", "reliability", V.Reliability),
         ("sources", "source_type", V.SourceType),
+        ("pairs", "doc_label", V.DocumentStance),
     ):
-        counts = {s: Counter(r[column] for r in by_split[config][s]) for s in SPLITS}
-        rows += [[f"{config}.{column}", v, *(counts[s][v] for s in SPLITS)] for v in V.values(values)]
-    return _table(["column", "value", *SPLITS], rows)
+        if config not in by_split:
+            continue
+        counts = {s: Counter(r[column] for r in by_split[config].get(s, [])) for s in splits}
+        rows += [[f"{config}.{column}", v, *(counts[s][v] for s in splits)] for v in V.values(values)]
+    return _table(["column", "value", *splits], rows)
 
 
 def _scheme_table() -> str:
@@ -91,41 +124,69 @@ def _scheme_table() -> str:
     return _table(["label", "attributes"], rows)
 
 
+_CONFIG_ROWS = {
+    "articles": "(article, target) task, spans and relations nested",
+    "claims": "CLAIM, with its source and cues",
+    "sources": "SOURCE, with the claims it is the source of",
+    "pairs": "(article, target) task with a document-level label",
+}
+
+
+def _split_text(proportions: tuple[float, float, float] | None, seed: int, corpora: dict[str, str]) -> str:
+    if proportions is None:
+        return (
+            "Splits are the imported corpus's own (each article's `metadata.split`; `val`/`dev` → "
+            "`validation`, other names kept)."
+        )
+    return (
+        "Splits are grouped by article (no story is in two splits), stratified by claim stance as far as "
+        "the\ngrouping allows (scikit-learn `StratifiedGroupKFold`), "
+        f"proportions {proportions}, seed {seed}."
+    )
+
+
+def _imported_text(corpora: dict[str, str]) -> str:
+    if not corpora:
+        return ""
+    lines = "\n".join(f"- `{name}` — licence/terms: {licence}" for name, licence in corpora.items())
+    return f"""
+## Imported corpora
+
+Made with `stancebank import`; original ids and labels are kept in `metadata` (and in the
+`original_label` / `original_score` columns); attributes a corpus never labelled are null and listed in
+each annotation's `unannotated` field. The mappings are documented in the StanceBank README.
+
+{lines}
+"""
+
+
 def dataset_card(
     by_split: dict[str, dict[str, list[dict[str, Any]]]],
     tables: dict[str, pd.DataFrame],
     *,
     sha256: str,
-    proportions: tuple[float, float, float],
+    proportions: tuple[float, float, float] | None,
     seed: int,
     agreement: dict[str, Any] | None = None,
     path: str = "data/hf",
 ) -> str:
     articles = tables["articles"]
     languages = sorted(set(articles["language"]))
+    corpora = imported_corpora(articles)
+    splits = _splits(by_split)
     sizes = _table(
-        ["config", "one row per", *SPLITS],
+        ["config", "one row per", *splits],
         [
-            [
-                "articles",
-                "(article, target) task, spans and relations nested",
-                *(len(by_split["articles"][s]) for s in SPLITS),
-            ],
-            ["claims", "CLAIM, with its source and cues", *(len(by_split["claims"][s]) for s in SPLITS)],
-            [
-                "sources",
-                "SOURCE, with the claims it is the source of",
-                *(len(by_split["sources"][s]) for s in SPLITS),
-            ],
+            [config, _CONFIG_ROWS[config], *(len(rows.get(s, [])) for s in splits)]
+            for config, rows in by_split.items()
         ],
     )
-    synthetic = int(articles["synthetic"].sum())
     agreement_text = (
         "\n".join(f"- {k}: {v}" for k, v in agreement.items())
         if agreement
         else "Not computed for this export (see `stancebank agreement`)."
     )
-    return f"""{_yaml(by_split, languages)}
+    return f"""{_yaml(by_split, languages, corpora)}
 # StanceBank
 
 Stance, certainty and source reliability in news, annotated at the span level: who says what (SOURCE),
@@ -140,9 +201,8 @@ proposition, its certainty and polarity (mapped onto FactBank and the unified �
 
 {sizes}
 
-Splits are grouped by article (no story is in two splits), stratified by claim stance as far as the
-grouping allows (scikit-learn `StratifiedGroupKFold`), proportions {proportions}, seed {seed}.
-
+{_split_text(proportions, seed, corpora)}
+{_imported_text(corpora)}
 ## Annotation scheme
 
 Offsets are Python code points, half-open: `text[start:end] == span text`. The worked example is the seed
@@ -180,8 +240,20 @@ own assertion (`source_*` columns are null).
 
 ## Limitations
 
-- {synthetic} of {len(articles)} stories are synthetic (`synthetic: true`): short news-style texts written
+{_limitations(articles, corpora)}
+"""
+
+
+def _limitations(articles: pd.DataFrame, corpora: dict[str, str]) -> str:
+    if corpora:
+        return (
+            "- Imported from third-party corpora: read each corpus's own documentation and terms; this card "
+            "does not\n  relicense them. Labels were made under the corpus's guidelines, not StanceBank's "
+            f"(guideline version `{V.EXTERNAL_GUIDELINE_VERSION}`)."
+        )
+    synthetic = int(articles["synthetic"].sum())
+    return f"""- {synthetic} of {len(articles)} stories are synthetic (`synthetic: true`): short news-style \
+texts written
   by the StanceBank developers, with invented people and organisations. Only `seed-001` is real news.
 - Small: a teaching and testing corpus, not a benchmark. Labels of background facts (neutral vs
-  support) and of adjacent certainty grades are where annotators disagree most.
-"""
+  support) and of adjacent certainty grades are where annotators disagree most."""

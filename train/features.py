@@ -1,4 +1,4 @@
-"""Typed ``datasets.Features`` of the three configs; each label column is a ClassLabel from the vocabulary."""
+"""Typed ``datasets.Features`` of the dataset configs; label columns are a ClassLabel from the vocabulary."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ def span_features() -> dict[str, object]:
         "end": Value("int32"),
         "text": Value("string"),
         **{name: label(values) for name, values in V.ATTRIBUTE_VALUES.items()},
+        "original_label": Value("string"),
+        "original_score": Value("float32"),
     }
 
 
@@ -75,6 +77,22 @@ def claims_features() -> Features:
             "source_reliability": label(V.Reliability),
             "cue_texts": List(Value("string")),
             "cue_types": List(label(V.CueType)),
+            "original_label": Value("string"),
+            "original_score": Value("float32"),
+        }
+    )
+
+
+def pairs_features() -> Features:
+    """One row per (article, target) task with a document-level label (FNC-1 style corpora)."""
+    return Features(
+        {
+            **_article_fields(),
+            "text": Value("string"),
+            "related": Value("bool"),
+            "doc_stance": label(V.Stance),
+            "doc_label": label(V.DocumentStance),
+            "original_label": Value("string"),
         }
     )
 
@@ -99,4 +117,11 @@ def sources_features() -> Features:
     )
 
 
-FEATURES = {"articles": articles_features, "claims": claims_features, "sources": sources_features}
+FEATURES = {
+    "articles": articles_features,
+    "claims": claims_features,
+    "sources": sources_features,
+    "pairs": pairs_features,
+}
+#: Configs written only when they have rows (our own corpus has no document-level labels).
+OPTIONAL_CONFIGS = ("pairs",)

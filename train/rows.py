@@ -40,7 +40,7 @@ def _none(value: Any) -> Any:
 
 
 def build_rows(tables: dict[str, pd.DataFrame]) -> dict[str, list[dict[str, Any]]]:
-    """articles / claims / sources rows, sorted by their ids (deterministic)."""
+    """articles / claims / sources / pairs rows, sorted by their ids (deterministic)."""
     articles = {a["article_id"]: a for a in records(tables["articles"])}
     targets = {t["target_id"]: t for t in records(tables["targets"])}
     spans_by: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -49,7 +49,7 @@ def build_rows(tables: dict[str, pd.DataFrame]) -> dict[str, list[dict[str, Any]
     relations_by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for relation in records(tables["relations"]):
         relations_by[relation["annotation_id"]].append(relation)
-    rows: dict[str, list[dict[str, Any]]] = {"articles": [], "claims": [], "sources": []}
+    rows: dict[str, list[dict[str, Any]]] = {"articles": [], "claims": [], "sources": [], "pairs": []}
     for annotation in records(chosen_annotations(tables["annotations"])):
         article = articles[annotation["article_id"]]
         base = {
@@ -86,9 +86,22 @@ def build_rows(tables: dict[str, pd.DataFrame]) -> dict[str, list[dict[str, Any]
                 "relations": relation_rows,
             }
         )
+        doc_label = V.document_stance(_none(annotation["related"]), _none(annotation["doc_stance"]))
+        if doc_label is not None:
+            rows["pairs"].append(
+                {
+                    **base,
+                    "text": article["text"],
+                    "related": bool(annotation["related"]),
+                    "doc_stance": _none(annotation["doc_stance"]),
+                    "doc_label": doc_label.value,
+                    "original_label": _original(annotation, "label"),
+                }
+            )
         rows["claims"] += _claims(base, article["text"], span_rows, relation_rows)
         rows["sources"] += _sources(base, article["text"], span_rows, relation_rows)
-    rows["articles"].sort(key=lambda r: (r["article_id"], r["target_id"]))
+    for name in ("articles", "pairs"):
+        rows[name].sort(key=lambda r: (r["article_id"], r["target_id"]))
     for name, key in (("claims", "claim_id"), ("sources", "source_id")):
         rows[name].sort(key=_position(key))
     return rows
@@ -101,10 +114,21 @@ def _position(key: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     return position
 
 
+def _original(record: dict[str, Any], key: str) -> Any:
+    """An original label or score kept in an imported record's metadata (None if absent)."""
+    metadata = record.get("metadata")
+    value = metadata.get(key) if isinstance(metadata, dict) else None
+    if key == "label":
+        return None if value is None else str(value)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
 def _span(span: dict[str, Any]) -> dict[str, Any]:
     row = {k: span[k] for k in ("span_id", "label", "text")}
     row["start"], row["end"] = int(span["start"]), int(span["end"])
     row.update({name: _none(span[name]) for name in V.ATTRIBUTE_VALUES})
+    row["original_label"] = _original(span, "label")
+    row["original_score"] = _original(span, "score")
     return row
 
 
@@ -130,7 +154,8 @@ def _claims(
             (by_id[h] for h in heads[span["span_id"]][V.RelationType.CUE_OF]), key=lambda c: c["start"]
         )
         source = sources[0] if sources else {}
-        code = V.factbank_code(span["certainty"], span["polarity"])
+        graded = span["certainty"] is not None and span["polarity"] is not None
+        code = V.factbank_code(span["certainty"], span["polarity"]) if graded else None
         rows.append(
             {
                 **base,
@@ -142,14 +167,16 @@ def _claims(
                 "stance": span["stance"],
                 "certainty": span["certainty"],
                 "polarity": span["polarity"],
-                "factbank": code.value,
-                "factuality": V.FACTUALITY_SCORE[code],
+                "factbank": None if code is None else code.value,
+                "factuality": None if code is None else V.FACTUALITY_SCORE[code],
                 "source_text": source.get("text"),
                 "source_identified": source.get("identified"),
                 "source_type": source.get("source_type"),
                 "source_reliability": source.get("reliability"),
                 "cue_texts": [c["text"] for c in cues],
                 "cue_types": [c["cue_type"] for c in cues],
+                "original_label": span["original_label"],
+                "original_score": span["original_score"],
             }
         )
     return rows

@@ -15,6 +15,21 @@ class SplitError(StanceBankError, ValueError):
 
 
 SPLITS = ("train", "validation", "test")
+#: Split names of imported corpora -> ours.
+SPLIT_ALIASES = {"val": "validation", "dev": "validation", "valid": "validation", "hold_out": "test"}
+
+
+def predefined_splits(articles: list[dict[str, object]]) -> dict[str, str] | None:
+    """Article id -> split from each article's ``metadata.split`` (imported corpora), if every article
+    has one; None otherwise. Names outside train/validation/test (e.g. ``ext``) are kept as they are."""
+    split_of: dict[str, str] = {}
+    for article in articles:
+        metadata = article.get("metadata")
+        split = metadata.get("split") if isinstance(metadata, dict) else None
+        if not isinstance(split, str) or not split.isidentifier():
+            return None
+        split_of[str(article["article_id"])] = SPLIT_ALIASES.get(split, split)
+    return split_of or None
 
 
 def parse_proportions(text: str) -> tuple[float, float, float]:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from annotate.agreement import Unit, _figures, agreement, alpha, kappa
+from annotate.agreement import Rule, Unit, _figures, agreement, alpha, kappa
 from annotate.matching import Span, match
 from stancebank.cli import main
 from stancebank.corpus import read_corpus
@@ -124,7 +124,8 @@ def test_alpha_matches_a_second_implementation(seed: int) -> None:
 
 def test_relation_f1_counts_only_matched_endpoints() -> None:
     unit = Unit(("a", "t"), ("x", "y"))
-    for label, rule in itertools.product(("SOURCE", "CUE", "CLAIM"), ("exact", "overlap")):
+    rules: tuple[Rule, ...] = ("exact", "overlap")
+    for label, rule in itertools.product(("SOURCE", "CUE", "CLAIM"), rules):
         unit.spans[(label, rule)] = (1, 1, 1)
     unit.relations = (3, 2, 1)
     assert _figures([unit])["relations"] == pytest.approx(2 * 1 / 5)

@@ -175,7 +175,12 @@ def test_article_html_is_shown_as_text(
     _, project_id, tasks = project
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     _login(page, live_studio)
     page.goto(f"{live_studio.url}/projects/{project_id}/data?task={tasks['a2|a2:t1']}")
     page.wait_for_selector(".lsf-richtext__line")

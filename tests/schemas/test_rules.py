@@ -87,6 +87,20 @@ CASES: list[tuple[str, Callable[[Records], None], str, int, str, str | None, str
     ("target of other article", ann(target_id="a2:t1"), N, 1, "target_of_same_article", None, None),
     ("unknown target", ann(target_id="a1:t9"), N, 1, "annotation_target_exists", None, None),
     ("spans not a list", ann(spans={"id": "s1"}), N, 1, "wrong_type", "spans", None),
+    ("doc stance without related", ann(doc_stance="support"), N, 1, "doc_stance_requires_related",
+     None, None),
+    ("doc stance of unrelated", ann(related=False, doc_stance="oppose"), N, 1,
+     "doc_stance_requires_related", None, None),
+    ("doc stance value", ann(related=True, doc_stance="agree"), N, 1, "not_in_vocabulary",
+     "doc_stance", None),
+    ("related not bool", ann(related="yes"), N, 1, "wrong_type", "related", None),
+    ("unannotated not a list", ann(unannotated="stance"), N, 1, "wrong_type", "unannotated", None),
+    ("unannotated unknown attribute", ann(unannotated=["mood"]), N, 1, "unannotated_known",
+     "unannotated", None),
+    ("unannotated twice", ann(unannotated=["stance", "stance"]), N, 1, "unannotated_known",
+     "unannotated", None),
+    ("annotation metadata not an object", ann(metadata=["x"]), N, 1, "wrong_type", "metadata", None),
+    ("span metadata not an object", span(1, metadata=3), N, 1, "wrong_type", "metadata", "q1"),
     # spans
     ("unknown label", span(1, label="QUOTE", cue_type=None), N, 1, "not_in_vocabulary", "label", "q1"),
     ("negative start", span(1, start=-1), N, 1, "out_of_range", "start", "q1"),
@@ -101,6 +115,10 @@ CASES: list[tuple[str, Callable[[Records], None], str, int, str, str | None, str
     ("source without reliability", span(0, reliability=None), N, 1, "attribute_required",
      "reliability", "s1"),
     ("cue without type", span(1, cue_type=None), N, 1, "attribute_required", "cue_type", "q1"),
+    ("declared unannotated elsewhere", both(ann(unannotated=["polarity"]), span(3, certainty=None)),
+     N, 1, "attribute_required", "certainty", "c1"),
+    ("unannotated but set", ann(unannotated=["stance"]), N, 1, "unannotated_attribute_set", "stance",
+     "c1"),
     ("stance on a cue", span(1, stance="support"), N, 1, "attribute_forbidden", "stance", "q1"),
     ("cue type on a claim", span(3, cue_type="hedge"), N, 1, "attribute_forbidden", "cue_type", "c1"),
     ("stance value", span(3, stance="maybe"), N, 1, "not_in_vocabulary", "stance", "c1"),
@@ -182,6 +200,23 @@ def test_label_studio_region_ids_are_valid_span_ids(tmp_path: Path) -> None:
     assert failures_of(tmp_path, mutated(ls_ids)) == []
     failures = failures_of(tmp_path, mutated(span(0, id="a b")))
     assert [(f.rule, f.column) for f in failures][:1] == [("bad_format", "span_id")]
+
+
+def test_declared_unannotated_attribute_may_be_missing(tmp_path: Path) -> None:
+    """An imported annotation lists attributes its corpus never labelled; they may then be null."""
+
+    def imported(r: Records) -> None:
+        r["annotations"][0]["unannotated"] = ["stance", "polarity"]
+        for item in r["annotations"][0]["spans"]:
+            if item["label"] == "CLAIM":
+                item.update(stance=None, polarity=None, metadata={"score": 4.5})
+
+    assert failures_of(tmp_path, mutated(imported)) == []
+
+
+def test_document_level_labels_validate(tmp_path: Path) -> None:
+    assert failures_of(tmp_path, mutated(ann(related=True, doc_stance="oppose"))) == []
+    assert failures_of(tmp_path, mutated(ann(related=False, doc_stance=None))) == []
 
 
 def test_every_failure_is_reported_at_once(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from train.evaluation import load_model, metrics
 
 
 @parametrize_with_checks([CueFeatures(), CueFeatures(normalize=True)])
-def test_cue_features_follow_the_estimator_contract(estimator, check) -> None:  # type: ignore[no-untyped-def]
+def test_cue_features_follow_the_estimator_contract(estimator: Any, check: Any) -> None:
     check(estimator)
 
 

@@ -18,8 +18,11 @@ from stancebank.corpus import read_corpus
 from tests.stancebank.test_shipped_data import DATA
 from train import export as export_module
 from train.export import ExportError, export, load, push_to_hub
-from train.features import FEATURES
+from train.features import FEATURES, OPTIONAL_CONFIGS
 from train.splits import assign_splits, parse_proportions
+
+#: Configs of an export of our own corpus (it has no document-level labels, so no ``pairs``).
+OWN_CONFIGS = [c for c in FEATURES if c not in OPTIONAL_CONFIGS]
 
 ENUM_OF_COLUMN = {
     "label": V.SpanLabel,
@@ -32,6 +35,8 @@ ENUM_OF_COLUMN = {
     "cue_types": V.CueType,
     "claim_stances": V.Stance,
     "claim_certainties": V.Certainty,
+    "doc_stance": V.Stance,
+    "doc_label": V.DocumentStance,
     **{name: values for name, values in V.ATTRIBUTE_VALUES.items()},
 }
 
@@ -74,7 +79,7 @@ def test_offsets_are_int32_and_optional_values_nullable(exported: Path) -> None:
 
 
 def test_no_article_in_two_splits(exported: Path) -> None:
-    for config in FEATURES:
+    for config in OWN_CONFIGS:
         loaded = load(exported, config)
         seen: dict[str, str] = {}
         for split, rows in loaded.items():
@@ -121,8 +126,9 @@ def test_committed_export_is_up_to_date(exported: Path) -> None:
 def test_card_metadata_and_counts(exported: Path, tables: dict[str, Any]) -> None:
     card = (exported / "README.md").read_text(encoding="utf-8")
     meta = yaml.safe_load(card.split("---\n")[1])
-    assert {c["config_name"] for c in meta["configs"]} == set(FEATURES)
-    assert {c["config_name"] for c in meta["dataset_info"]} == set(FEATURES)
+    assert {c["config_name"] for c in meta["configs"]} == set(OWN_CONFIGS)
+    assert {c["config_name"] for c in meta["dataset_info"]} == set(OWN_CONFIGS)
+    assert not (exported / "pairs").exists()
     assert meta["license"] == "other" and set(meta["language"]) == {"en", "pt"}
     assert "text-classification" in meta["task_categories"]
     n_claims = sum(load(exported, "claims").num_rows.values())
@@ -170,7 +176,7 @@ def test_push_to_hub_calls_datasets(exported: Path, monkeypatch: pytest.MonkeyPa
         datasets.DatasetDict, "push_to_hub", lambda self, repo, **kw: calls.append((repo, kw["config_name"]))
     )
     push_to_hub(exported, "someone/stancebank", token="hf_x")
-    assert calls == [("someone/stancebank", c) for c in FEATURES]
+    assert calls == [("someone/stancebank", c) for c in OWN_CONFIGS]
 
 
 def test_cli_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

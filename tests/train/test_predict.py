@@ -78,7 +78,7 @@ def test_predict_refuses_a_source_model(models: Path, half_annotated: Path) -> N
 @pytest.mark.integration
 def test_predictions_are_accepted_by_label_studio(
     models: Path, half_annotated: Path, tmp_path: Path, live_studio
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from annotate.push import existing_tasks, push
 
     out = tmp_path / "predictions.jsonl"

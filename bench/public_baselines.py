@@ -1,0 +1,183 @@
+"""Reproduce every public-corpus figure of the README with one command (``make public``).
+
+FNC-1 and Pei & Jurgens are read from ``--shared`` (default ../shared/data) at run time, imported with
+``stancebank import`` into ``--work`` (git-ignored; never into the repository), exported, trained and
+scored through the same CLI a user would call. Reports and plots go to ``reports/public/<task>/``;
+the table to ``reports/public/RESULTS.md``.
+
+    python bench/public_baselines.py [--shared ../shared/data] [--work build/public]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The official FNC-1 baseline on this hold-out split (FakeNewsChallenge/fnc-1-baseline README).
+FNC1_PUBLISHED = 79.53
+
+
+def run(*args: str) -> tuple[float, str]:
+    """Run ``stancebank ARGS`` (exit 0 or 1 accepted), echo it, return (seconds, stdout)."""
+    command = [sys.executable, "-m", "stancebank.cli", *args]
+    print("$ stancebank " + " ".join(args), flush=True)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        sys.exit(f"failed ({done.returncode}): {done.stderr.strip()}")
+    return seconds, done.stdout
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    memory = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kib = int(meminfo.read_text().split()[1])
+        memory = f", {kib / 2**20:.0f} GiB"
+    return (
+        f"{platform.system()} {platform.machine()}, {cpus} cores{memory}, Python {platform.python_version()}"
+    )
+
+
+def metrics(task: str) -> dict[str, Any]:
+    """A task's metrics.json, with each model's fit time from timings.json."""
+    folder = ROOT / "reports/public" / task
+    data: dict[str, Any] = json.loads((folder / "metrics.json").read_text())
+    timings = json.loads((folder / "timings.json").read_text())["fit_seconds"]
+    for name, model in data["models"].items():
+        model["fit_seconds"] = timings.get(name, "")
+    return data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "public")
+    args = parser.parse_args()
+    fnc, pj = args.shared / "fnc-1", args.shared / "certainty-pei-jurgens-2021"
+    work, reports = args.work.resolve(), "reports/public"
+    timings: dict[str, float] = {}
+    timings["import fnc1"], _ = run("import", "fnc1", str(fnc), "--out", f"{work}/fnc1", "--force", "--quiet")
+    timings["export fnc1"], _ = run("export", f"{work}/fnc1", "--out", f"{work}/fnc1-hf")
+    timings["train fnc1"], _ = run(
+        "train", "--task", "fnc1", "--dataset", f"{work}/fnc1-hf", "--out", reports
+    )
+    _, scored = run(
+        "evaluate",
+        "--model",
+        f"{reports}/fnc1/model-tfidf-lr.skops",
+        "--dataset",
+        f"{work}/fnc1-hf",
+        "--metric",
+        "fnc1",
+    )
+    sentence = pj / "sentence-level-certainty.jsonl"
+    timings["import certainty"], _ = run(
+        "import", "certainty-jsonl", str(sentence), "--out", f"{work}/pj", "--force", "--quiet"
+    )
+    timings["export certainty"], _ = run("export", f"{work}/pj", "--out", f"{work}/pj-hf")
+    timings["train certainty-score"], _ = run(
+        "train",
+        "--task",
+        "certainty-score",
+        "--dataset",
+        f"{work}/pj-hf",
+        "--out",
+        reports,
+        "--fit-on",
+        "train",
+    )
+    for model in ("majority", "tfidf-lr", "cues-lr"):
+        run(
+            "train",
+            "--task",
+            "certainty",
+            "--model",
+            model,
+            "--dataset",
+            f"{work}/pj-hf",
+            "--out",
+            reports,
+            "--fit-on",
+            "train",
+        )
+    write_results(json.loads(scored), timings)
+
+
+def write_results(scored: dict[str, Any], timings: dict[str, float]) -> None:
+    fnc = metrics("fnc1")["models"]
+    score = metrics("certainty-score")["models"]
+    grade = metrics("certainty")["models"]
+    best_fnc = max((n for n in fnc if n != "majority"), key=lambda n: fnc[n]["fnc1_percent"])
+    lines = [
+        "# Baselines on public corpora",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d} on {machine()} by `make public` (bench/public_baselines.py).",
+        "",
+        "## FNC-1: official hold-out split (337 bodies, 9,622 pairs), trained on the other 1,346 bodies",
+        "",
+        "| model | FNC-1 score | accuracy | macro-F1 [95 % CI] | fit (s) |",
+        "|---|---|---|---|---|",
+        f"| official baseline (published; gradient boosting, hand features) | {FNC1_PUBLISHED:.2f} % | | | |",
+    ]
+    for name, m in fnc.items():
+        f1 = m["macro_f1_ci95"]
+        lines.append(
+            f"| {name} | {m['fnc1_percent']:.2f} % ({m['fnc1_score']:g} / {m['fnc1_max']:g}) | "
+            f"{m['accuracy']:.3f} | {m['macro_f1']:.3f} [{f1[0]:.2f}, {f1[1]:.2f}] | {m['fit_seconds']} |"
+        )
+    margin = fnc[best_fnc]["fnc1_percent"] - FNC1_PUBLISHED
+    lines += [
+        "",
+        f"Best: `{best_fnc}`, {margin:+.2f} points over the published baseline. `stancebank evaluate "
+        f"--metric fnc1` on the saved model gives {scored['fnc1_percent']:.2f} % (same split, re-loaded "
+        "model). Confusion matrix (rows: true, columns: predicted):",
+        "",
+        f"![confusion](fnc1/confusion-{best_fnc}.png)",
+        "",
+        "## Pei & Jurgens (2021) sentence-level certainty: `train` (1,084) → `test` (136 findings)",
+        "",
+        "Scores 1–6 predicted by regression (hyper-parameters by 5-fold CV on `train`); macro-F1 after "
+        "mapping true and predicted scores onto certain (≥ 5) / probable (≥ 3.5) / possible.",
+        "",
+        "| model | Pearson r [95 % CI] | Spearman ρ | MAE | macro-F1 (mapped) [95 % CI] |",
+        "|---|---|---|---|---|",
+    ]
+    for name, m in score.items():
+        r, f1 = m["pearson_r_ci95"], m["macro_f1_ci95"]
+        lines.append(
+            f"| {name} | {m['pearson_r']:.3f} [{r[0]:.2f}, {r[1]:.2f}] | {m['spearman_rho']:.3f} | "
+            f"{m['mae']:.3f} | {m['macro_f1']:.3f} [{f1[0]:.2f}, {f1[1]:.2f}] |"
+        )
+    lines += [
+        "",
+        "Classifiers trained directly on the mapped grades (task `certainty`):",
+        "",
+        "| model | accuracy | macro-F1 [95 % CI] |",
+        "|---|---|---|",
+    ]
+    for name, m in grade.items():
+        f1 = m["macro_f1_ci95"]
+        lines.append(f"| {name} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} [{f1[0]:.2f}, {f1[1]:.2f}] |")
+    lines += ["", "## Time per step (s)", "", "| step | seconds |", "|---|---|"]
+    lines += [f"| {step} | {seconds:.1f} |" for step, seconds in timings.items()]
+    out = ROOT / "reports/public/RESULTS.md"
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(out.read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,363 @@
+"""What every importer shares: streaming input, a staging folder, rejects, validation, an atomic swap.
+
+An importer reads its input row by row and hands records to an :class:`ImportWriter`, which appends
+them to JSONL files in a staging folder next to ``--out``. Rows that cannot be imported go to
+``rejects.jsonl`` with the file, line and reason. When the input is exhausted the staging folder is
+validated with every StanceBank schema rule and only then renamed into place; a failure leaves ``--out``
+as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import shutil
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from schemas import vocabulary as V
+from schemas.errors import InvalidDataError, StanceBankError, UnreadableInputError
+from stancebank.corpus import replace_dir
+
+#: Files an import writes into ``--out``.
+REJECTS = "rejects.jsonl"
+MANIFEST = "import.json"
+_SAFE = re.compile(r"[^A-Za-z0-9._:\-]+")
+#: csv's default field limit (128 KiB) is below a long news body; 16 MiB keeps one row bounded.
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+class CorpusImportError(StanceBankError, ValueError):
+    """The input cannot be imported at all (wrong format, missing columns, output folder in use)."""
+
+
+def safe_id(*parts: object) -> str:
+    """An id that matches the schemas' id pattern, built from arbitrary original ids."""
+    text = "-".join(_SAFE.sub("_", str(p)).strip("_") or "_" for p in parts)
+    return text if text[0].isalnum() or text[0] == "_" else f"_{text}"
+
+
+def file_timestamp(path: Path) -> str:
+    """The file's modification time as an ISO 8601 UTC timestamp (deterministic for a given file)."""
+    try:
+        mtime = path.stat().st_mtime
+    except OSError as exc:
+        raise UnreadableInputError(
+            str(path), "no such file" if exc.errno == 2 else exc.strerror or ""
+        ) from None
+    moment = datetime.fromtimestamp(mtime, tz=UTC).replace(microsecond=0)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class Reject:
+    file: str
+    line: int | None
+    reason: str
+    original_id: str | None = None
+
+
+class _ByteCounter:
+    """Iterates over a binary file's lines, decoding UTF-8, advancing a progress bar by bytes."""
+
+    def __init__(
+        self, path: Path, handle: IO[bytes], progress: Progress, task: Any, *, strip_bom: bool
+    ) -> None:
+        self.path, self.handle, self.progress, self.task = path, handle, progress, task
+        self.strip_bom = strip_bom
+        self.line = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for raw in self.handle:
+            self.line += 1
+            self.progress.advance(self.task, len(raw))
+            bom = self.strip_bom and self.line == 1 and raw.startswith(b"\xef\xbb\xbf")  # spreadsheet CSV
+            try:
+                yield (raw[3:] if bom else raw).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UnreadableInputError(
+                    str(self.path), f"not UTF-8 (byte {exc.start + 1} of the line)", line=self.line
+                ) from None
+
+
+@dataclass
+class ImportWriter:
+    """Streams records of one import into a staging folder; :meth:`commit` validates and swaps it in."""
+
+    out: Path
+    fmt: str
+    inputs: list[Path]
+    force: bool = False
+    quiet: bool = False
+    counts: Counter[str] = field(default_factory=Counter)
+    rejects: list[Reject] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.out = self.out.resolve()
+        if self.out.exists() and not self.out.is_dir():
+            raise CorpusImportError(f"{self.out}: exists and is not a folder")
+        if self.out.exists() and any(self.out.iterdir()) and not self.force:
+            raise CorpusImportError(
+                f"{self.out}: not empty; refusing to replace earlier data (pass --force to replace it)"
+            )
+        if (self.out / "annotations").is_dir() and self.force and not (self.out / MANIFEST).exists():
+            raise CorpusImportError(
+                f"{self.out}: holds annotations that no import wrote; refusing to replace them even with "
+                "--force (choose another --out)"
+            )
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=self.out.parent))
+        self._outputs: dict[str, IO[str]] = {}
+        self._inputs: list[IO[bytes]] = []
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+            disable=self.quiet or not sys.stderr.isatty(),
+        )
+
+    def __enter__(self) -> ImportWriter:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+        for output in self._outputs.values():
+            output.close()
+        for source in self._inputs:
+            source.close()
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    # -- input ---------------------------------------------------------------------------------------
+
+    def lines(self, path: Path, *, strip_bom: bool = True) -> _ByteCounter:
+        """The decoded lines of ``path``, with a progress bar; ``.line`` is the current line number.
+
+        A UTF-8 byte-order mark is dropped (spreadsheets write one into CSV files) unless ``strip_bom``
+        is false: JSONL input is refused with one, as ``stancebank validate`` does."""
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            raise UnreadableInputError(str(path), "no such file") from None
+        except IsADirectoryError:
+            raise UnreadableInputError(str(path), "is a directory, expected a file") from None
+        except OSError as exc:
+            raise UnreadableInputError(str(path), f"cannot read: {exc.strerror}") from None
+        if path.stat().st_size == 0:
+            handle.close()
+            raise UnreadableInputError(str(path), "file is empty")
+        self._inputs.append(handle)  # closed on exit
+        task = self.progress.add_task(f"import {path.name}", total=path.stat().st_size)
+        return _ByteCounter(path, handle, self.progress, task, strip_bom=strip_bom)
+
+    def csv_rows(self, path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+        """(line, row) for every data row of a CSV/TSV file whose header has the ``required`` columns."""
+        lines = self.lines(path)
+        delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+        reader = csv.DictReader(lines, delimiter=delimiter, strict=True)
+        try:
+            header = reader.fieldnames or []
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise UnreadableInputError(
+                    str(path), f"missing column(s) {missing}; the header has {header}", line=1
+                )
+            start = lines.line + 1
+            for row in reader:
+                if None in row or any(v is None for v in row.values()):
+                    self.reject(
+                        path, start, f"row has {len(row) - (None in row)} fields, header has {len(header)}"
+                    )
+                else:
+                    yield start, row
+                start = lines.line + 1
+        except csv.Error as exc:
+            raise UnreadableInputError(str(path), f"malformed CSV: {exc}", line=lines.line) from None
+
+    def jsonl_records(self, path: Path) -> Iterator[tuple[int, Any]]:
+        """(line, value) for every non-blank line of a JSONL file; malformed JSON stops the import."""
+        lines = self.lines(path, strip_bom=False)
+        for text in lines:
+            if lines.line == 1 and text.startswith("\ufeff"):
+                raise UnreadableInputError(
+                    str(path), "starts with a UTF-8 byte-order mark; save without BOM", line=1
+                )
+            if not text.strip():
+                continue
+            try:
+                yield lines.line, json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise UnreadableInputError(
+                    str(path), f"invalid JSON: {exc.msg} at column {exc.colno}", line=lines.line
+                ) from None
+            except RecursionError:
+                raise UnreadableInputError(str(path), "JSON nested too deeply", line=lines.line) from None
+
+    # -- output --------------------------------------------------------------------------------------
+
+    def _write(self, name: str, record: dict[str, Any]) -> None:
+        handle = self._outputs.get(name)
+        if handle is None:
+            path = self.staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = self._outputs[name] = path.open("w", encoding="utf-8", newline="")
+        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def article(self, record: dict[str, Any]) -> None:
+        self._write("articles.jsonl", record)
+        self.counts["articles"] += 1
+
+    def target(self, record: dict[str, Any]) -> None:
+        self._write("targets.jsonl", record)
+        self.counts["targets"] += 1
+
+    def annotation(self, record: dict[str, Any]) -> None:
+        self._write(f"annotations/{safe_id(record['annotator'])}.jsonl", record)
+        self.counts["annotations"] += 1
+        self.counts["spans"] += len(record.get("spans", []))
+
+    def reject(self, path: Path, line: int | None, reason: str, original_id: object = None) -> None:
+        self.rejects.append(
+            Reject(str(path), line, reason, None if original_id is None else str(original_id))
+        )
+
+    # -- finish --------------------------------------------------------------------------------------
+
+    def commit(self, *, options: dict[str, Any] | None = None) -> ImportReport:
+        """Validate the staged files with every schema rule, write rejects and manifest, swap into ``out``."""
+        from stancebank.validate import load_valid
+
+        for handle in self._outputs.values():
+            handle.close()
+        if not self.counts["articles"]:
+            raise CorpusImportError(
+                f"nothing imported from {', '.join(map(str, self.inputs))}: "
+                f"{len(self.rejects)} row(s) rejected"
+                + (f", first: {self._first_reject()}" if self.rejects else "")
+            )
+        try:
+            load_valid([self.staging])
+        except InvalidDataError as exc:  # an importer bug: say what failed, the staging folder goes away
+            first = exc.failures[0] if exc.failures else {}
+            raise CorpusImportError(
+                f"the imported rows fail {len(exc.failures)} schema rule(s), nothing written; first: "
+                f"{first.get('rule')} on {first.get('article_id')}/{first.get('span_id')} "
+                f"{first.get('column')}={first.get('value')}"
+            ) from None
+        rejects = [r.__dict__ for r in self.rejects]
+        (self.staging / REJECTS).write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejects), encoding="utf-8"
+        )
+        manifest = {
+            "format": self.fmt,
+            "stancebank_guideline_version": V.EXTERNAL_GUIDELINE_VERSION,
+            "inputs": [{"path": str(p), "sha256": sha256_file(p)} for p in self.inputs],
+            "options": options or {},
+            "counts": {**dict(self.counts), "rejected": len(self.rejects)},
+        }
+        (self.staging / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        replace_dir(self.staging, self.out)
+        return ImportReport(self.out, dict(self.counts), self.rejects)
+
+    def _first_reject(self) -> str:
+        r = self.rejects[0]
+        return f"{r.file}:{r.line}: {r.reason}"
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    out: Path
+    counts: dict[str, int]
+    rejects: list[Reject]
+
+
+def article_record(
+    article_id: str,
+    text: str,
+    *,
+    title: str,
+    licence: str,
+    provenance: str,
+    metadata: dict[str, Any],
+    language: str = "en",
+) -> dict[str, Any]:
+    """An article as our schema wants it, for text whose outlet and reliability are unknown."""
+    return {
+        "article_id": article_id,
+        "title": title,
+        "text": text,
+        "outlet": None,
+        "url": None,
+        "published": None,
+        "language": language,
+        "outlet_reliability": V.Reliability.UNKNOWN.value,
+        "synthetic": False,
+        "licence": licence,
+        "provenance": provenance,
+        "metadata": metadata,
+    }
+
+
+def annotation_record(
+    annotation_id: str,
+    article_id: str,
+    target_id: str,
+    *,
+    annotator: str,
+    timestamp: str,
+    metadata: dict[str, Any],
+    spans: list[dict[str, Any]] | None = None,
+    unannotated: list[str] | None = None,
+    related: bool | None = None,
+    doc_stance: str | None = None,
+) -> dict[str, Any]:
+    """An imported annotation: made under the corpus's own guidelines (version 0.0), outside Label Studio."""
+    return {
+        "annotation_id": annotation_id,
+        "article_id": article_id,
+        "target_id": target_id,
+        "annotator": annotator,
+        "created_at": timestamp,
+        "updated_at": timestamp,
+        "guideline_version": V.EXTERNAL_GUIDELINE_VERSION,
+        "config_hash": None,
+        "ls_task_id": None,
+        "ls_annotation_id": None,
+        "related": related,
+        "doc_stance": doc_stance,
+        "unannotated": unannotated,
+        "metadata": metadata,
+        "spans": spans or [],
+        "relations": [],
+    }
+
+
+def whole_text_span(text: str) -> tuple[int, int] | None:
+    """Offsets of ``text`` without surrounding white space (None for blank text)."""
+    stripped = text.strip()
+    if not stripped:
+        return None
+    start = len(text) - len(text.lstrip())
+    return start, start + len(stripped)
