@@ -5,21 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from annotate.client import Studio
 
-from annotate import server
-from annotate.client import Studio
-from annotate.config import config_hash, label_config
-from annotate.pull import convert_snapshot, pull
-from annotate.push import push
-from stancebank.validate import load_valid
 
 DEFAULT_PROJECT = "StanceBank"
 
 
 def _url(args: argparse.Namespace, home: Path) -> str:
+    from annotate import server
+
     if args.url:
         return str(args.url)
     if os.environ.get("STANCEBANK_LS_URL"):
@@ -29,18 +26,25 @@ def _url(args: argparse.Namespace, home: Path) -> str:
 
 
 def _studio(args: argparse.Namespace) -> Studio:
+    from annotate import server
+    from annotate.client import Studio
+
     home = server.studio_home()
     token = os.environ.get("LABEL_STUDIO_API_KEY") or server.credentials(home).token
     return Studio(_url(args, home), token, timeout=args.timeout, retries=args.retries)
 
 
 def cmd_install(args: argparse.Namespace) -> int:
+    from annotate import server
+
     binary = server.install(server.studio_home())
     print(f"label-studio {server.LABEL_STUDIO_VERSION} ready: {binary}")
     return 0
 
 
 def cmd_start(args: argparse.Namespace) -> int:
+    from annotate import server
+
     home = server.studio_home()
     state = server.start(home, port=args.port)
     creds = server.credentials(home)
@@ -52,12 +56,16 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
+    from annotate import server
+
     stopped = server.stop(server.studio_home())
     print("Label Studio stopped" if stopped else "Label Studio was not running")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from annotate import server
+
     home = server.studio_home()
     state = server.status(home)
     if state is None:
@@ -70,6 +78,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    from annotate.config import config_hash, label_config
+
     config = label_config()
     print(config, end="")
     if args.hash:
@@ -78,6 +88,9 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_push(args: argparse.Namespace) -> int:
+    from annotate.push import push
+    from stancebank.validate import load_valid
+
     corpus = load_valid(args.data)
     report = push(
         _studio(args),
@@ -101,6 +114,11 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from annotate.pull import convert_snapshot, pull
+
     data_dir = args.data
     if args.from_snapshot:
         report = convert_snapshot(args.from_snapshot, data_dir=data_dir)
@@ -130,6 +148,8 @@ def connection(parser: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from annotate import server
+
     studio = sub.add_parser(
         "studio",
         help="run Label Studio; push tasks, pull annotations",

@@ -5,17 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
-
-from annotate.adjudicate import adjudicate
-from annotate.agreement import agreement
-from annotate.agreement_report import alphas_below, write_report
-from annotate.quality import base_files, push_review, write_outcome
-from schemas import vocabulary as V
-from stancebank.validate import load_valid
-
 
 def cmd_agreement(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from annotate.agreement import agreement
+    from annotate.agreement_report import alphas_below, write_report
+    from schemas import vocabulary as V
+    from stancebank.validate import load_valid
+
     corpus = load_valid(args.data)
     console = Console(stderr=True)
     with console.status("computing agreement…") as status:
@@ -43,6 +41,10 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 
 
 def cmd_adjudicate(args: argparse.Namespace) -> int:
+    from annotate.adjudicate import adjudicate
+    from annotate.quality import base_files, push_review, write_outcome
+    from stancebank.validate import load_valid
+
     corpus = load_valid(base_files(args.data))
     outcome = adjudicate(corpus.tables, adjudicator=args.adjudicator)
     paths = write_outcome(outcome, args.data)
@@ -59,6 +61,7 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     from annotate.cli import connection
+    from schemas import vocabulary as V
 
     parser = sub.add_parser(
         "agreement",

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas.errors import StanceBankError
-from stancebank.corpus import write_atomic
+from stancebank.files import write_atomic
 
 LABEL_STUDIO_VERSION = "1.23.2"
 DEFAULT_PORT = 8080

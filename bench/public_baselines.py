@@ -117,6 +117,12 @@ def main() -> None:
     write_results(json.loads(scored), timings)
 
 
+def _confusion_table(confusion: dict[str, dict[str, int]]) -> list[str]:
+    labels = list(confusion)
+    lines = ["| true \\ predicted | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
+    return lines + [f"| {t} | " + " | ".join(str(confusion[t][p]) for p in labels) + " |" for t in labels]
+
+
 def write_results(scored: dict[str, Any], timings: dict[str, float]) -> None:
     fnc = metrics("fnc1")["models"]
     score = metrics("certainty-score")["models"]
@@ -145,6 +151,8 @@ def write_results(scored: dict[str, Any], timings: dict[str, float]) -> None:
         f"Best: `{best_fnc}`, {margin:+.2f} points over the published baseline. `stancebank evaluate "
         f"--metric fnc1` on the saved model gives {scored['fnc1_percent']:.2f} % (same split, re-loaded "
         "model). Confusion matrix (rows: true, columns: predicted):",
+        "",
+        *_confusion_table(fnc[best_fnc]["confusion"]),
         "",
         f"![confusion](fnc1/confusion-{best_fnc}.png)",
         "",

@@ -1,9 +1,23 @@
-"""StanceBank schemas: the one vocabulary, the table models and the cross-table rules (declarations only)."""
+"""StanceBank schemas: the one vocabulary, the table models and the cross-table rules (declarations only).
 
-from schemas import vocabulary
-from schemas.crosstable import CROSS_TABLE_MODELS, joined_tables
-from schemas.errors import InvalidDataError, StanceBankError, UnreadableInputError
-from schemas.models import TABLE_MODELS
+Submodules load on first use (``schemas.vocabulary`` and ``schemas.errors`` need neither pandas nor
+pandera, so the command line starts fast).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "vocabulary": "schemas.vocabulary",
+    "CROSS_TABLE_MODELS": "schemas.crosstable",
+    "joined_tables": "schemas.crosstable",
+    "InvalidDataError": "schemas.errors",
+    "StanceBankError": "schemas.errors",
+    "UnreadableInputError": "schemas.errors",
+    "TABLE_MODELS": "schemas.models",
+}
 
 __all__ = [
     "CROSS_TABLE_MODELS",
@@ -14,3 +28,10 @@ __all__ = [
     "joined_tables",
     "vocabulary",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'schemas' has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name])
+    return module if name == "vocabulary" else getattr(module, name)

@@ -6,7 +6,8 @@ the frame keeps the base table's index, so every failure maps back to the row (f
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
+
 import pandas as pd
 import pandera.pandas as pa
 
@@ -43,6 +44,14 @@ class AnnotationLinks(pa.DataFrameModel):
         return ~found | (df["target_article_id"] == df["article_id"]).fillna(False).astype(bool)
 
 
+def _plain_columns(df: pd.DataFrame) -> tuple[list[object], list[int], list[int]]:
+    """Article texts, starts and ends as plain Python lists (missing offsets as -1): looping over
+    lists is several times faster than over nullable pandas columns."""
+    starts = df["start"].fillna(-1).astype("int64").tolist()
+    ends = df["end"].fillna(-1).astype("int64").tolist()
+    return df["article_text"].tolist(), starts, ends
+
+
 class SpanInArticle(pa.DataFrameModel):
     """spans ⋈ articles: offsets are code points, half-open, and must reproduce the span text."""
 
@@ -60,12 +69,11 @@ class SpanInArticle(pa.DataFrameModel):
     @pa.dataframe_check
     @classmethod
     def span_text_matches_article(cls, df: pd.DataFrame) -> pd.Series:
+        docs, starts, ends = _plain_columns(df)
         return pd.Series(
             [
-                True if not isinstance(doc, str) or pd.isna(s) or pd.isna(e) or s < 0 else doc[s:e] == text
-                for doc, s, e, text in zip(
-                    df["article_text"], df["start"], df["end"], df["text"], strict=True
-                )
+                s < 0 or e < 0 or not isinstance(doc, str) or doc[s:e] == text
+                for doc, s, e, text in zip(docs, starts, ends, df["text"].tolist(), strict=True)
             ],
             index=df.index,
             dtype=bool,
@@ -76,16 +84,16 @@ class SpanInArticle(pa.DataFrameModel):
     def span_splits_crlf(cls, df: pd.DataFrame) -> pd.Series:
         """Neither offset may fall between the CR and the LF of a CRLF line end."""
 
-        def splits(doc: object, offset: object) -> bool:
-            if not isinstance(doc, str) or not isinstance(offset, int | np.integer):
-                return False
-            at = int(offset)
+        docs, starts, ends = _plain_columns(df)
+        with_crlf = [isinstance(doc, str) and "\r\n" in doc for doc in docs]
+
+        def splits(doc: Any, at: int) -> bool:
             return 0 < at < len(doc) and doc[at - 1 : at + 1] == "\r\n"
 
         return pd.Series(
             [
-                not (splits(doc, s) or splits(doc, e))
-                for doc, s, e in zip(df["article_text"], df["start"], df["end"], strict=True)
+                not (crlf and (splits(doc, s) or splits(doc, e)))
+                for doc, s, e, crlf in zip(docs, starts, ends, with_crlf, strict=True)
             ],
             index=df.index,
             dtype=bool,

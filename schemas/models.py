@@ -31,9 +31,13 @@ def _non_blank(series: pd.Series) -> pd.Series:
 
 def _declared(spans: pd.DataFrame, name: str) -> pd.Series:
     """Whether each span's annotation declares ``name`` unannotated (column ``unannotated``, if joined)."""
-    if "unannotated" not in spans:
+    if "unannotated" not in spans or not spans["unannotated"].notna().any():
         return pd.Series(False, index=spans.index)
-    return spans["unannotated"].map(lambda names: isinstance(names, list) and name in names).astype(bool)
+    return pd.Series(
+        [isinstance(names, list) and name in names for names in spans["unannotated"].tolist()],
+        index=spans.index,
+        dtype=bool,
+    )
 
 
 def missing_attributes(spans: pd.DataFrame) -> pd.DataFrame:

@@ -14,10 +14,7 @@ from rich.table import Table
 
 from schemas.errors import InvalidDataError, StanceBankError
 from stancebank import __version__
-from stancebank.corpus import read_corpus
 from stancebank.failures import Failure
-from stancebank.summary import corpus_summary
-from stancebank.validate import load_valid, validate_corpus
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 DEFAULT_DATA = Path("data")
@@ -41,6 +38,9 @@ def _failure_table(failures: list[Failure]) -> Table:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from stancebank.corpus import read_corpus
+    from stancebank.validate import validate_corpus
+
     corpus = read_corpus(args.paths or [DEFAULT_DATA])
     failures = validate_corpus(corpus)
     if args.format == "json":
@@ -54,6 +54,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    from stancebank.summary import corpus_summary
+    from stancebank.validate import load_valid
+
     corpus = load_valid(args.paths or [DEFAULT_DATA])
     console = Console()
     for table in corpus_summary(corpus.tables):

@@ -14,9 +14,6 @@ wrong JSON type) become :class:`Failure` rows here; every other rule is the sche
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +24,7 @@ import pandas as pd
 from schemas.errors import UnreadableInputError
 from schemas.models import ORIGIN_COLUMNS, TABLE_MODELS
 from stancebank.failures import Failure
+from stancebank.files import dumps_jsonl, replace_dir, write_atomic
 
 #: pandera dtype class name -> the JSON types a record may carry for it.
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -75,36 +73,42 @@ class Corpus:
 
 
 class _Builder:
-    """Collects rows per table, checking keys and JSON types as it goes."""
+    """Collects records per table; checks keys as it goes and JSON types column by column at the end.
+
+    Rows are kept as the parsed records (no copy per row); :meth:`frames` builds each column with one
+    list comprehension and checks its types with ``type(value) in allowed`` (exact JSON types: ``true``
+    is not an integer offset), so reading costs little more than parsing.
+    """
 
     def __init__(self) -> None:
-        self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_MODELS}
+        # per table: the records, where each came from, and the fields derived from its position
+        self.records: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_MODELS}
+        self.origins: dict[str, list[tuple[str, int]]] = {name: [] for name in TABLE_MODELS}
+        self.derived: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_MODELS}
         self.fields = {name: _record_fields(name) for name in TABLE_MODELS}
+        nested = {"annotations": {"spans", "relations"}}
+        self.keys = {name: set(fields) | nested.get(name, set()) for name, fields in self.fields.items()}
         self.failures: list[Failure] = []
         self.blanked: set[tuple[str, int, str]] = set()
 
-    def add(
-        self, table: str, record: dict[str, Any], origin: tuple[str, int], **derived: Any
-    ) -> dict[str, Any]:
-        fields = self.fields[table]
-        renames = _RENAMED.get(table, {})
-        row: dict[str, Any] = {"_file": origin[0], "_line": origin[1], **derived}
-        index = len(self.rows[table])
-        article_id = derived.get("article_id", record.get("article_id"))
-        span_id = record.get("id") if table == "spans" else None
-        for key, value in record.items():
-            if key in ("spans", "relations") and table == "annotations":
-                continue
-            column = renames.get(key, key)
-            if key not in fields:
-                self._fail(origin, article_id, span_id, "unknown_field", key, value)
-                continue
-            if not _has_type(value, fields[key]):
-                self._fail(origin, article_id, span_id, "wrong_type", key, value)
-                self.blanked.add((table, index, column))
-            row[column] = value if _has_type(value, fields[key]) else None
-        self.rows[table].append(row)
-        return row
+    def add(self, table: str, record: dict[str, Any], origin: tuple[str, int], **derived: Any) -> None:
+        self.add_many(table, [record], origin, derived)
+
+    def add_many(
+        self, table: str, records: list[dict[str, Any]], origin: tuple[str, int], derived: dict[str, Any]
+    ) -> None:
+        """Records of one line (an annotation's spans, say): one key check for all of them."""
+        allowed = self.keys[table]
+        if records and not allowed.issuperset(set().union(*(r.keys() for r in records))):
+            for record in records:
+                article_id = derived.get("article_id", record.get("article_id"))
+                span_id = record.get("id") if table == "spans" else None
+                for key, value in record.items():
+                    if key not in allowed:
+                        self._fail(origin, article_id, span_id, "unknown_field", key, value)
+        self.records[table] += records
+        self.origins[table] += [origin] * len(records)
+        self.derived[table] += [derived] * len(records)
 
     def _fail(
         self,
@@ -127,30 +131,43 @@ class _Builder:
             )
         )
 
-    def frames(self) -> dict[str, pd.DataFrame]:
-        return {name: _frame(name, rows) for name, rows in self.rows.items()}
+    def frames(self, files: list[str]) -> dict[str, pd.DataFrame]:
+        frames = {name: self._frame(name) for name in self.records}
+        order = {name: i for i, name in enumerate(files)}
+        self.failures.sort(key=lambda f: (order.get(f.file, len(order)), f.line or 0))
+        return frames
 
-
-def _has_type(value: Any, types: tuple[type, ...]) -> bool:
-    if value is None:
-        return True  # missing values are the schemas' business (required or nullable)
-    if isinstance(value, bool) and bool not in types:
-        return False  # JSON true is not an integer offset
-    return isinstance(value, types)
+    def _frame(self, table: str) -> pd.DataFrame:
+        records, origins, derived = self.records[table], self.origins[table], self.derived[table]
+        keys = {column: key for key, column in _RENAMED.get(table, {}).items()}
+        columns = {}
+        for name, dtype in _dtypes(table).items():
+            if name == "_file":
+                values: list[Any] = [origin[0] for origin in origins]
+            elif name == "_line":
+                values = [origin[1] for origin in origins]
+            elif name in _DERIVED.get(table, set()):
+                values = [given[name] for given in derived]
+            else:
+                key = keys.get(name, name)
+                values = [record.get(key) for record in records]
+                allowed = {*self.fields[table][key], type(None)}
+                if not allowed.issuperset(map(type, values)):  # the rare slow path: find and blank them
+                    for index in [i for i, v in enumerate(values) if type(v) not in allowed]:
+                        record = records[index]
+                        article_id = derived[index].get("article_id", record.get("article_id"))
+                        span_id = record.get("id") if table == "spans" else None
+                        self._fail(origins[index], article_id, span_id, "wrong_type", key, values[index])
+                        self.blanked.add((table, index, name))
+                        values[index] = None
+            columns[name] = pd.Series(values, dtype=str(dtype))
+        return pd.DataFrame(columns)
 
 
 def shorten(value: Any, limit: int = 80) -> str:
     """A value as text for a message, cut to ``limit`` characters."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _frame(table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    columns = {}
-    for name, dtype in _dtypes(table).items():
-        values = [row.get(name) for row in rows]
-        columns[name] = pd.Series(values, dtype=str(dtype))
-    return pd.DataFrame(columns)
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
@@ -238,50 +255,25 @@ def read_corpus(paths: Iterable[Path | str]) -> Corpus:
             if not isinstance(record, dict):
                 builder._fail(origin, None, None, "wrong_type", "record", record)
                 continue
-            row = builder.add(table, record, origin)
+            builder.add(table, record, origin)
             if table == "annotations":
-                _add_nested(builder, record, row, origin)
-    return Corpus(builder.frames(), builder.failures, builder.blanked, [str(f) for f in files])
+                _add_nested(builder, record, origin)
+    names = [str(f) for f in files]
+    return Corpus(builder.frames(names), builder.failures, builder.blanked, names)
 
 
-def _add_nested(
-    builder: _Builder, record: dict[str, Any], row: dict[str, Any], origin: tuple[str, int]
-) -> None:
-    derived = {"annotation_id": row.get("annotation_id"), "article_id": row.get("article_id")}
+def _add_nested(builder: _Builder, record: dict[str, Any], origin: tuple[str, int]) -> None:
+    derived = {
+        key: value if isinstance(value, str) else None
+        for key in ("annotation_id", "article_id")
+        for value in [record.get(key)]
+    }
     for key, table in (("spans", "spans"), ("relations", "relations")):
         items = record.get(key, [])
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-            builder._fail(origin, row.get("article_id"), None, "wrong_type", key, items)
+            builder._fail(origin, derived["article_id"], None, "wrong_type", key, items)
             continue
-        for item in items:
-            builder.add(table, item, origin, **derived)
+        builder.add_many(table, items, origin, derived)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def replace_dir(staging: Path, out: Path) -> None:
-    """Replace the folder ``out`` by ``staging`` with renames only (the old copy is removed last)."""
-    old = out.with_name(f".{out.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        os.replace(out, old)
-    os.replace(staging, out)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def dumps_jsonl(records: Iterable[dict[str, Any]]) -> str:
-    """One compact JSON object per line, keys in the given order, non-ASCII kept readable."""
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+__all__ = ["Corpus", "dumps_jsonl", "read_corpus", "read_jsonl", "replace_dir", "shorten", "write_atomic"]

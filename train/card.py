@@ -48,6 +48,20 @@ def imported_corpora(articles: pd.DataFrame) -> dict[str, str]:
     return dict(sorted(corpora.items()))
 
 
+def default_config(by_split: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
+    """The config ``load_dataset`` opens without a name: claims, else pairs, else the first with rows."""
+    written = [config for config, splits in by_split.items() if any(splits.values())]
+    return next((c for c in ("claims", "pairs") if c in written), written[0] if written else "articles")
+
+
+OTHER_SNIPPET = """```python
+import datasets
+
+dataset = datasets.load_dataset("{path}", "{config}")
+print(dataset)
+```"""
+
+
 def _yaml(
     by_split: dict[str, dict[str, list[dict[str, Any]]]], languages: list[str], corpora: dict[str, str]
 ) -> str:
@@ -78,7 +92,7 @@ def _yaml(
         }
     )
     infos.to_dataset_card_data(data)
-    default = "claims" if "claims" in written else next(iter(written), None)
+    default = default_config(by_split)
     MetadataConfigs(
         {
             config: {
@@ -132,6 +146,15 @@ _CONFIG_ROWS = {
 }
 
 
+def _snippet(by_split: dict[str, dict[str, list[dict[str, Any]]]], path: str) -> str:
+    config = default_config(by_split)
+    return (
+        LOAD_SNIPPET.format(path=path)
+        if config == "claims"
+        else OTHER_SNIPPET.format(path=path, config=config)
+    )
+
+
 def _split_text(proportions: tuple[float, float, float] | None, seed: int, corpora: dict[str, str]) -> str:
     if proportions is None:
         return (
@@ -179,6 +202,7 @@ def dataset_card(
         [
             [config, _CONFIG_ROWS[config], *(len(rows.get(s, [])) for s in splits)]
             for config, rows in by_split.items()
+            if any(rows.values())
         ],
     )
     agreement_text = (
@@ -195,7 +219,7 @@ proposition, its certainty and polarity (mapped onto FactBank and the unified âˆ
 
 ## Load it
 
-{LOAD_SNIPPET.format(path=path)}
+{_snippet(by_split, path)}
 
 ## Sizes
 

@@ -6,17 +6,18 @@ import argparse
 import os
 from pathlib import Path
 
-from stancebank.validate import load_valid
-from train.export import export, push_to_hub
-from train.splits import parse_proportions
-
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from stancebank.validate import load_valid
+    from train.export import export, push_to_hub
+    from train.splits import parse_proportions
+
     proportions = parse_proportions(args.split)
     corpus = load_valid(args.data)
     report = export(corpus.tables, args.out, proportions=proportions, seed=args.seed, card_path=str(args.out))
     for config, splits in report.counts.items():
-        print(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items()))
+        if any(splits.values()):
+            print(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items()))
     print(f"written {report.out} (content sha256 {report.sha256[:16]}…)")
     if args.push_to_hub:
         push_to_hub(report.out, args.push_to_hub, token=os.environ.get("HF_TOKEN"))
@@ -28,8 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "export",
         help="write the Hugging Face dataset (parquet + card)",
-        description="Validate data/, then write configs articles, claims and sources as parquet with a "
-        "dataset card that datasets.load_dataset(OUT, CONFIG) reads. Deterministic.",
+        description="Validate data/, then write configs articles, claims, sources (and pairs for corpora "
+        "with document-level labels) as parquet with a dataset card that datasets.load_dataset(OUT, CONFIG) "
+        "reads. Deterministic. Imported corpora keep their own splits.",
     )
     parser.add_argument("data", nargs="*", type=Path, default=[Path("data")])
     parser.add_argument("--out", type=Path, default=Path("data/hf"))

@@ -7,45 +7,21 @@ import dataclasses
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from rich.progress import Progress
 
-from stancebank.corpus import write_atomic
-from train.baselines import (
-    ALL_TASKS,
-    TASKS,
-    Task,
-    TrainingError,
-    all_model_names,
-    fit,
-    frame,
-    model_names,
-    model_path,
-    models,
-)
-from train.evaluation import (
-    PRIMARY,
-    SCORE_LABELS,
-    confusion_png,
-    load_model,
-    metrics,
-    model_meta,
-    regression_metrics,
-    save_model,
-    scatter_png,
-    write_reports,
-)
-from train.export import load
-from train.pairs import fnc_score
+    from train.baselines import Task
 
 
 def score(task: Task, model: Any, X: pd.DataFrame, y: np.ndarray, labels: list[str]) -> dict[str, Any]:
     """The task's metrics of a fitted model on (X, y), plus the predictions."""
+    from train.evaluation import metrics, regression_metrics
+    from train.pairs import fnc_score
+
     predicted = model.predict(X)
     if task.kind == "regression":
         return {**regression_metrics(y, predicted), "predicted": predicted}
@@ -56,6 +32,8 @@ def score(task: Task, model: Any, X: pd.DataFrame, y: np.ndarray, labels: list[s
 
 
 def _labels(loaded: Any, task: Task) -> list[str]:
+    from train.evaluation import SCORE_LABELS
+
     if task.kind == "regression":
         return list(SCORE_LABELS)
     split = next(iter(loaded.values()))
@@ -70,6 +48,13 @@ def train_task(
     progress: Progress,
     fit_on: tuple[str, ...] = ("train", "validation"),
 ) -> dict[str, Any]:
+    import numpy as np
+    import pandas as pd
+
+    from stancebank.files import write_atomic
+    from train.baselines import ALL_TASKS, TrainingError, fit, frame, model_path, models
+    from train.evaluation import confusion_png, save_model, scatter_png
+
     task = ALL_TASKS[task_name]
     loaded = load_config(dataset, task)
     if "test" not in loaded:
@@ -113,6 +98,22 @@ def train_task(
             json.dumps({"task": task_name, "model": name, "labels": labels}) + "\n",
         )
         progress.advance(bar)
+    return _write_task_reports(out_dir, task, task_name, results, labels, timings)
+
+
+def _write_task_reports(
+    out_dir: Path,
+    task: Task,
+    task_name: str,
+    results: dict[str, Any],
+    labels: list[str],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """metrics.json + report.md (merged with models trained earlier) and timings.json."""
+    from stancebank.files import write_atomic
+    from train.baselines import model_names
+    from train.evaluation import write_reports
+
     previous = out_dir / "metrics.json"
     if previous.exists():  # training one model adds it to the report of the others
         earlier = json.loads(previous.read_text(encoding="utf-8")).get("models", {})
@@ -122,12 +123,13 @@ def train_task(
     timing_file = out_dir / "timings.json"
     earlier_timings = json.loads(timing_file.read_text())["fit_seconds"] if timing_file.exists() else {}
     write_atomic(timing_file, json.dumps({"fit_seconds": {**earlier_timings, **timings}}, indent=1) + "\n")
-    for name, seconds in timings.items():
-        results[name] = {**results[name], "fit_seconds": seconds}
-    return results
+    return {name: {**result, "fit_seconds": timings.get(name, "")} for name, result in results.items()}
 
 
 def load_config(dataset: Path, task: Task) -> Any:
+    from train.baselines import TrainingError
+    from train.export import load
+
     if not (dataset / task.config).is_dir():
         raise TrainingError(
             f"{dataset} has no {task.config!r} config, which task {task.name!r} needs "
@@ -139,6 +141,13 @@ def load_config(dataset: Path, task: Task) -> Any:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from train.baselines import ALL_TASKS, TASKS, TrainingError, model_names
+    from train.evaluation import PRIMARY
+
     tasks = list(TASKS) if args.task == "all" else [args.task]
     console = Console(width=max(120, Console().width))
     summary: dict[str, dict[str, Any]] = {}
@@ -170,6 +179,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from train.baselines import ALL_TASKS, TrainingError, frame
+    from train.evaluation import load_model, model_meta
+
     meta = model_meta(args.model)
     model = load_model(args.model)
     if meta["task"] not in ALL_TASKS:
@@ -217,6 +229,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+#: ``train.baselines.ALL_TASKS`` by name (a test keeps them equal): the parser is built without sklearn.
+TASK_NAMES = ("certainty", "polarity", "stance", "reliability", "fnc1", "certainty-score")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "train",
@@ -227,11 +243,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--task",
-        choices=["all", *ALL_TASKS],
+        choices=["all", *TASK_NAMES],
         default="all",
         help="all = the four tasks of our corpus; fnc1 and certainty-score need an imported corpus",
     )
-    parser.add_argument("--model", choices=["all", *all_model_names()], default="all")
+    parser.add_argument(
+        "--model",
+        default="all",
+        help="all, or one model of the task: majority, stratified, tfidf-lr, char-svm, cues-lr "
+        "(our tasks); majority, tfidf-lr, pair-gbdt (fnc1); mean, tfidf-ridge, cues-ridge (certainty-score)",
+    )
     parser.add_argument(
         "--fit-on", default="train,validation", help="splits to train on (default train,validation)"
     )

@@ -10,7 +10,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import skops.io as sio
 from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score, f1_score, precision_recall_fscore_support
+from sklearn.metrics import (
+    ConfusionMatrixDisplay,
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 from sklearn.pipeline import Pipeline
 
 from schemas import vocabulary as V
@@ -85,6 +91,11 @@ def metrics(
             float(f1_score(y_true, y_pred, labels=averaged, average="macro", zero_division=0)), 4
         ),
         "macro_f1_ci95": ci(f1s),
+        "macro_over": averaged,
+        "confusion": {  # true label -> predicted label -> count
+            true: {pred: int(n) for pred, n in zip(labels, row, strict=True)}
+            for true, row in zip(labels, confusion_matrix(y_true, y_pred, labels=labels), strict=True)
+        },
         "per_class": {
             label: {
                 "precision": round(float(p), 4),
@@ -186,10 +197,19 @@ def markdown(
         lines.append(
             f"| {name}{marker} | {score}{m['accuracy']:.3f} [{acc[0]:.2f}, {acc[1]:.2f}] "
             f"| {m['macro_f1']:.3f} [{f1[0]:.2f}, {f1[1]:.2f}] | "
-            + " | ".join(f"{m['per_class'][label]['f1']:.2f}" for label in labels)
+            + " | ".join(
+                f"{m['per_class'][label]['f1']:.2f}" if label in m.get("macro_over", labels) else "–"
+                for label in labels
+            )
             + " |"
         )
-    lines += ["", *(f"![{name}](confusion-{name}.png)" for name in results), ""]
+    lines += [
+        "",
+        "–: the label occurs neither in the test split nor in the predictions; macro-F1 leaves it out.",
+        "",
+        *(f"![{name}](confusion-{name}.png)" for name in results),
+        "",
+    ]
     return "\n".join(lines)
 
 

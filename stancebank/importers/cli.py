@@ -5,19 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
-from stancebank.importers.base import MANIFEST, REJECTS, CorpusImportError, ImportWriter
-from stancebank.importers.certainty import import_certainty
-from stancebank.importers.conll import import_conll
-from stancebank.importers.fnc1 import import_fnc1
-from stancebank.importers.table import Columns, import_table, parse_label_map
-
 FORMATS = ("fnc1", "certainty-jsonl", "table", "conll-factuality")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from stancebank.importers.base import MANIFEST, REJECTS, CorpusImportError, ImportWriter
+    from stancebank.importers.certainty import import_certainty
+    from stancebank.importers.conll import import_conll
+    from stancebank.importers.fnc1 import import_fnc1
+    from stancebank.importers.table import Columns, import_table, parse_label_map
+
     options = {k: v for k, v in vars(args).items() if k not in ("func", "command", "paths", "out", "fmt")}
     options = {k: str(v) if isinstance(v, Path) else v for k, v in options.items()}
     columns = None

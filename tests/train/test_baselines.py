@@ -162,3 +162,10 @@ def test_tampered_model_with_untrusted_type_is_refused(trained: Path, tmp_path: 
 
 def test_tasks_cover_the_brief() -> None:
     assert set(TASKS) == {"certainty", "polarity", "stance", "reliability"}
+
+
+def test_the_parser_knows_every_task_without_importing_sklearn() -> None:
+    from train.baselines import ALL_TASKS
+    from train.cli_train import TASK_NAMES
+
+    assert tuple(ALL_TASKS) == TASK_NAMES

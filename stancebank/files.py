@@ -1,0 +1,45 @@
+"""Writing files safely: atomic writes (temp file + rename), folder swaps, compact JSONL.
+
+No pandas here: the Label Studio server helpers and the command line use these without loading the
+data stack.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def replace_dir(staging: Path, out: Path) -> None:
+    """Replace the folder ``out`` by ``staging`` with renames only (the old copy is removed last)."""
+    old = out.with_name(f".{out.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        os.replace(out, old)
+    os.replace(staging, out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def dumps_jsonl(records: Iterable[dict[str, Any]]) -> str:
+    """One compact JSON object per line, keys in the given order, non-ASCII kept readable."""
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
