@@ -53,6 +53,7 @@ public: setup
 bench: setup studio
 	$(BIN)/python bench/run.py --sizes 1000,5000 --repeat 3
 	$(BIN)/python bench/studio_bench.py --sizes 1000,5000 --push 2000
+	$(BIN)/python bench/import_bench.py --rows 10000,50000,100000
 
 # Rebuild data/ from the authoring file (then review the diff).
 corpus: setup
