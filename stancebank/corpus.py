@@ -24,7 +24,7 @@ import pandas as pd
 from schemas.errors import UnreadableInputError
 from schemas.models import ORIGIN_COLUMNS, TABLE_MODELS
 from stancebank.failures import Failure
-from stancebank.files import dumps_jsonl, replace_dir, write_atomic
+from stancebank.files import dumps_jsonl, open_input, parse_json_line, replace_dir, write_atomic
 
 #: pandera dtype class name -> the JSON types a record may carry for it.
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -172,14 +172,8 @@ def shorten(value: Any, limit: int = 80) -> str:
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     """Yield (line number, parsed value) for every non-blank line; unreadable input raises."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UnreadableInputError(str(path), "no such file") from None
-    except IsADirectoryError:
-        raise UnreadableInputError(str(path), "is a directory, expected a .jsonl file") from None
-    except OSError as exc:
-        raise UnreadableInputError(str(path), f"cannot read: {exc.strerror}") from None
+    with open_input(path, "a .jsonl file") as handle:
+        data = handle.read()
     if not data.strip():
         raise UnreadableInputError(str(path), "file is empty")
     if data.startswith(b"\xef\xbb\xbf"):
@@ -191,16 +185,8 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
             raise UnreadableInputError(
                 str(path), f"not UTF-8 (byte {exc.start + 1} of the line)", line=number
             ) from None
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UnreadableInputError(
-                str(path), f"invalid JSON: {exc.msg} at column {exc.colno}", line=number
-            ) from None
-        except RecursionError:
-            raise UnreadableInputError(str(path), "JSON nested too deeply", line=number) from None
+        if line.strip():
+            yield number, parse_json_line(path, number, line)
 
 
 def classify(path: Path) -> str:

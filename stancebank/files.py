@@ -12,7 +12,9 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from schemas.errors import UnreadableInputError
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -43,3 +45,27 @@ def replace_dir(staging: Path, out: Path) -> None:
 def dumps_jsonl(records: Iterable[dict[str, Any]]) -> str:
     """One compact JSON object per line, keys in the given order, non-ASCII kept readable."""
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+def open_input(path: Path, what: str = "a file") -> IO[bytes]:
+    """Open an input file for reading bytes; a missing, folder or unreadable path raises a clear error."""
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        raise UnreadableInputError(str(path), "no such file") from None
+    except IsADirectoryError:
+        raise UnreadableInputError(str(path), f"is a directory, expected {what}") from None
+    except OSError as exc:
+        raise UnreadableInputError(str(path), f"cannot read: {exc.strerror}") from None
+
+
+def parse_json_line(path: Path, number: int, line: str) -> Any:
+    """One JSONL line parsed; malformed or too deeply nested JSON raises naming file and line."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise UnreadableInputError(
+            str(path), f"invalid JSON: {exc.msg} at column {exc.colno}", line=number
+        ) from None
+    except RecursionError:
+        raise UnreadableInputError(str(path), "JSON nested too deeply", line=number) from None

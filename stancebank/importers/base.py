@@ -28,7 +28,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from schemas import vocabulary as V
 from schemas.errors import InvalidDataError, StanceBankError, UnreadableInputError
-from stancebank.corpus import replace_dir
+from stancebank.files import open_input, parse_json_line, replace_dir
 
 #: Files an import writes into ``--out``.
 REJECTS = "rejects.jsonl"
@@ -157,14 +157,7 @@ class ImportWriter:
 
         A UTF-8 byte-order mark is dropped (spreadsheets write one into CSV files) unless ``strip_bom``
         is false: JSONL input is refused with one, as ``stancebank validate`` does."""
-        try:
-            handle = path.open("rb")
-        except FileNotFoundError:
-            raise UnreadableInputError(str(path), "no such file") from None
-        except IsADirectoryError:
-            raise UnreadableInputError(str(path), "is a directory, expected a file") from None
-        except OSError as exc:
-            raise UnreadableInputError(str(path), f"cannot read: {exc.strerror}") from None
+        handle = open_input(path)
         if path.stat().st_size == 0:
             handle.close()
             raise UnreadableInputError(str(path), "file is empty")
@@ -206,14 +199,7 @@ class ImportWriter:
                 )
             if not text.strip():
                 continue
-            try:
-                yield lines.line, json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise UnreadableInputError(
-                    str(path), f"invalid JSON: {exc.msg} at column {exc.colno}", line=lines.line
-                ) from None
-            except RecursionError:
-                raise UnreadableInputError(str(path), "JSON nested too deeply", line=lines.line) from None
+            yield lines.line, parse_json_line(path, lines.line, text)
 
     # -- output --------------------------------------------------------------------------------------
 
