@@ -164,17 +164,23 @@ def verify(out: Path, by_split: dict[str, dict[str, list[dict[str, Any]]]]) -> N
 
 
 def _verify_split(config: str, split: str, loaded: Dataset, rows: list[dict[str, Any]]) -> None:
+    table = loaded.data  # read the Arrow columns directly: iterating a Dataset formats row by row
     for column, feature in loaded.features.items():
         if isinstance(feature, datasets.ClassLabel):
             want = Counter(r[column] for r in rows)
-            have = Counter(None if v is None else feature.int2str(v) for v in loaded[column])
+            have = Counter(
+                None if v is None else feature.int2str(v) for v in table.column(column).to_pylist()
+            )
             if want != have:
                 raise ExportError(f"{config}/{split}: counts of {column} differ: {want} != {have}")
     if config == "articles":
-        for article in loaded:
-            for span in article["spans"]:
-                if article["text"][span["start"] : span["end"]] != span["text"]:
-                    raise ExportError(f"{article['article_id']}/{span['span_id']}: span text changed")
+        columns = {name: table.column(name).to_pylist() for name in ("article_id", "text", "spans")}
+        for article_id, text, spans in zip(
+            columns["article_id"], columns["text"], columns["spans"], strict=True
+        ):
+            for span in spans:
+                if text[span["start"] : span["end"]] != span["text"]:
+                    raise ExportError(f"{article_id}/{span['span_id']}: span text changed")
 
 
 def push_to_hub(out: Path, repo: str, *, token: str | None) -> None:
