@@ -248,6 +248,20 @@ def read_corpus(paths: Iterable[Path | str]) -> Corpus:
     return Corpus(builder.frames(names), builder.failures, builder.blanked, names)
 
 
+def corpus_from_records(
+    records: dict[str, list[tuple[dict[str, Any], tuple[str, int]]]], files: list[str]
+) -> Corpus:
+    """A :class:`Corpus` from records already in memory (table -> (record, (file, line))), read exactly
+    as :func:`read_corpus` reads them from files: an importer validates its output chunk by chunk."""
+    builder = _Builder()
+    for table in ("articles", "targets", "annotations"):
+        for record, origin in records.get(table, []):
+            builder.add(table, record, origin)
+            if table == "annotations":
+                _add_nested(builder, record, origin)
+    return Corpus(builder.frames(files), builder.failures, builder.blanked, files)
+
+
 def _add_nested(builder: _Builder, record: dict[str, Any], origin: tuple[str, int]) -> None:
     derived = {
         key: value if isinstance(value, str) else None

@@ -309,3 +309,45 @@ def test_every_import_subcommand_has_help(capsys: pytest.CaptureFixture[str]) ->
     text = capsys.readouterr().out
     for name in ("fnc1", "certainty-jsonl", "table", "conll-factuality", "--label-map", "--group-col"):
         assert name in text
+
+
+@pytest.mark.parametrize("chunk", ["1", "2", "3"])
+def test_chunked_validation_crosses_chunk_borders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: str
+) -> None:
+    """Chunks of 1–3 targets: every task still validates with its article, which an earlier chunk wrote."""
+    monkeypatch.setenv("STANCEBANK_IMPORT_CHUNK", chunk)
+    code, out = _import(tmp_path, "fnc1", str(FIXTURES / "fnc1"))
+    assert code == 0
+    _valid(out)
+    assert len(_annotations(out)) == 10
+
+
+def test_a_schema_failure_in_a_later_chunk_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An importer bug caught by the schemas in the second chunk: a clear error, --out never appears."""
+    from stancebank.importers import fnc1
+
+    monkeypatch.setenv("STANCEBANK_IMPORT_CHUNK", "2")
+    monkeypatch.setitem(fnc1.LABELS, "discuss", (False, "neutral"))  # unrelated with a stance: a rule breaks
+    code, out = _import(tmp_path, "fnc1", str(FIXTURES / "fnc1"))
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert "fail 1 schema rule(s), nothing written; first: doc_stance_requires_related" in err
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
+
+
+def test_colliding_ids_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Original ids that become the same safe id ('a b' and 'a_b') never merge two rows: a duplicate
+    task id is a rejected row, a duplicate article id (two groups) stops the import."""
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "id,doc,body,claim\na b,g 1,Text one.,c\na_b,g 1,Text one.,c\nz,g_1,Other.,c\n", encoding="utf-8"
+    )
+    args = ["--text-col", "body", "--target-col", "claim", "--id-col", "id"]
+    code, out = _import(tmp_path, "table", str(path), *args)
+    assert code == 1 and [r["reason"] for r in _lines(out / "rejects.jsonl")] == ["duplicate id 't-a_b'"]
+    code, out = _import(tmp_path, "table", str(path), *args, "--group-col", "doc", out="grouped")
+    assert code == 2 and not out.exists()
+    assert "two articles with article_id 't-g-g_1'" in capsys.readouterr().err
