@@ -22,6 +22,10 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.results import update_section  # noqa: E402
+
 SENTENCE = (
     "the minister said talks would resume next week while officials expected a deal on ports trade and "
     "energy but analysts doubted any agreement before the summit 😀 東京 according to sources"
@@ -104,10 +108,9 @@ def main() -> None:
             print(lines[-1], flush=True)
             training = train_fnc1(Path(tmp))
     title = f"## Import (bench/import_bench.py, fresh processes, median of {args.repeat}, {date.today()})"
-    text = "\n".join(["", title, "", *lines, *training, ""])
+    text = "\n".join([title, "", *lines, *training, ""])
     print(text)
-    with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as handle:
-        handle.write(text)
+    update_section("## Import", text)
 
 
 def train_fnc1(tmp: Path) -> list[str]:

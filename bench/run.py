@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.generate import generate  # noqa: E402
+from bench.results import update_section  # noqa: E402
 
 _PARSE = """
 import json, pathlib, sys
@@ -88,7 +89,7 @@ def main() -> None:
         *(f"| {s} | {n:,} | {sp:,} | {t:.2f} | {m:.0f} |" for s, n, sp, t, m in rows),
         "",
     ]
-    (HERE / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
+    update_section("# Benchmarks", "\n".join(lines))
     print(f"written {HERE / 'RESULTS.md'}")
 
 

@@ -11,6 +11,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from annotate.config import label_config  # noqa: E402
 from annotate.pull import convert_snapshot  # noqa: E402
 from annotate.push import push  # noqa: E402
 from bench.generate import generate  # noqa: E402
+from bench.results import update_section  # noqa: E402
 from stancebank.validate import load_valid  # noqa: E402
 
 
@@ -119,16 +121,14 @@ def main() -> None:
             finally:
                 server.stop(home)
     lines = [
-        "",
-        "## Label Studio stages (in-process, median of 3; push measured once)",
+        f"## Label Studio stages (in-process, median of 3; push measured once; {date.today().isoformat()})",
         "",
         "| stage | articles | seconds |",
         "|---|---|---|",
         *(f"| {stage} | {n:,} | {s:.2f} |" for stage, n, s in rows),
         "",
     ]
-    with (HERE / "RESULTS.md").open("a", encoding="utf-8") as handle:
-        handle.write("\n".join(lines))
+    update_section("## Label Studio stages", "\n".join(lines))
 
 
 if __name__ == "__main__":
