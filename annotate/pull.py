@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from annotate import convert
 from annotate.client import Studio
@@ -22,7 +23,7 @@ from annotate.config import config_hash, label_config
 from annotate.server import StudioError
 from schemas.errors import InvalidDataError, UnreadableInputError
 from stancebank.authoring import GUIDELINE_VERSION
-from stancebank.corpus import data_files, dumps_jsonl, read_corpus, write_atomic
+from stancebank.corpus import Corpus, corpus_from_records, data_files, dumps_jsonl, read_corpus, write_atomic
 from stancebank.failures import Failure
 from stancebank.validate import validate_corpus
 
@@ -123,7 +124,7 @@ def convert_snapshot(snapshot: Path, *, data_dir: Path) -> PullReport:
         rejects += [_reject(r, reason) for r in records]
         records = []
     target = data_dir / "annotations" / f"ls-{slug(meta['title'])}.jsonl"
-    records, late = _validated(records, base, target)
+    records, late = _validated(records, corpus, target)
     rejects += late
     rejects.sort(key=lambda r: (r.task_id or 0, r.annotation_id or 0))
     if exported != len(records) + len(rejects):
@@ -148,30 +149,38 @@ def _reject(record: dict[str, Any], reason: str) -> convert.Reject:
 
 
 def _validated(
-    records: list[dict[str, Any]], base: list[Path], target: Path
+    records: list[dict[str, Any]], base: Corpus, target: Path
 ) -> tuple[list[dict[str, Any]], list[convert.Reject]]:
-    """Validate converted records with the rest of data/; annotations that break a rule are rejected."""
-    pending = target.with_name(f".{target.name}.pending")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Validate converted records with the rest of data/ (already read and valid, so not read again);
+    annotations that break a rule are rejected. Failures name ``target`` and the record's line in it."""
     rejects: list[convert.Reject] = []
-    try:
-        for _ in range(2):
-            pending.write_text(dumps_jsonl(records), encoding="utf-8")
-            if not records:
-                return records, rejects
-            failures = validate_corpus(read_corpus([*base, pending]))
-            mine = [f for f in failures if f.file == str(pending)]
-            if len(mine) != len(failures):
-                raise InvalidDataError([f._asdict() for f in failures if f not in mine])
-            if not mine:
-                return records, rejects
-            bad = _by_line(mine)
-            rejects += [_reject(records[line - 1], bad[line]) for line in sorted(bad)]
-            records = [r for i, r in enumerate(records, start=1) if i not in bad]
-        raise StudioError("converted annotations still fail validation after removing the rejects")
-    finally:
-        if pending.exists():
-            os.unlink(pending)
+    for _ in range(2):
+        if not records:
+            return records, rejects
+        origin = str(target)
+        new = corpus_from_records(
+            {"annotations": [(r, (origin, line)) for line, r in enumerate(records, start=1)]}, [origin]
+        )
+        failures = validate_corpus(_combined(base, new))
+        mine = [f for f in failures if f.file == origin]
+        if len(mine) != len(failures):
+            raise InvalidDataError([f._asdict() for f in failures if f not in mine])
+        if not mine:
+            return records, rejects
+        bad = _by_line(mine)
+        rejects += [_reject(records[line - 1], bad[line]) for line in sorted(bad)]
+        records = [r for i, r in enumerate(records, start=1) if i not in bad]
+    raise StudioError("converted annotations still fail validation after removing the rejects")
+
+
+def _combined(base: Corpus, new: Corpus) -> Corpus:
+    """``base`` and ``new`` as one corpus (row indices of ``new`` shifted after ``base``'s)."""
+    tables = {
+        name: pd.concat([base.tables[name], new.tables[name]], ignore_index=True) for name in base.tables
+    }
+    offset = {name: len(frame) for name, frame in base.tables.items()}
+    blanked = base.blanked | {(t, i + offset[t], c) for t, i, c in new.blanked}
+    return Corpus(tables, [*base.failures, *new.failures], blanked, [*base.files, *new.files])
 
 
 def _by_line(failures: list[Failure]) -> dict[int, str]:
