@@ -277,9 +277,9 @@ class ImportWriter:
         referenced = {r["article_id"] for table in ("targets", "annotations") for r, _ in chunk[table]}
         older = [self._articles[a] for a in sorted(referenced - new) if a in self._articles]
         records = {**chunk, "articles": [*chunk["articles"], *older]}
-        for handle in self._outputs.values():
-            handle.flush()
-        failures = validate_corpus(corpus_from_records(records, sorted(self._lines)))
+        failures = validate_corpus(
+            corpus_from_records(records, sorted({o[0] for t in records.values() for _, o in t}))
+        )
         self._chunk = {"articles": [], "targets": [], "annotations": []}
         if failures:  # an importer bug: say what failed; the staging folder goes away
             first = failures[0]
