@@ -6,13 +6,13 @@ the frame keeps the base table's index, so every failure maps back to the row (f
 
 from __future__ import annotations
 
-from typing import Any
-
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from schemas import vocabulary as V
 from schemas.models import contradicted_attributes, missing_attributes
+from schemas.offsets import ArticleTexts
 
 
 class TargetLinks(pa.DataFrameModel):
@@ -44,60 +44,59 @@ class AnnotationLinks(pa.DataFrameModel):
         return ~found | (df["target_article_id"] == df["article_id"]).fillna(False).astype(bool)
 
 
-def _plain_columns(df: pd.DataFrame) -> tuple[list[object], list[int], list[int]]:
-    """Article texts, starts and ends as plain Python lists (missing offsets as -1): looping over
-    lists is several times faster than over nullable pandas columns."""
-    starts = df["start"].fillna(-1).astype("int64").tolist()
-    ends = df["end"].fillna(-1).astype("int64").tolist()
-    return df["article_text"].tolist(), starts, ends
+def _texts(df: pd.DataFrame) -> ArticleTexts:
+    texts: ArticleTexts = df.attrs["article_texts"]
+    return texts
+
+
+def _rows(df: pd.DataFrame) -> np.ndarray:
+    return df["article_row"].to_numpy(dtype=np.int64)
+
+
+def _offsets(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends as int64 arrays, missing offsets as -1."""
+    return (
+        df["start"].fillna(-1).to_numpy(dtype=np.int64),
+        df["end"].fillna(-1).to_numpy(dtype=np.int64),
+    )
 
 
 class SpanInArticle(pa.DataFrameModel):
-    """spans ⋈ articles: offsets are code points, half-open, and must reproduce the span text."""
+    """spans ⋈ articles: offsets are code points, half-open, and must reproduce the span text.
+
+    The joined frame carries each span's ``article_row`` (-1: no such article) and, in
+    ``attrs["article_texts"]``, the articles' texts as an :class:`~schemas.offsets.ArticleTexts`: the
+    checks slice all spans at once over Arrow buffers instead of copying the article text per span.
+    """
 
     @pa.dataframe_check
     @classmethod
     def span_article_exists(cls, df: pd.DataFrame) -> pd.Series:
-        return df["article_text"].notna()
+        return pd.Series(_texts(df).usable(_rows(df)), index=df.index)
 
     @pa.dataframe_check
     @classmethod
     def end_within_text(cls, df: pd.DataFrame) -> pd.Series:
-        length = df["article_text"].str.len()
-        return (df["end"] <= length).fillna(True).astype(bool)
+        rows, texts = _rows(df), _texts(df)
+        usable = texts.usable(rows)
+        length = np.where(usable, texts.lengths[np.where(usable, rows, 0)], -1)
+        _, ends = _offsets(df)
+        return pd.Series(~usable | (ends < 0) | (ends <= length), index=df.index)
 
     @pa.dataframe_check
     @classmethod
     def span_text_matches_article(cls, df: pd.DataFrame) -> pd.Series:
-        docs, starts, ends = _plain_columns(df)
-        return pd.Series(
-            [
-                s < 0 or e < 0 or not isinstance(doc, str) or doc[s:e] == text
-                for doc, s, e, text in zip(docs, starts, ends, df["text"].tolist(), strict=True)
-            ],
-            index=df.index,
-            dtype=bool,
-        )
+        starts, ends = _offsets(df)
+        equal = _texts(df).slices_equal(_rows(df), starts, ends, df["text"])
+        return pd.Series(equal, index=df.index)
 
     @pa.dataframe_check
     @classmethod
     def span_splits_crlf(cls, df: pd.DataFrame) -> pd.Series:
         """Neither offset may fall between the CR and the LF of a CRLF line end."""
-
-        docs, starts, ends = _plain_columns(df)
-        with_crlf = [isinstance(doc, str) and "\r\n" in doc for doc in docs]
-
-        def splits(doc: Any, at: int) -> bool:
-            return 0 < at < len(doc) and doc[at - 1 : at + 1] == "\r\n"
-
-        return pd.Series(
-            [
-                not (crlf and (splits(doc, s) or splits(doc, e)))
-                for doc, s, e, crlf in zip(docs, starts, ends, with_crlf, strict=True)
-            ],
-            index=df.index,
-            dtype=bool,
-        )
+        rows, texts = _rows(df), _texts(df)
+        starts, ends = _offsets(df)
+        return pd.Series(~(texts.splits_crlf(rows, starts) | texts.splits_crlf(rows, ends)), index=df.index)
 
 
 class SpanAttributes(pa.DataFrameModel):
@@ -141,7 +140,8 @@ class RelationEnds(pa.DataFrameModel):
 
 
 def _found(keys: pd.Series, pool: pd.Series) -> pd.Series:
-    return keys.isin(pool).astype(bool)
+    """Whether each key is in ``pool`` (a hash lookup; ``isin`` loops over an Arrow pool in Python)."""
+    return pd.Series(pd.Index(pool.dropna().unique()).get_indexer(keys) >= 0, index=keys.index)
 
 
 def joined_tables(tables: dict[str, pd.DataFrame]) -> dict[str, tuple[str, pd.DataFrame]]:
@@ -158,8 +158,9 @@ def joined_tables(tables: dict[str, pd.DataFrame]) -> dict[str, tuple[str, pd.Da
         target_article_id=annotations["target_id"].map(target_article),
     )
 
-    article_text = first_articles.set_index("article_id")["text"]
-    span_in_article = spans.assign(article_text=spans["article_id"].map(article_text))
+    article_row = pd.Index(first_articles["article_id"]).get_indexer(spans["article_id"])
+    span_in_article = spans.assign(article_row=article_row)
+    span_in_article.attrs["article_texts"] = ArticleTexts(first_articles["text"])
 
     span_label = spans.drop_duplicates(["annotation_id", "span_id"]).set_index(["annotation_id", "span_id"])[
         "label"
@@ -169,10 +170,12 @@ def joined_tables(tables: dict[str, pd.DataFrame]) -> dict[str, tuple[str, pd.Da
         keys = pd.MultiIndex.from_arrays([relations["annotation_id"], relations[column]])
         return pd.Series(span_label.reindex(keys).to_numpy(), index=relations.index)
 
-    unannotated = dict(zip(annotations["annotation_id"], annotations["unannotated"], strict=True))
-    declared = pd.Series(
-        [unannotated.get(a) for a in spans["annotation_id"]], index=spans.index, dtype=object
-    )
+    declared = pd.Series(None, index=spans.index, dtype=object)
+    if annotations["unannotated"].notna().any():
+        last = annotations.drop_duplicates("annotation_id", keep="last")
+        rows = pd.Index(last["annotation_id"]).get_indexer(spans["annotation_id"])
+        values = np.concatenate([last["unannotated"].to_numpy(dtype=object), np.array([None], dtype=object)])
+        declared[:] = values[rows]  # row -1 (no such annotation) takes the None appended last
     span_attributes = spans.assign(unannotated=declared)  # a Series of lists stays a Series of lists
 
     relation_ends = relations.assign(from_label=label_of("from_id"), to_label=label_of("to_id"))

@@ -229,9 +229,19 @@ def _nearest(files: list[Path], name: str) -> list[Path]:
     return []
 
 
-def read_corpus(paths: Iterable[Path | str]) -> Corpus:
-    """Read data files (or directories) into a :class:`Corpus`; raises UnreadableInputError."""
+def read_corpus(paths: Iterable[Path | str], *, fast: bool = True) -> Corpus:
+    """Read data files (or directories) into a :class:`Corpus`; raises UnreadableInputError.
+
+    Well-formed files are read with Arrow (:mod:`stancebank.fastread`); anything irregular, or
+    ``fast=False``, goes through the careful reader below, which reports each problem with its line.
+    """
     files = data_files(Path(p) for p in paths)
+    if fast:
+        from stancebank.fastread import read_tables
+
+        tables = read_tables(files)
+        if tables is not None:
+            return Corpus(tables, [], set(), [str(f) for f in files])
     builder = _Builder()
     for path in files:
         table = classify(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -59,10 +60,20 @@ def open_input(path: Path, what: str = "a file") -> IO[bytes]:
         raise UnreadableInputError(str(path), f"cannot read: {exc.strerror}") from None
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def parse_json_line(path: Path, number: int, line: str) -> Any:
     """One JSONL line parsed; malformed or too deeply nested JSON raises naming file and line."""
     try:
-        return json.loads(line)
+        value = json.loads(line)
+        if "\\u" in line and _SURROGATE_ESCAPE.search(line):
+            json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate cannot be encoded
+        return value
+    except UnicodeEncodeError:
+        raise UnreadableInputError(
+            str(path), "a \\u escape is half of a surrogate pair, not a character", line=number
+        ) from None
     except json.JSONDecodeError as exc:
         raise UnreadableInputError(
             str(path), f"invalid JSON: {exc.msg} at column {exc.colno}", line=number

@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import pandera.errors
@@ -137,16 +137,26 @@ def _plain(value: Any) -> Any:
 def _row_value(frame: pd.DataFrame, index: int | None, rule: str) -> str | None:
     if index is None:
         return None
-    row = frame.loc[index]
+    row = cast(pd.Series, frame.loc[index])
     shown = [f"{name}={_plain(row[name])!r}" for name in _ROW_RULE_FIELDS[rule]]
-    if rule == "span_text_matches_article":
-        shown.append(f"article_text={row['article_text'][row['start'] : row['end']]!r}")
+    article = _article_text(frame, row)
+    if rule == "span_text_matches_article" and article is not None:
+        shown.append(f"article_text={article[int(row['start']) : int(row['end'])]!r}")
     if rule in ("attribute_forbidden", "unannotated_attribute_set"):
         columns = (_attribute_columns(frame, index, rule) or "").split(",")
         shown += [f"{name}={_plain(row[name])!r}" for name in columns if name]
-    if rule == "end_within_text":
-        shown.append(f"text_length={len(row['article_text'])}")
+    if rule == "end_within_text" and article is not None:
+        shown.append(f"text_length={len(article)}")
     return " ".join(shown)
+
+
+def _article_text(frame: pd.DataFrame, row: pd.Series) -> str | None:
+    """The text of the row's article, on frames joined to the articles (spans ⋈ articles)."""
+    texts = frame.attrs.get("article_texts")
+    if texts is None or "article_row" not in row or row["article_row"] < 0:
+        return None
+    text: str | None = texts.text(int(row["article_row"]))
+    return text
 
 
 def _locate(
