@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 from datasets.info import DatasetInfo, DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
@@ -15,6 +16,7 @@ from schemas import vocabulary as V
 from stancebank import __version__
 from stancebank.authoring import GUIDELINE_VERSION
 from train.features import FEATURES
+from train.splits import GROUPED_LIMIT
 
 LOAD_SNIPPET = """```python
 import datasets
@@ -32,7 +34,7 @@ OWN_LICENCE_DETAILS = (
 )
 
 
-def _splits(by_split: dict[str, dict[str, list[dict[str, Any]]]]) -> list[str]:
+def _splits(by_split: dict[str, dict[str, pa.Table]]) -> list[str]:
     """Every split name of the export, ours first."""
     names = {s for splits in by_split.values() for s in splits}
     ours = ("train", "validation", "test")
@@ -48,7 +50,7 @@ def imported_corpora(articles: pd.DataFrame) -> dict[str, str]:
     return dict(sorted(corpora.items()))
 
 
-def default_config(by_split: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
+def default_config(by_split: dict[str, dict[str, pa.Table]]) -> str:
     """The config ``load_dataset`` opens without a name: claims, else pairs, else the first with rows."""
     written = [config for config, splits in by_split.items() if any(splits.values())]
     return next((c for c in ("claims", "pairs") if c in written), written[0] if written else "articles")
@@ -62,9 +64,7 @@ print(dataset)
 ```"""
 
 
-def _yaml(
-    by_split: dict[str, dict[str, list[dict[str, Any]]]], languages: list[str], corpora: dict[str, str]
-) -> str:
+def _yaml(by_split: dict[str, dict[str, pa.Table]], languages: list[str], corpora: dict[str, str]) -> str:
     details = "; ".join(f"{name}: {licence}" for name, licence in corpora.items()) or OWN_LICENCE_DETAILS
     data = DatasetCardData(
         license="other",  # not a label: the Hub licence id
@@ -111,7 +111,11 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def _label_counts(by_split: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
+def _counts(rows: pa.Table | None, column: str) -> Counter[Any]:
+    return Counter(rows.column(column).to_pylist()) if rows is not None else Counter()
+
+
+def _label_counts(by_split: dict[str, dict[str, pa.Table]]) -> str:
     splits = _splits(by_split)
     rows = []
     for config, column, values in (
@@ -125,7 +129,7 @@ def _label_counts(by_split: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
     ):
         if config not in by_split:
             continue
-        counts = {s: Counter(r[column] for r in by_split[config].get(s, [])) for s in splits}
+        counts = {s: _counts(by_split[config].get(s), column) for s in splits}
         rows += [[f"{config}.{column}", v, *(counts[s][v] for s in splits)] for v in V.values(values)]
     return _table(["column", "value", *splits], rows)
 
@@ -146,7 +150,7 @@ _CONFIG_ROWS = {
 }
 
 
-def _snippet(by_split: dict[str, dict[str, list[dict[str, Any]]]], path: str) -> str:
+def _snippet(by_split: dict[str, dict[str, pa.Table]], path: str) -> str:
     config = default_config(by_split)
     return (
         LOAD_SNIPPET.format(path=path)
@@ -155,17 +159,29 @@ def _snippet(by_split: dict[str, dict[str, list[dict[str, Any]]]], path: str) ->
     )
 
 
-def _split_text(proportions: tuple[float, float, float] | None, seed: int, corpora: dict[str, str]) -> str:
+def _split_text(proportions: tuple[float, float, float] | None, seed: int, grouped: int) -> str:
     if proportions is None:
         return (
             "Splits are the imported corpus's own (each article's `metadata.split`; `val`/`dev` â†’ "
             "`validation`, other names kept)."
+        )
+    if grouped > GROUPED_LIMIT:
+        return (
+            "Splits are by article (no story is in two splits); articles are stratified by their claims'\n"
+            "majority stance (scikit-learn `StratifiedShuffleSplit`; above "
+            f"{GROUPED_LIMIT:,} articles `StratifiedGroupKFold` is too slow), proportions {proportions}, "
+            f"seed {seed}."
         )
     return (
         "Splits are grouped by article (no story is in two splits), stratified by claim stance as far as "
         "the\ngrouping allows (scikit-learn `StratifiedGroupKFold`), "
         f"proportions {proportions}, seed {seed}."
     )
+
+
+def by_split_articles(by_split: dict[str, dict[str, pa.Table]]) -> list[str]:
+    """Article ids of every claim row (the groups the splits were drawn over)."""
+    return [a for rows in by_split.get("claims", {}).values() for a in rows.column("article_id").to_pylist()]
 
 
 def _imported_text(corpora: dict[str, str]) -> str:
@@ -184,7 +200,7 @@ each annotation's `unannotated` field. The mappings are documented in the Stance
 
 
 def dataset_card(
-    by_split: dict[str, dict[str, list[dict[str, Any]]]],
+    by_split: dict[str, dict[str, pa.Table]],
     tables: dict[str, pd.DataFrame],
     *,
     sha256: str,
@@ -200,7 +216,7 @@ def dataset_card(
     sizes = _table(
         ["config", "one row per", *splits],
         [
-            [config, _CONFIG_ROWS[config], *(len(rows.get(s, [])) for s in splits)]
+            [config, _CONFIG_ROWS[config], *((len(rows[s]) if s in rows else 0) for s in splits)]
             for config, rows in by_split.items()
             if any(rows.values())
         ],
@@ -225,7 +241,7 @@ proposition, its certainty and polarity (mapped onto FactBank and the unified âˆ
 
 {sizes}
 
-{_split_text(proportions, seed, corpora)}
+{_split_text(proportions, seed, len(set(by_split_articles(by_split))))}
 {_imported_text(corpora)}
 ## Annotation scheme
 

@@ -9,16 +9,21 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import datasets
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from datasets import Dataset, DatasetDict
+from datasets.info import DatasetInfo
+from datasets.table import InMemoryTable
 
 from schemas.errors import StanceBankError
+from schemas.offsets import ArticleTexts
 from stancebank.corpus import replace_dir
 from train.card import dataset_card
 from train.features import FEATURES, OPTIONAL_CONFIGS
@@ -37,51 +42,81 @@ class ExportReport:
     out: Path
     counts: dict[str, dict[str, int]]  # config -> split -> rows
     sha256: str
-    fingerprints: dict[str, str]  # "config/split" -> datasets fingerprint
+    fingerprints: dict[str, str]  # "config/split" -> first 16 hex digits of the parquet file's SHA-256
 
 
 def split_rows(
-    rows: dict[str, list[dict[str, Any]]],
+    rows: dict[str, pa.Table],
     *,
     proportions: tuple[float, float, float],
     seed: int,
     predefined: dict[str, str] | None = None,
-) -> tuple[dict[str, dict[str, list[dict[str, Any]]]], dict[str, str]]:
+) -> tuple[dict[str, dict[str, pa.Table]], dict[str, str]]:
     """config -> split -> rows. Articles keep a ``predefined`` split (an imported corpus's own) or are
     assigned to splits by their claims' stance. Optional configs without rows are left out."""
     if predefined is not None:
         split_of = dict(predefined)
     else:
         claims = rows["claims"]
+        stances = [s or "none" for s in claims.column("stance").to_pylist()]
+        article_ids = claims.column("article_id").to_pylist()
         split_of = (
-            assign_splits(
-                [c["stance"] or "none" for c in claims],
-                [c["article_id"] for c in claims],
-                proportions=proportions,
-                seed=seed,
-            )
-            if len({c["article_id"] for c in claims}) >= 2
+            assign_splits(stances, article_ids, proportions=proportions, seed=seed)
+            if len(set(article_ids)) >= 2
             else {}
         )
-    for article in rows["articles"]:  # a story without claims still needs a split
-        split_of.setdefault(article["article_id"], "train")
+    for article_id in rows["articles"].column("article_id").to_pylist():  # a story without claims
+        split_of.setdefault(article_id, "train")
     splits = [*SPLITS, *sorted(set(split_of.values()) - set(SPLITS))]
     by_split = {}
-    for config, config_rows in rows.items():
-        if not config_rows and config in OPTIONAL_CONFIGS:
+    for config, table in rows.items():
+        if not table.num_rows and config in OPTIONAL_CONFIGS:
             continue
-        parts = {split: [r for r in config_rows if split_of[r["article_id"]] == split] for split in splits}
+        of_row = pd.Series(table.column("article_id").to_pandas()).map(split_of).to_numpy()
+        parts = {split: table.filter(pa.array(of_row == split)) for split in splits}
         # an empty split of a non-empty config has no parquet file (datasets cannot load one without rows)
-        by_split[config] = {s: r for s, r in parts.items() if r or not config_rows}
+        by_split[config] = {s: t for s, t in parts.items() if t.num_rows or not table.num_rows}
     return by_split, split_of
 
 
-def _write_parquet(rows: list[dict[str, Any]], config: str, path: Path) -> str:
-    """Write one split; return the dataset fingerprint (deterministic for the same rows)."""
+def encode(table: pa.Table, config: str) -> pa.Table:
+    """Rows with string labels -> the config's Arrow schema (ClassLabel integers, int32 offsets …)."""
+    features = FEATURES[config]()
+    columns = [
+        _encode(table.column(name).combine_chunks(), feature, name) for name, feature in features.items()
+    ]
+    return pa.Table.from_arrays(columns, schema=features.arrow_schema)
+
+
+def _encode(array: pa.Array, feature: Any, name: str) -> pa.Array:
+    if isinstance(feature, datasets.ClassLabel):
+        codes = pc.index_in(array, value_set=pa.array(feature.names, pa.string()))
+        if codes.null_count != array.null_count:
+            unknown = pc.filter(array, pc.and_(pc.is_null(codes), pc.is_valid(array)))
+            raise ExportError(f"{name}: {unknown[0].as_py()!r} is not one of {feature.names}")
+        return codes.cast(pa.int64())
+    if isinstance(feature, datasets.List):
+        assert isinstance(array, pa.ListArray)
+        return pa.ListArray.from_arrays(array.offsets, _encode(array.flatten(), feature.feature, name))
+    if isinstance(feature, dict):
+        assert isinstance(array, pa.StructArray)
+        children = array.flatten()
+        return pa.StructArray.from_arrays(
+            [_encode(child, feature[key], key) for key, child in zip(feature, children, strict=True)],
+            names=list(feature),
+        )
+    return array.cast(feature.pa_type)
+
+
+def _write_parquet(encoded: pa.Table, config: str, path: Path) -> str:
+    """Write one split; return its fingerprint: the first 16 hex digits of the file's SHA-256
+    (deterministic for the same rows; ``datasets`` would hash the whole table in Python to make one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    dataset = Dataset.from_list(rows, features=FEATURES[config]())
+    features = FEATURES[config]()
+    fingerprint = hashlib.sha256(f"{config}/{path.name}/{encoded.num_rows}".encode()).hexdigest()[:16]
+    dataset = Dataset(InMemoryTable(encoded), info=DatasetInfo(features=features), fingerprint=fingerprint)
     dataset.to_parquet(str(path))
-    return str(dataset._fingerprint)
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 def export(
@@ -96,21 +131,21 @@ def export(
     """Write ``out``/<config>/<split>-00000-of-00001.parquet and ``out``/README.md."""
     datasets.disable_progress_bars()
     rows = build_rows(tables)
-    predefined = predefined_splits(
-        [{str(k): v for k, v in a.items()} for a in tables["articles"].to_dict("records")]
-    )
+    articles = tables["articles"]
+    predefined = predefined_splits(articles["article_id"].tolist(), articles["metadata"].tolist())
     by_split, _ = split_rows(rows, proportions=proportions, seed=seed, predefined=predefined)
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         fingerprints = {}
-        for config, splits in by_split.items():
+        encoded = {c: {s: encode(t, c) for s, t in splits.items()} for c, splits in by_split.items()}
+        for config, splits in encoded.items():
             if not any(splits.values()):
                 continue  # a config without rows (e.g. sources of a corpus without SOURCE spans)
-            for split, split_rows_ in splits.items():
+            for split, table in splits.items():
                 path = staging / config / f"{split}-00000-of-00001.parquet"
-                fingerprints[f"{config}/{split}"] = _write_parquet(split_rows_, config, path)
+                fingerprints[f"{config}/{split}"] = _write_parquet(table, config, path)
         counts = {c: {s: len(r) for s, r in splits.items()} for c, splits in by_split.items()}
         digest = _digest(staging)
         card = dataset_card(
@@ -123,7 +158,7 @@ def export(
             path=card_path,
         )
         (staging / "README.md").write_text(card, encoding="utf-8")
-        verify(staging, by_split)
+        verify(staging, encoded)
         replace_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -144,43 +179,47 @@ def load(out: Path, config: str) -> DatasetDict:
     with tempfile.TemporaryDirectory() as cache:
         loaded = datasets.load_dataset(str(out), config, cache_dir=cache)
         assert isinstance(loaded, DatasetDict)
-        return DatasetDict({name: split.flatten_indices() for name, split in loaded.items()})
+        return DatasetDict(
+            {
+                name: split if split._indices is None else split.flatten_indices()
+                for name, split in loaded.items()
+            }
+        )
 
 
-def verify(out: Path, by_split: dict[str, dict[str, list[dict[str, Any]]]]) -> None:
-    """Re-load every config and compare with the rows: counts per split and label, every span's text."""
-    for config, splits in by_split.items():
-        if not any(splits.values()):
+def verify(out: Path, encoded: dict[str, dict[str, pa.Table]]) -> None:
+    """Re-load every config the way a user would and compare it with the rows written (ClassLabel
+    integers), cell for cell; check every exported span's text against its article once more."""
+    for config, splits in encoded.items():
+        if not any(t.num_rows for t in splits.values()):
             if (out / config).exists():
                 raise ExportError(f"{config}: has no rows but a folder was written")
             continue
         loaded = load(out, config)
         for split, rows in splits.items():
-            got = loaded.get(split, [])
-            if len(got) != len(rows):
-                raise ExportError(f"{config}/{split}: wrote {len(rows)} rows, re-loaded {len(got)}")
-            if rows:
-                _verify_split(config, split, loaded[split], rows)
+            got = loaded[split].data.table if split in loaded else None
+            if got is None or got.num_rows != rows.num_rows:
+                have = 0 if got is None else got.num_rows
+                raise ExportError(f"{config}/{split}: wrote {rows.num_rows} rows, re-loaded {have}")
+            if not got.equals(rows):
+                raise ExportError(f"{config}/{split}: the re-loaded rows differ from the rows written")
+            if config == "articles":
+                _verify_spans(split, got)
 
 
-def _verify_split(config: str, split: str, loaded: Dataset, rows: list[dict[str, Any]]) -> None:
-    table = loaded.data  # read the Arrow columns directly: iterating a Dataset formats row by row
-    for column, feature in loaded.features.items():
-        if isinstance(feature, datasets.ClassLabel):
-            want = Counter(r[column] for r in rows)
-            have = Counter(
-                None if v is None else feature.int2str(v) for v in table.column(column).to_pylist()
-            )
-            if want != have:
-                raise ExportError(f"{config}/{split}: counts of {column} differ: {want} != {have}")
-    if config == "articles":
-        columns = {name: table.column(name).to_pylist() for name in ("article_id", "text", "spans")}
-        for article_id, text, spans in zip(
-            columns["article_id"], columns["text"], columns["spans"], strict=True
-        ):
-            for span in spans:
-                if text[span["start"] : span["end"]] != span["text"]:
-                    raise ExportError(f"{article_id}/{span['span_id']}: span text changed")
+def _verify_spans(split: str, table: pa.Table) -> None:
+    spans = table.column("spans").combine_chunks()
+    items = pc.list_flatten(spans)
+    if not len(items):
+        return
+    parents = pc.list_parent_indices(spans).to_numpy()
+    fields = dict(zip([str(f.name) for f in items.type], items.flatten(), strict=True))
+    starts, ends = (fields[k].to_numpy(zero_copy_only=False).astype(np.int64) for k in ("start", "end"))
+    equal = ArticleTexts(table.column("text")).slices_equal(parents, starts, ends, fields["text"])
+    if not equal.all():
+        bad = int(np.flatnonzero(~equal)[0])
+        article = table.column("article_id")[int(parents[bad])].as_py()
+        raise ExportError(f"{split}: {article}/{fields['span_id'][bad].as_py()}: span text changed")
 
 
 def push_to_hub(out: Path, repo: str, *, token: str | None) -> None:

@@ -1,16 +1,49 @@
-"""Rows of the three dataset configs, built from validated tables (pure functions, no files)."""
+"""Rows of the dataset configs, built from validated tables as Arrow tables (pure functions, no files).
+
+Column-wise throughout: joins and sorts in pandas, nested lists (an article's spans, a claim's cues)
+assembled from sorted child rows and offsets with Arrow, so a million spans never become a million
+Python dicts. Labels stay strings here; :mod:`train.export` turns them into ClassLabel integers.
+Row order is deterministic: articles and pairs by (article_id, target_id), claims and sources by
+(article_id, target_id, start, end, id).
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
+import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from schemas import vocabulary as V
 
 CONTEXT_LIMIT = 600
+#: Columns every config repeats from the task (article + target + annotation).
+BASE = (
+    "article_id",
+    "target_id",
+    "target",
+    "title",
+    "outlet",
+    "url",
+    "published",
+    "language",
+    "outlet_reliability",
+    "synthetic",
+    "annotation_id",
+    "annotator",
+)
+_SPAN_FIELDS = (
+    "span_id",
+    "label",
+    "start",
+    "end",
+    "text",
+    *V.ATTRIBUTE_VALUES,
+    "original_label",
+    "original_score",
+)
 
 
 def chosen_annotations(annotations: pd.DataFrame) -> pd.DataFrame:
@@ -30,188 +63,223 @@ def context(text: str, start: int, end: int) -> str:
     return text[left:right].strip()
 
 
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A frame's rows as plain dicts with string keys (column lists zipped: ``to_dict`` is slow)."""
-    names = [str(c) for c in frame.columns]
-    columns = [frame[c].tolist() for c in frame.columns]
-    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+def _arrow(values: Any) -> pa.Array:
+    """A pandas column (or list) as an Arrow array; pandas' missing values become nulls."""
+    if isinstance(values, pd.Series):
+        if values.dtype == object:
+            return pa.array([None if isinstance(v, float) and math.isnan(v) else v for v in values.tolist()])
+        array = pa.array(values, from_pandas=True)
+        return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    return pa.array(values)
 
 
-def _none(value: Any) -> Any:
-    return None if value is None or (not isinstance(value, str | list) and pd.isna(value)) else value
-
-
-def build_rows(tables: dict[str, pd.DataFrame]) -> dict[str, list[dict[str, Any]]]:
-    """articles / claims / sources / pairs rows, sorted by their ids (deterministic)."""
-    articles = {a["article_id"]: a for a in records(tables["articles"])}
-    targets = {t["target_id"]: t for t in records(tables["targets"])}
-    spans_by: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for span in records(tables["spans"]):
-        spans_by[span["annotation_id"]].append(span)
-    relations_by: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for relation in records(tables["relations"]):
-        relations_by[relation["annotation_id"]].append(relation)
-    rows: dict[str, list[dict[str, Any]]] = {"articles": [], "claims": [], "sources": [], "pairs": []}
-    for annotation in records(chosen_annotations(tables["annotations"])):
-        article = articles[annotation["article_id"]]
-        base = {
-            "article_id": annotation["article_id"],
-            "target_id": annotation["target_id"],
-            "target": targets[annotation["target_id"]]["text"],
-            "title": article["title"],
-            "outlet": _none(article["outlet"]),
-            "url": _none(article["url"]),
-            "published": _none(article["published"]),
-            "language": article["language"],
-            "outlet_reliability": article["outlet_reliability"],
-            "synthetic": bool(article["synthetic"]),
-            "annotation_id": annotation["annotation_id"],
-            "annotator": annotation["annotator"],
-        }
-        span_rows = sorted(
-            (_span(s) for s in spans_by[annotation["annotation_id"]]),
-            key=lambda s: (s["start"], s["end"], s["label"], s["span_id"]),
-        )
-        relation_rows = sorted(
-            (
-                {"type": r["type"], "from_id": r["from_id"], "to_id": r["to_id"]}
-                for r in relations_by[annotation["annotation_id"]]
-            ),
-            key=lambda r: (r["from_id"], r["to_id"], r["type"]),
-        )
-        rows["articles"].append(
-            {
-                **base,
-                "text": article["text"],
-                "licence": article["licence"],
-                "spans": span_rows,
-                "relations": relation_rows,
-            }
-        )
-        doc_label = V.document_stance(_none(annotation["related"]), _none(annotation["doc_stance"]))
-        if doc_label is not None:
-            rows["pairs"].append(
-                {
-                    **base,
-                    "text": article["text"],
-                    "related": bool(annotation["related"]),
-                    "doc_stance": _none(annotation["doc_stance"]),
-                    "doc_label": doc_label.value,
-                    "original_label": _original(annotation, "label"),
-                }
-            )
-        rows["claims"] += _claims(base, article["text"], span_rows, relation_rows)
-        rows["sources"] += _sources(base, article["text"], span_rows, relation_rows)
-    for name in ("articles", "pairs"):
-        rows[name].sort(key=lambda r: (r["article_id"], r["target_id"]))
-    for name, key in (("claims", "claim_id"), ("sources", "source_id")):
-        rows[name].sort(key=_position(key))
-    return rows
-
-
-def _position(key: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    def position(row: dict[str, Any]) -> tuple[Any, ...]:
-        return (row["article_id"], row["target_id"], row["start"], row["end"], row[key])
-
-    return position
-
-
-def _original(record: dict[str, Any], key: str) -> Any:
-    """An original label or score kept in an imported record's metadata (None if absent)."""
-    metadata = record.get("metadata")
-    value = metadata.get(key) if isinstance(metadata, dict) else None
+def _original(metadata: pd.Series, key: str) -> pa.Array:
+    """An original label (as text) or score (as a number) kept in imported records' metadata."""
+    if not metadata.notna().any():
+        return pa.nulls(len(metadata), pa.string() if key == "label" else pa.float64())
+    values: list[Any] = [m.get(key) if isinstance(m, dict) else None for m in metadata.tolist()]
     if key == "label":
-        return None if value is None else str(value)
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
+    numbers = [float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None for v in values]
+    return pa.array(numbers, pa.float64())
 
 
-def _span(span: dict[str, Any]) -> dict[str, Any]:
-    row = {k: span[k] for k in ("span_id", "label", "text")}
-    row["start"], row["end"] = int(span["start"]), int(span["end"])
-    row.update({name: _none(span[name]) for name in V.ATTRIBUTE_VALUES})
-    row["original_label"] = _original(span, "label")
-    row["original_score"] = _original(span, "score")
-    return row
+def _lists(parents: np.ndarray, count: int, values: pa.Array) -> pa.ListArray:
+    """Child values (sorted by parent position) as one list per parent, empty where it has none."""
+    offsets = np.zeros(count + 1, dtype=np.int32)
+    np.cumsum(np.bincount(parents, minlength=count), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), values)
 
 
-def _heads(relations: list[dict[str, Any]]) -> dict[str, dict[str, list[str]]]:
-    """claim span id -> relation type -> head span ids."""
-    heads: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for relation in relations:
-        heads[relation["to_id"]][relation["type"]].append(relation["from_id"])
-    return heads
+def _struct(frame: pd.DataFrame, names: tuple[str, ...], extra: dict[str, pa.Array]) -> pa.StructArray:
+    arrays = [extra[name] if name in extra else _arrow(frame[name]) for name in names]
+    return pa.StructArray.from_arrays(arrays, names=list(names))
 
 
-def _claims(
-    base: dict[str, Any], text: str, spans: list[dict[str, Any]], relations: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    by_id = {s["span_id"]: s for s in spans}
-    heads = _heads(relations)
-    rows = []
-    for span in spans:
-        if span["label"] != V.SpanLabel.CLAIM:
-            continue
-        sources = [by_id[h] for h in heads[span["span_id"]][V.RelationType.SOURCE_OF]]
-        cues = sorted(
-            (by_id[h] for h in heads[span["span_id"]][V.RelationType.CUE_OF]), key=lambda c: c["start"]
+def _table(columns: dict[str, Any]) -> pa.Table:
+    return pa.table({name: v if isinstance(v, pa.Array) else _arrow(v) for name, v in columns.items()})
+
+
+def build_rows(tables: dict[str, pd.DataFrame]) -> dict[str, pa.Table]:
+    """articles / claims / sources / pairs as Arrow tables with string labels, deterministic order."""
+    articles = tables["articles"].drop_duplicates("article_id")
+    targets = tables["targets"].drop_duplicates("target_id")[["target_id", "text"]]
+    chosen = chosen_annotations(tables["annotations"]).sort_values(["article_id", "target_id"], kind="stable")
+    base = (
+        chosen[["article_id", "target_id", "annotation_id", "annotator", "related", "doc_stance", "metadata"]]
+        .merge(targets.rename(columns={"text": "target"}), on="target_id", how="left")
+        .merge(
+            articles.drop(columns=["metadata", "_file", "_line"]).rename(columns={"text": "article_text"}),
+            on="article_id",
+            how="left",
         )
-        source = sources[0] if sources else {}
-        graded = span["certainty"] is not None and span["polarity"] is not None
-        code = V.factbank_code(span["certainty"], span["polarity"]) if graded else None
-        rows.append(
+        .reset_index(drop=True)
+    )
+    base["synthetic"] = base["synthetic"].astype(bool)
+    row_of = pd.Series(np.arange(len(base)), index=pd.Index(base["annotation_id"]))
+
+    spans = _children(tables["spans"], row_of, ["start", "end", "label", "span_id"])
+    spans["start"], spans["end"] = spans["start"].astype("int64"), spans["end"].astype("int64")
+    relations = _children(tables["relations"], row_of, ["from_id", "to_id", "type"])
+    texts = base["article_text"].tolist()
+
+    span_structs = _struct(
+        spans,
+        _SPAN_FIELDS,
+        {
+            "original_label": _original(spans["metadata"], "label"),
+            "original_score": _original(spans["metadata"], "score"),
+        },
+    )
+    base_columns = {name: base[name] for name in BASE}
+    rows = {
+        "articles": _table(
             {
-                **base,
-                "claim_id": f"{base['annotation_id']}/{span['span_id']}",
-                "text": span["text"],
-                "start": span["start"],
-                "end": span["end"],
-                "context": context(text, span["start"], span["end"]),
-                "stance": span["stance"],
-                "certainty": span["certainty"],
-                "polarity": span["polarity"],
-                "factbank": None if code is None else code.value,
-                "factuality": None if code is None else V.FACTUALITY_SCORE[code],
-                "source_text": source.get("text"),
-                "source_identified": source.get("identified"),
-                "source_type": source.get("source_type"),
-                "source_reliability": source.get("reliability"),
-                "cue_texts": [c["text"] for c in cues],
-                "cue_types": [c["cue_type"] for c in cues],
-                "original_label": span["original_label"],
-                "original_score": span["original_score"],
+                **base_columns,
+                "text": base["article_text"],
+                "licence": base["licence"],
+                "spans": _lists(spans["row"].to_numpy(), len(base), span_structs),
+                "relations": _lists(
+                    relations["row"].to_numpy(),
+                    len(base),
+                    _struct(relations, ("type", "from_id", "to_id"), {}),
+                ),
             }
-        )
+        ),
+        "claims": _claims(base, texts, spans, relations),
+        "sources": _sources(base, texts, spans, relations),
+        "pairs": _pairs(base),
+    }
     return rows
 
 
-def _sources(
-    base: dict[str, Any], text: str, spans: list[dict[str, Any]], relations: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    by_id = {s["span_id"]: s for s in spans}
-    claims: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for relation in relations:
-        if relation["type"] == V.RelationType.SOURCE_OF:
-            claims[relation["from_id"]].append(by_id[relation["to_id"]])
-    rows = []
-    for span in spans:
-        if span["label"] != V.SpanLabel.SOURCE:
-            continue
-        own = sorted(claims[span["span_id"]], key=lambda c: (c["start"], c["span_id"]))
-        rows.append(
-            {
-                **base,
-                "source_id": f"{base['annotation_id']}/{span['span_id']}",
-                "text": span["text"],
-                "start": span["start"],
-                "end": span["end"],
-                "context": context(text, span["start"], span["end"]),
-                "identified": span["identified"],
-                "source_type": span["source_type"],
-                "reliability": span["reliability"],
-                "claim_ids": [f"{base['annotation_id']}/{c['span_id']}" for c in own],
-                "claim_texts": [c["text"] for c in own],
-                "claim_stances": [c["stance"] for c in own],
-                "claim_certainties": [c["certainty"] for c in own],
-            }
+def _children(frame: pd.DataFrame, row_of: pd.Series, order: list[str]) -> pd.DataFrame:
+    """Spans or relations of the chosen annotations, with their task's row, sorted row by row."""
+    rows = pd.Index(row_of.index).get_indexer(frame["annotation_id"])
+    frame = frame.drop(columns=["_file", "_line", "article_id"])
+    kept = frame if (rows >= 0).all() else frame.loc[rows >= 0]
+    kept = kept.assign(row=row_of.to_numpy()[rows[rows >= 0]])
+    return kept.sort_values(["row", *order], kind="stable").reset_index(drop=True)
+
+
+def _pairs(base: pd.DataFrame) -> pa.Table:
+    labels = [
+        None if label is None else label.value
+        for label in (
+            V.document_stance(
+                None if pd.isna(related) else bool(related), None if pd.isna(stance) else stance
+            )
+            for related, stance in zip(base["related"].tolist(), base["doc_stance"].tolist(), strict=True)
         )
-    return rows
+    ]
+    keep = np.array([label is not None for label in labels], dtype=bool)
+    pairs = base.loc[keep]
+    return _table(
+        {
+            **{name: pairs[name] for name in BASE},
+            "text": pairs["article_text"],
+            "related": pairs["related"].astype(bool),
+            "doc_stance": pairs["doc_stance"],
+            "doc_label": pa.array([label for label in labels if label is not None], pa.string()),
+            "original_label": _original(pairs["metadata"], "label"),
+        }
+    )
+
+
+def _heads(relations: pd.DataFrame, spans: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Relations of one type with the head span's fields (prefixed ``head_``), keyed by the tail span."""
+    chosen = relations.loc[relations["type"] == kind, ["row", "from_id", "to_id"]]
+    heads = spans.rename(columns=lambda c: c if c == "row" else f"head_{c}")
+    return chosen.merge(heads, left_on=["row", "from_id"], right_on=["row", "head_span_id"], how="inner")
+
+
+def _contexts(texts: list[str], spans: pd.DataFrame) -> list[str]:
+    """:func:`context` of every span; one-line texts only need the character window."""
+    half = CONTEXT_LIMIT // 2
+    one_line = ["\n" not in text for text in texts]
+    return [
+        texts[row][max(start - half, 0) : end + half].strip()
+        if one_line[row]
+        else context(texts[row], start, end)
+        for row, start, end in zip(
+            spans["row"].tolist(), spans["start"].tolist(), spans["end"].tolist(), strict=True
+        )
+    ]
+
+
+def _claims(base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations: pd.DataFrame) -> pa.Table:
+    claims = spans.loc[spans["label"] == V.SpanLabel.CLAIM].reset_index(drop=True)
+    claims["position"] = np.arange(len(claims))
+    # the source: the first head of a source_of relation (by span id), as in the relations' order
+    sources = _heads(relations, spans, V.RelationType.SOURCE_OF).sort_values(["row", "to_id", "from_id"])
+    sources = sources.drop_duplicates(["row", "to_id"])
+    claims = claims.merge(
+        sources, left_on=["row", "span_id"], right_on=["row", "to_id"], how="left", sort=False
+    ).sort_values("position")
+    cues = _heads(relations, spans, V.RelationType.CUE_OF).merge(
+        claims[["row", "span_id", "position"]], left_on=["row", "to_id"], right_on=["row", "span_id"]
+    )
+    cues = cues.sort_values(["position", "head_start", "from_id"], kind="stable")
+    certainty, polarity = claims["certainty"].tolist(), claims["polarity"].tolist()
+    graded = {(c, p): V.factbank_code(c, p) for c in V.values(V.Certainty) for p in V.values(V.Polarity)}
+    codes = [graded.get((c, p)) for c, p in zip(certainty, polarity, strict=True)]
+    task = base.iloc[claims["row"].to_numpy()].reset_index(drop=True)
+    positions = cues["position"].to_numpy()
+    return _table(
+        {
+            **{name: task[name] for name in BASE},
+            "claim_id": task["annotation_id"] + "/" + claims["span_id"].reset_index(drop=True),
+            "text": claims["text"],
+            "start": claims["start"],
+            "end": claims["end"],
+            "context": _contexts(texts, claims),
+            "stance": claims["stance"],
+            "certainty": claims["certainty"],
+            "polarity": claims["polarity"],
+            "factbank": pa.array([None if c is None else c.value for c in codes], pa.string()),
+            "factuality": pa.array(
+                [None if c is None else V.FACTUALITY_SCORE[c] for c in codes], pa.float64()
+            ),
+            "source_text": claims["head_text"],
+            "source_identified": claims["head_identified"],
+            "source_type": claims["head_source_type"],
+            "source_reliability": claims["head_reliability"],
+            "cue_texts": _lists(positions, len(claims), _arrow(cues["head_text"])),
+            "cue_types": _lists(positions, len(claims), _arrow(cues["head_cue_type"])),
+            "original_label": _original(claims["metadata"], "label"),
+            "original_score": _original(claims["metadata"], "score"),
+        }
+    )
+
+
+def _sources(base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations: pd.DataFrame) -> pa.Table:
+    sources = spans.loc[spans["label"] == V.SpanLabel.SOURCE].reset_index(drop=True)
+    sources["position"] = np.arange(len(sources))
+    # each source's claims: tails of its source_of relations, by claim start then span id
+    links = relations.loc[relations["type"] == V.RelationType.SOURCE_OF, ["row", "from_id", "to_id"]]
+    links = links.merge(
+        sources[["row", "span_id", "position"]], left_on=["row", "from_id"], right_on=["row", "span_id"]
+    )
+    claims = spans.rename(columns=lambda c: c if c == "row" else f"claim_{c}")
+    own = links.merge(claims, left_on=["row", "to_id"], right_on=["row", "claim_span_id"])
+    own = own.sort_values(["position", "claim_start", "claim_span_id"], kind="stable")
+    task = base.iloc[sources["row"].to_numpy()].reset_index(drop=True)
+    positions = own["position"].to_numpy()
+    owner = own["row"].map(base["annotation_id"])
+    return _table(
+        {
+            **{name: task[name] for name in BASE},
+            "source_id": task["annotation_id"] + "/" + sources["span_id"],
+            "text": sources["text"],
+            "start": sources["start"],
+            "end": sources["end"],
+            "context": _contexts(texts, sources),
+            "identified": sources["identified"],
+            "source_type": sources["source_type"],
+            "reliability": sources["reliability"],
+            "claim_ids": _lists(positions, len(sources), _arrow(owner + "/" + own["claim_span_id"])),
+            "claim_texts": _lists(positions, len(sources), _arrow(own["claim_text"])),
+            "claim_stances": _lists(positions, len(sources), _arrow(own["claim_stance"])),
+            "claim_certainties": _lists(positions, len(sources), _arrow(own["claim_certainty"])),
+        }
+    )

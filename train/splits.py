@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold
+import pandas as pd
+from sklearn.model_selection import ShuffleSplit, StratifiedGroupKFold, StratifiedShuffleSplit
 
 from schemas.errors import StanceBankError
 
@@ -19,16 +20,15 @@ SPLITS = ("train", "validation", "test")
 SPLIT_ALIASES = {"val": "validation", "dev": "validation", "valid": "validation", "hold_out": "test"}
 
 
-def predefined_splits(articles: list[dict[str, object]]) -> dict[str, str] | None:
+def predefined_splits(article_ids: list[str], metadata: list[object]) -> dict[str, str] | None:
     """Article id -> split from each article's ``metadata.split`` (imported corpora), if every article
     has one; None otherwise. Names outside train/validation/test (e.g. ``ext``) are kept as they are."""
     split_of: dict[str, str] = {}
-    for article in articles:
-        metadata = article.get("metadata")
-        split = metadata.get("split") if isinstance(metadata, dict) else None
+    for article_id, meta in zip(article_ids, metadata, strict=True):
+        split = meta.get("split") if isinstance(meta, dict) else None
         if not isinstance(split, str) or not split.isidentifier():
             return None
-        split_of[str(article["article_id"])] = SPLIT_ALIASES.get(split, split)
+        split_of[str(article_id)] = SPLIT_ALIASES.get(split, split)
     return split_of or None
 
 
@@ -45,6 +45,11 @@ def parse_proportions(text: str) -> tuple[float, float, float]:
     return parts[0], parts[1], parts[2]
 
 
+#: Above this many articles, splits stratify articles by their majority stance (StratifiedShuffleSplit):
+#: StratifiedGroupKFold weighs every article against every fold in a Python loop (8 s at 10k articles).
+GROUPED_LIMIT = 2_000
+
+
 def _hold_out(labels: Sequence[str], groups: Sequence[str], fraction: float, seed: int) -> set[str]:
     """Groups of one StratifiedGroupKFold fold of size ≈ fraction."""
     n_splits = max(2, round(1 / fraction))
@@ -55,6 +60,30 @@ def _hold_out(labels: Sequence[str], groups: Sequence[str], fraction: float, see
     return {groups[i] for i in held}
 
 
+def _majority_labels(labels: Sequence[str], groups: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(groups sorted, each group's most frequent label; ties go to the label first in sort order),
+    with labels held by fewer than 20 groups pooled so that every stratum can be split."""
+    items = pd.DataFrame({"group": list(groups), "label": list(labels)})
+    counts = items.groupby(["group", "label"]).size().reset_index(name="n")
+    top = counts.sort_values(["group", "n", "label"], ascending=[True, False, True]).drop_duplicates("group")
+    majority = top["label"].astype(str)
+    sizes = majority.value_counts()
+    majority = majority.where(majority.map(sizes).to_numpy() >= 20, other="(rare)")
+    return [str(g) for g in top["group"]], [str(label) for label in majority]
+
+
+def _hold_out_articles(groups: list[str], strata: list[str], fraction: float, seed: int) -> set[str]:
+    """Groups of a StratifiedShuffleSplit test part of size ≈ fraction, stratified by ``strata``."""
+    pooled = strata if len(set(strata)) > 1 else None
+    splitter: StratifiedShuffleSplit | ShuffleSplit = (
+        StratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+        if pooled is not None
+        else ShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+    )
+    _, held = next(splitter.split(np.zeros(len(groups)), pooled))
+    return {groups[i] for i in held}
+
+
 def assign_splits(
     labels: Sequence[str],
     groups: Sequence[str],
@@ -62,12 +91,27 @@ def assign_splits(
     proportions: tuple[float, float, float] = (0.7, 0.15, 0.15),
     seed: int = 13,
 ) -> dict[str, str]:
-    """Group (article id) -> split. ``labels`` stratify (one per item), ``groups`` keep items together."""
+    """Group (article id) -> split. ``labels`` stratify (one per item), ``groups`` keep items together.
+
+    Up to :data:`GROUPED_LIMIT` groups: StratifiedGroupKFold over the items (balances the item-level
+    label distribution). Above: each group is labelled by its majority label and the groups are split
+    with StratifiedShuffleSplit (linear time; the card says which method was used).
+    """
     _, validation, test = proportions
-    test_groups = _hold_out(labels, groups, test, seed)
-    rest = [(label, group) for label, group in zip(labels, groups, strict=True) if group not in test_groups]
     validation_fraction = validation / (1 - test)
-    validation_groups = _hold_out([r[0] for r in rest], [r[1] for r in rest], validation_fraction, seed)
+    if len(set(groups)) > GROUPED_LIMIT:
+        names, strata = _majority_labels(labels, groups)
+        test_groups = _hold_out_articles(names, strata, test, seed)
+        rest = [(n, s) for n, s in zip(names, strata, strict=True) if n not in test_groups]
+        validation_groups = _hold_out_articles(
+            [r[0] for r in rest], [r[1] for r in rest], validation_fraction, seed
+        )
+    else:
+        test_groups = _hold_out(labels, groups, test, seed)
+        rest = [
+            (label, group) for label, group in zip(labels, groups, strict=True) if group not in test_groups
+        ]
+        validation_groups = _hold_out([r[0] for r in rest], [r[1] for r in rest], validation_fraction, seed)
     return {
         group: "test" if group in test_groups else "validation" if group in validation_groups else "train"
         for group in sorted(set(groups))

@@ -16,7 +16,9 @@ from schemas import vocabulary as V
 from stancebank.cli import main
 from stancebank.corpus import read_corpus
 from tests.stancebank.test_shipped_data import DATA
+from train import card as card_module
 from train import export as export_module
+from train import splits as splits_module
 from train.export import ExportError, export, load, push_to_hub
 from train.features import FEATURES, OPTIONAL_CONFIGS
 from train.splits import assign_splits, parse_proportions
@@ -187,3 +189,34 @@ def test_cli_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (data / "targets.jsonl").write_text('{"target_id": "x", "article_id": "nope", "text": "t"}\n')
     assert main(["export", str(data), "--out", str(tmp_path / "hf2")]) == 1
     assert not (tmp_path / "hf2").exists()
+
+
+def test_large_corpora_split_articles_by_majority_stance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above GROUPED_LIMIT articles the split is StratifiedShuffleSplit over articles (linear time)."""
+    monkeypatch.setattr(splits_module, "GROUPED_LIMIT", 10)
+    labels = [("a" if g % 3 else "b") for g in range(400) for _ in range(2)] + ["c"]
+    groups = [f"g{g}" for g in range(400) for _ in range(2)] + ["g0"]
+    first = assign_splits(labels, groups, proportions=(0.7, 0.15, 0.15), seed=3)
+    assert first == assign_splits(labels, groups, proportions=(0.7, 0.15, 0.15), seed=3)
+    assert first != assign_splits(labels, groups, proportions=(0.7, 0.15, 0.15), seed=4)
+    sizes = {s: sum(1 for v in first.values() if v == s) for s in ("train", "validation", "test")}
+    assert sizes["test"] == 60 and abs(sizes["validation"] - 60) <= 1  # sklearn rounds the test part up
+    # stratified: the 1-in-3 "b" articles are a third of every split, give or take one
+    for split, size in sizes.items():
+        b = sum(1 for g, s in first.items() if s == split and int(g[1:]) % 3 == 0)
+        assert abs(b - size / 3) <= 1, split
+
+
+def test_large_corpus_export_names_its_split_method(
+    tables: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(splits_module, "GROUPED_LIMIT", 5)
+    monkeypatch.setattr(card_module, "GROUPED_LIMIT", 5)
+    export(tables, tmp_path / "hf")
+    card = (tmp_path / "hf" / "README.md").read_text(encoding="utf-8")
+    assert "StratifiedShuffleSplit" in card and "StratifiedGroupKFold` is too slow" in card
+    seen: dict[str, str] = {}
+    for split, rows in load(tmp_path / "hf", "claims").items():
+        for article_id in rows["article_id"]:
+            assert seen.setdefault(article_id, split) == split
+    assert len(set(seen.values())) == 3
