@@ -13,6 +13,7 @@ and requires equal tables or a fallback.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -96,9 +97,9 @@ def _line_numbers(data: bytes) -> list[int]:
     return numbers
 
 
-def _read_file(path: Path, schema: pa.Schema) -> tuple[pa.Table, list[int], bytes]:
+def _read_file(path: Path, schema: pa.Schema, given: bytes | None) -> tuple[pa.Table, list[int], bytes]:
     try:
-        data = path.read_bytes()
+        data = path.read_bytes() if given is None else given
     except OSError as exc:
         raise _Irregular(str(exc)) from None
     if data.isspace() or not data or data.startswith(b"\xef\xbb\xbf"):
@@ -170,22 +171,25 @@ def _nested_free(data: bytes, numbers: list[int], key: str) -> list[Any]:
     return [item.get(_FREE) for n in numbers for item in json.loads(lines[n - 1]).get(key) or []]
 
 
-def read_tables(files: list[Path]) -> dict[str, pd.DataFrame] | None:
-    """The five tables read with Arrow, or ``None`` if any file needs the careful reader."""
+def read_tables(
+    files: list[Path], given: Mapping[Path, bytes] | None = None
+) -> dict[str, pd.DataFrame] | None:
+    """The five tables read with Arrow, or ``None`` if any file needs the careful reader. ``given``
+    holds the contents of files not (yet) on disk: ``pull`` validates what it is about to write."""
     try:
-        return _read_tables(files)
+        return _read_tables(files, given or {})
     except _Irregular:
         return None
 
 
-def _read_tables(files: list[Path]) -> dict[str, pd.DataFrame]:
+def _read_tables(files: list[Path], given: Mapping[Path, bytes]) -> dict[str, pd.DataFrame]:
     from stancebank.corpus import classify
 
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLE_MODELS}
     for path in files:
         kind = classify(path)
         schema = _schema(kind)
-        table, numbers, data = _read_file(path, schema)
+        table, numbers, data = _read_file(path, schema, given.get(path))
         name, length = str(path), table.num_rows
         lines = pa.array(numbers, pa.int64())
         columns: dict[str, Any] = {"_file": _constant(name, length), "_line": lines}
