@@ -51,8 +51,8 @@ public: setup
 
 # Benchmarks (not part of the tests): prints figures and writes bench/RESULTS.md.
 bench: setup studio
-	$(BIN)/python bench/run.py --sizes 1000,5000 --repeat 3
-	$(BIN)/python bench/studio_bench.py --sizes 1000,5000 --push 2000
+	$(BIN)/python bench/run.py --sizes 10000,100000 --repeat 3
+	$(BIN)/python bench/studio_bench.py --push 10000
 	$(BIN)/python bench/import_bench.py --rows 10000,50000,100000
 
 # Rebuild data/ from the authoring file (then review the diff).

@@ -3,7 +3,8 @@
     python bench/generate.py OUT_DIR --articles 10000 [--seed 7]
 
 Each article has a few sentences with emoji/CJK sprinkled in, ~10 spans (SOURCE, CUE, CLAIM) with
-relations, and one or two annotators.
+relations, one to three annotators per task, and (``--label-studio``) the Label Studio JSON export of the
+same annotations, as ``stancebank studio pull`` would have saved it.
 """
 
 from __future__ import annotations
@@ -95,9 +96,29 @@ def article(i: int, rng: random.Random) -> tuple[dict[str, Any], list[dict[str, 
     return record, spans, relations
 
 
-def generate(out: Path, n: int, seed: int = 7) -> None:
+ANNOTATORS = ["ann1", "ann2", "ann3"]
+#: The Label Studio export of a generated corpus (full JSON export + the meta that ``pull`` reads).
+EXPORT = Path("raw") / "label-studio" / "bench" / "20260101T000000Z-bench.export.json"
+
+
+def generate(out: Path, n: int, seed: int = 7, *, label_studio: bool = False) -> None:
+    """``n`` articles with one target each and 1–3 annotations per task; with ``label_studio``, also
+    the Label Studio JSON export of the same annotations (``EXPORT`` under ``out``)."""
     rng = random.Random(seed)
     (out / "annotations").mkdir(parents=True, exist_ok=True)
+    export = None
+    if label_studio:
+        from annotate.config import label_config
+
+        (out / EXPORT).parent.mkdir(parents=True, exist_ok=True)
+        meta = {"project_id": 1, "title": "bench", "label_config": label_config(), "users": {"1": "ann1"}}
+        meta["users"] = {str(i): name for i, name in enumerate(ANNOTATORS, start=1)}
+        (out / EXPORT).with_name(EXPORT.name.replace(".export.json", ".meta.json")).write_text(
+            json.dumps(meta)
+        )
+        export = (out / EXPORT).open("w", encoding="utf-8")
+        export.write("[")
+    annotation_number = 0
     with (
         (out / "articles.jsonl").open("w", encoding="utf-8") as articles,
         (out / "targets.jsonl").open("w", encoding="utf-8") as targets,
@@ -109,7 +130,14 @@ def generate(out: Path, n: int, seed: int = 7) -> None:
             targets.write(
                 json.dumps({"target_id": f"g{i}:t1", "article_id": f"g{i}", "text": "It happens."}) + "\n"
             )
-            for who in ["ann1", "ann2"][: rng.randint(1, 2)]:
+            task: dict[str, Any] = {
+                "id": i + 1,
+                "data": {"text": record["text"], "target": "It happens.", "task_key": f"g{i}|g{i}:t1"},
+                "annotations": [],
+            }
+            for who in ANNOTATORS[: rng.randint(1, 3)]:
+                annotation_number += 1
+                times = {"created_at": "2025-01-02T00:00:00Z", "updated_at": "2025-01-02T00:05:00Z"}
                 annotations.write(
                     json.dumps(
                         {
@@ -117,8 +145,7 @@ def generate(out: Path, n: int, seed: int = 7) -> None:
                             "article_id": f"g{i}",
                             "target_id": f"g{i}:t1",
                             "annotator": who,
-                            "created_at": "2025-01-02T00:00:00Z",
-                            "updated_at": "2025-01-02T00:05:00Z",
+                            **times,
                             "guideline_version": "1.0",
                             "config_hash": None,
                             "ls_task_id": None,
@@ -130,6 +157,23 @@ def generate(out: Path, n: int, seed: int = 7) -> None:
                     )
                     + "\n"
                 )
+                if export is not None:
+                    from annotate.convert import annotation_to_results
+
+                    task["annotations"].append(
+                        {
+                            "id": annotation_number,
+                            "completed_by": ANNOTATORS.index(who) + 1,
+                            "was_cancelled": False,
+                            **times,
+                            "result": annotation_to_results(spans, relations),
+                        }
+                    )
+            if export is not None:
+                export.write(("," if i else "") + json.dumps(task, ensure_ascii=False))
+    if export is not None:
+        export.write("]")
+        export.close()
 
 
 if __name__ == "__main__":
@@ -137,5 +181,6 @@ if __name__ == "__main__":
     parser.add_argument("out", type=Path)
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--label-studio", action="store_true", help="also write a Label Studio export")
     args = parser.parse_args()
-    generate(args.out, args.articles, args.seed)
+    generate(args.out, args.articles, args.seed, label_studio=args.label_studio)

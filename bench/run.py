@@ -1,95 +1,154 @@
-"""Benchmarks: validate end to end vs merely parsing the files, and the export, at several sizes.
+"""Benchmarks at 10k and 100k articles: every stage against what a user would run instead.
 
-python bench/run.py [--sizes 1000,10000] [--repeat 3]   → prints figures, writes bench/RESULTS.md
+    python bench/run.py [--sizes 10000,100000] [--repeat 3]   → prints figures, writes bench/RESULTS.md
+
+Each stage runs in a fresh process (bench/stage.py): ``work`` is the stage's own time (imports
+excluded), ``process`` the whole command; medians of ``--repeat`` runs (the slow alternatives, pydantic
+and the SDK converter at the largest size, run once). Peak RSS is each process's own ``ru_maxrss``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.generate import generate  # noqa: E402
+from bench.generate import EXPORT, generate  # noqa: E402
 from bench.results import update_section  # noqa: E402
 
-_PARSE = """
-import json, pathlib, sys
-for path in pathlib.Path(sys.argv[1]).rglob("*.jsonl"):
-    [json.loads(line) for line in path.read_bytes().split(b"\\n") if line]
-"""
-_VALIDATE = """
-import sys
-from stancebank.corpus import read_corpus
-from stancebank.validate import validate_corpus
-assert validate_corpus(read_corpus([sys.argv[1]])) == []
-"""
-_EXPORT = """
-import pathlib, sys
-from stancebank.corpus import read_corpus
-from train.export import export
-export(read_corpus([sys.argv[1]]).tables, pathlib.Path(sys.argv[1]) / "hf")
-"""
-STAGES = {
-    "parse (json.loads per line, the floor)": _PARSE,
-    "validate (read + every rule)": _VALIDATE,
-    "export (HF parquet + card + re-load check)": _EXPORT,
-}
+#: (stage, label, data folder: the corpus or the pull folder without annotations)
+STAGES = [
+    ("arrow", "parse: Arrow JSON reader into tables (the floor)", "data"),
+    ("orjson", "parse: orjson per line (floor for Python objects)", "data"),
+    ("validate", "**validate** (ours: read + every rule)", "data"),
+    ("polars", "hand-written polars check of the same rules", "data"),
+    ("pydantic", "pydantic per-row models (+ id/foreign-key sets)", "data"),
+    ("export", "**export** (rows, splits, parquet, card, re-load check)", "data"),
+    ("load", "`load_dataset` of the export (claims + articles)", "data"),
+    ("pull", "**pull** conversion (ours: convert + validate + write)", "pull"),
+    ("sdk", "label_studio_sdk.converter → JSON_MIN (no validation)", "pull"),
+]
+SLOW = {"pydantic", "sdk"}
 
 
-def measure(code: str, data: Path, repeat: int) -> tuple[float, float]:
-    """Median seconds over ``repeat`` fresh processes, and the peak RSS (MiB) of the last one."""
-    times = []
+@dataclass
+class Figure:
+    work: float
+    process: float
+    rss_mib: float
+
+
+def measure(stage: str, folder: Path, repeat: int) -> Figure:
+    runs = []
     for _ in range(repeat):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code, str(data)], check=True, cwd=HERE.parent)
-        times.append(time.perf_counter() - started)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return statistics.median(times), peak
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.stage", stage, str(folder)],
+            cwd=HERE.parent,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        process = time.perf_counter() - started
+        tail = dict(line.split(" ", 1) for line in done.stdout.strip().splitlines()[-2:])
+        runs.append(Figure(float(tail["seconds"]), process, int(tail["rss"]) / 1024))
+    return Figure(
+        statistics.median(r.work for r in runs),
+        statistics.median(r.process for r in runs),
+        max(r.rss_mib for r in runs),
+    )
+
+
+def prepare(root: Path, size: int) -> tuple[Path, Path, dict[str, int]]:
+    """The generated corpus and a pull folder (same articles and targets, the Label Studio export)."""
+    data, pull = root / "data", root / "pull"
+    generate(data, size, label_studio=True)
+    (pull / EXPORT.parent).mkdir(parents=True)
+    (pull / "annotations").mkdir()
+    for name in ("articles.jsonl", "targets.jsonl"):
+        os.link(data / name, pull / name)
+    for file in (data / EXPORT.parent).iterdir():
+        os.link(file, pull / EXPORT.parent / file.name)
+    counts = {"annotations": 0, "spans": 0}
+    with (data / "annotations" / "bench.jsonl").open(encoding="utf-8") as handle:
+        for line in handle:
+            counts["annotations"] += 1
+            counts["spans"] += len(json.loads(line)["spans"])
+    return data, pull, counts
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="1000,10000")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--only", default="", help="comma-separated stages (default: all)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    rows = []
+    only = set(args.only.split(",")) if args.only else {s for s, _, _ in STAGES}
+    figures: dict[tuple[str, int], Figure] = {}
+    counts: dict[int, dict[str, int]] = {}
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            data = Path(tmp)
-            generate(data, size)
-            with (data / "annotations" / "bench.jsonl").open() as handle:
-                spans = sum(len(json.loads(line)["spans"]) for line in handle)
-            for stage, code in STAGES.items():
-                seconds, peak = measure(code, data, args.repeat)
-                rows.append((stage, size, spans, seconds, peak))
+            data, pull, counts[size] = prepare(Path(tmp), size)
+            found = counts[size]
+            print(f"{size:,} articles: {found['annotations']:,} annotations, {found['spans']:,} spans")
+            for stage, label, where in STAGES:
+                if stage not in only:
+                    continue
+                repeat = 1 if stage in SLOW and size == max(sizes) else args.repeat
+                figure = measure(stage, data if where == "data" else pull, repeat)
+                figures[stage, size] = figure
                 print(
-                    f"{stage:45} {size:>7} articles {spans:>8} spans  {seconds:7.2f} s  {peak:.0f} MiB",
+                    f"  {label:60} work {figure.work:7.2f} s  process {figure.process:7.2f} s  "
+                    f"{figure.rss_mib:6.0f} MiB",
                     flush=True,
                 )
+    write(figures, counts, sizes, args.repeat)
+
+
+def write(
+    figures: dict[tuple[str, int], Figure], counts: dict[int, dict[str, int]], sizes: list[int], repeat: int
+) -> None:
+    head = " | ".join(f"{s // 1000}k work s | {s // 1000}k process s | {s // 1000}k RSS MiB" for s in sizes)
     lines = [
-        f"# Benchmarks ({date.today().isoformat()}, {platform.machine()}, {platform.python_version()}, "
-        "2 cores, 24 GiB)",
+        f"# Benchmarks ({date.today().isoformat()}, {platform.machine()}, "
+        f"Python {platform.python_version()}, {os.cpu_count()} cores, 24 GiB)",
         "",
-        "Median of fresh processes (Python start-up and imports included); peak RSS: largest child so far.",
+        "Generated corpora (bench/generate.py, seed 7): "
+        + "; ".join(
+            f"{s:,} articles = {counts[s]['annotations']:,} annotations, {counts[s]['spans']:,} spans"
+            for s in sizes
+        )
+        + ". Fresh process per run; *work* excludes imports, *process* is the whole command; "
+        f"median of {repeat} (pydantic and the SDK converter: 1 run at the largest size); "
+        "peak RSS per process.",
         "",
-        "| stage | articles | spans | seconds | peak RSS (MiB) |",
-        "|---|---|---|---|---|",
-        *(f"| {s} | {n:,} | {sp:,} | {t:.2f} | {m:.0f} |" for s, n, sp, t, m in rows),
-        "",
+        f"| stage | {head} | growth ×{sizes[-1] // sizes[0]} data |",
+        "|---|" + "---|" * (3 * len(sizes) + 1),
     ]
-    update_section("# Benchmarks", "\n".join(lines))
+    for stage, label, _ in STAGES:
+        cells = []
+        for size in sizes:
+            f = figures.get((stage, size))
+            cells += [f"{f.work:.2f}", f"{f.process:.2f}", f"{f.rss_mib:.0f}"] if f else ["–", "–", "–"]
+        first, last = figures.get((stage, sizes[0])), figures.get((stage, sizes[-1]))
+        growth = f"{last.work / first.work:.1f}" if first and last and first.work > 0 else "–"
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {growth} |")
+    update_section("# Benchmarks", "\n".join([*lines, ""]))
     print(f"written {HERE / 'RESULTS.md'}")
 
 

@@ -43,8 +43,13 @@ def replace_dir(staging: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def dumps_jsonl(records: Iterable[dict[str, Any]]) -> str:
-    """One compact JSON object per line, keys in the given order, non-ASCII kept readable."""
+def dumps_jsonl(records: Iterable[dict[str, Any]], *, compact: bool = False) -> str:
+    """One JSON object per line, keys in the given order, non-ASCII kept readable. ``compact``: no
+    spaces after separators, written by orjson (about 10× faster: ``pull`` writes 100k annotations)."""
+    if compact:
+        import orjson
+
+        return b"".join(orjson.dumps(r) + b"\n" for r in records).decode("utf-8")
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 
 

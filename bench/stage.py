@@ -1,0 +1,104 @@
+"""One benchmark stage in a fresh process: ``python -m bench.stage STAGE DATA_DIR``.
+
+Prints ``seconds <inner seconds>`` (the stage's own work, imports excluded) and ``rss <KiB>`` (this
+process's peak) as its last two lines; bench/run.py times the whole process around it.
+"""
+
+from __future__ import annotations
+
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def _validate(data: Path) -> None:
+    from stancebank.corpus import read_corpus
+    from stancebank.validate import validate_corpus
+
+    failures = validate_corpus(read_corpus([data]))
+    assert failures == [], failures[:3]
+
+
+def _export(data: Path) -> None:
+    from stancebank.corpus import read_corpus
+    from train.export import export
+
+    export(read_corpus([data]).tables, data.parent / "hf")
+
+
+def _load(data: Path) -> None:
+    import datasets
+
+    datasets.disable_progress_bars()
+    with tempfile.TemporaryDirectory() as cache:
+        for config in ("claims", "articles"):
+            loaded = datasets.load_dataset(str(data.parent / "hf"), config, cache_dir=cache)
+            assert sum(loaded.num_rows.values()) > 0
+
+
+def _pull(data: Path) -> None:
+    from annotate.pull import convert_snapshot
+    from bench.generate import EXPORT
+
+    (data / "annotations" / "ls-bench.jsonl").unlink(missing_ok=True)
+    report = convert_snapshot(data / EXPORT, data_dir=data)
+    assert report.rejected == 0 and report.converted == report.exported, report.rejects[:3]
+
+
+def _sdk(data: Path) -> None:
+    from label_studio_sdk.converter import Converter
+
+    from annotate.config import label_config
+    from bench.generate import EXPORT
+
+    with tempfile.TemporaryDirectory() as tmp:
+        converter = Converter(config=label_config(), project_dir=tmp, download_resources=False)
+        converter.convert_to_json_min(str(data / EXPORT), f"{tmp}/min", is_dir=False)
+        shutil.rmtree(f"{tmp}/min", ignore_errors=True)
+
+
+def _compare(name: str) -> Callable[[Path], None]:
+    def run(data: Path) -> None:
+        from bench.compare import CHECKS
+
+        assert CHECKS[name](data) == 0
+
+    return run
+
+
+STAGES: dict[str, Callable[[Path], None]] = {
+    "validate": _validate,
+    "export": _export,
+    "load": _load,
+    "pull": _pull,
+    "sdk": _sdk,
+    **{name: _compare(name) for name in ("arrow", "orjson", "polars", "pydantic")},
+}
+
+#: Modules imported before the clock starts ("seconds" is the work, not the start-up).
+IMPORTS = {
+    "validate": ["stancebank.corpus", "stancebank.validate", "stancebank.fastread", "schemas.crosstable"],
+    "export": ["stancebank.corpus", "stancebank.fastread", "train.export", "train.rows"],
+    "load": ["datasets"],
+    "pull": ["annotate.pull", "stancebank.fastread", "schemas.crosstable"],
+    "sdk": ["label_studio_sdk.converter"],
+    "arrow": ["pyarrow.json"],
+    "orjson": ["orjson"],
+    "polars": ["polars", "pycountry"],
+    "pydantic": ["pydantic"],
+}
+
+if __name__ == "__main__":
+    import importlib
+
+    stage, folder = sys.argv[1], Path(sys.argv[2])
+    for module in ["bench.compare", "bench.generate", *IMPORTS[stage]]:
+        importlib.import_module(module)
+    started = time.perf_counter()
+    STAGES[stage](folder)
+    print(f"seconds {time.perf_counter() - started:.3f}")
+    print(f"rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
