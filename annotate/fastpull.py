@@ -79,8 +79,10 @@ class Converted(msgspec.Struct):
 def _tasks(raw: bytes) -> list[msgspec.Raw] | None:
     """The export's tasks as raw JSON, one line each (a newline in JSON is whitespace between tokens:
     strings cannot hold one), or None if it is not a JSON array."""
+    if b"\n" in raw or b"\r" in raw:  # pretty-printed: one copy without line breaks
+        raw = raw.replace(b"\n", b" ").replace(b"\r", b" ")
     try:
-        return msgspec.json.decode(raw.replace(b"\n", b" ").replace(b"\r", b" "), type=list[msgspec.Raw])
+        return msgspec.json.decode(raw, type=list[msgspec.Raw])
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
 
@@ -90,9 +92,22 @@ def _flat(array: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return pc.list_flatten(array), pc.list_parent_indices(array).to_numpy()
 
 
+#: Flattened children of the struct arrays of one conversion, by id (cleared when it ends): flattening
+#: a struct copies all its children, so each struct is flattened once.
+_CHILDREN: dict[int, tuple[pa.StructArray, dict[str, pa.Array]]] = {}
+
+
 def _field(struct: pa.StructArray, name: str) -> pa.Array:
-    children = dict(zip([str(f.name) for f in struct.type], struct.flatten(), strict=True))
-    return children[name]
+    kept = _CHILDREN.get(id(struct))
+    if kept is None or kept[0] is not struct:
+        kept = struct, dict(zip([str(f.name) for f in struct.type], struct.flatten(), strict=True))
+        _CHILDREN[id(struct)] = kept
+    return kept[1][name]
+
+
+def _first(lists: pa.Array) -> pd.Series:
+    """The first item of every (non-empty) list."""
+    return pc.list_element(lists, 0).to_pandas()
 
 
 def _np(array: pa.Array, fill: Any) -> np.ndarray:
@@ -111,15 +126,31 @@ def convert_export(
 ) -> Converted | None:
     """The export's annotations as records and rejects (what ``export_to_records`` returns), or None
     if the export is not shaped like ours at all (the caller then converts it the careful way)."""
+    try:
+        return _convert_export(raw, articles, tasks, users, project_id, config_hash, guideline_version)
+    finally:
+        _CHILDREN.clear()
+
+
+def _convert_export(
+    raw: bytes,
+    articles: Mapping[str, str],
+    tasks: Mapping[str, str],
+    users: Mapping[int, str],
+    project_id: int,
+    config_hash: str,
+    guideline_version: str,
+) -> Converted | None:
     raws = _tasks(raw)
     if raws is None:
         return None
-    items = [bytes(r) for r in raws]
-    if not all(item[:1] == b"{" for item in items):  # a task that is not an object (Arrow may crash on null)
+    if not all(
+        memoryview(r)[:1] == b"{" for r in raws
+    ):  # a task that is not an object (Arrow may crash on null)
         return None
     try:
         table = pj.read_json(
-            pa.BufferReader(b"\n".join(items)),
+            pa.BufferReader(b"\n".join(raws)),
             parse_options=pj.ParseOptions(explicit_schema=_TASK, unexpected_field_behavior="ignore"),
         )
     except (pa.ArrowException, ValueError):
@@ -144,7 +175,7 @@ def convert_export(
     rejects: list[convert.Reject] = []
     kept = set(np.flatnonzero(plain).tolist())
     for index in careful_tasks:
-        task = orjson.loads(items[index])
+        task = orjson.loads(bytes(raws[index]))
         if isinstance(task, dict) and isinstance(task.get("annotations"), list):
             first = int(np.searchsorted(task_of, index))  # annotations of this task, in order
             task["annotations"] = [
@@ -244,12 +275,10 @@ def _records(
         {
             "annotation": spans["annotation"].to_numpy(),
             "id": spans["region"].to_numpy(),
-            "label": [labels[0] for labels in pc.take(_field(value, "labels"), rows).to_pylist()]
-            if value
-            else [],
+            "label": _first(pc.take(_field(value, "labels"), rows)) if value else [],
             "start": pc.take(_field(value, "start"), rows).to_numpy() if value else [],
             "end": pc.take(_field(value, "end"), rows).to_numpy() if value else [],
-            "text": pc.take(_field(value, "text"), rows).to_pylist() if value else [],
+            "text": pc.take(_field(value, "text"), rows).to_pandas() if value else [],
         }
     )
     choices = frame[frame["type"] == "choices"]
@@ -258,9 +287,7 @@ def _records(
             "annotation": choices["annotation"].to_numpy(),
             "id": choices["region"].to_numpy(),
             "name": choices["from_name"].to_numpy(),
-            "choice": [c[0] for c in pc.take(_field(value, "choices"), choices.index.to_numpy()).to_pylist()]
-            if value
-            else [],
+            "choice": _first(pc.take(_field(value, "choices"), choices.index.to_numpy())) if value else [],
         }
     ).drop_duplicates(["annotation", "id", "name"], keep="last")
     for name in V.ATTRIBUTE_VALUES:
@@ -271,11 +298,9 @@ def _records(
     relation_table = pd.DataFrame(
         {
             "annotation": links["annotation"].to_numpy(),
-            "type": [
-                labels[0] for labels in pc.take(_field(results, "labels"), links.index.to_numpy()).to_pylist()
-            ],
-            "from_id": pc.take(_field(results, "from_id"), links.index.to_numpy()).to_pylist(),
-            "to_id": pc.take(_field(results, "to_id"), links.index.to_numpy()).to_pylist(),
+            "type": _first(pc.take(_field(results, "labels"), links.index.to_numpy())),
+            "from_id": pc.take(_field(results, "from_id"), links.index.to_numpy()).to_pandas(),
+            "to_id": pc.take(_field(results, "to_id"), links.index.to_numpy()).to_pandas(),
         }
     ).sort_values(["annotation", "from_id", "to_id", "type"], kind="stable")
     spans_of = _grouped(span_table["annotation"].to_numpy(), _span_dicts(span_table))
