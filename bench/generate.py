@@ -101,9 +101,9 @@ ANNOTATORS = ["ann1", "ann2", "ann3"]
 EXPORT = Path("raw") / "label-studio" / "bench" / "20260101T000000Z-bench.export.json"
 
 
-def generate(out: Path, n: int, seed: int = 7, *, label_studio: bool = False) -> None:
-    """``n`` articles with one target each and 1–3 annotations per task; with ``label_studio``, also
-    the Label Studio JSON export of the same annotations (``EXPORT`` under ``out``)."""
+def generate(out: Path, n: int, seed: int = 7, *, label_studio: bool = False, annotators: int = 3) -> None:
+    """``n`` articles with one target each and 1–``annotators`` annotations per task; with
+    ``label_studio``, also the Label Studio JSON export of the same annotations (``EXPORT`` under ``out``)."""
     rng = random.Random(seed)
     (out / "annotations").mkdir(parents=True, exist_ok=True)
     export = None
@@ -135,7 +135,7 @@ def generate(out: Path, n: int, seed: int = 7, *, label_studio: bool = False) ->
                 "data": {"text": record["text"], "target": "It happens.", "task_key": f"g{i}|g{i}:t1"},
                 "annotations": [],
             }
-            for who in ANNOTATORS[: rng.randint(1, 3)]:
+            for who in ANNOTATORS[: rng.randint(1, annotators)]:
                 annotation_number += 1
                 times = {"created_at": "2025-01-02T00:00:00Z", "updated_at": "2025-01-02T00:05:00Z"}
                 annotations.write(
@@ -182,5 +182,6 @@ if __name__ == "__main__":
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--label-studio", action="store_true", help="also write a Label Studio export")
+    parser.add_argument("--annotators", type=int, default=3, help="at most this many annotations per task")
     args = parser.parse_args()
-    generate(args.out, args.articles, args.seed, label_studio=args.label_studio)
+    generate(args.out, args.articles, args.seed, label_studio=args.label_studio, annotators=args.annotators)

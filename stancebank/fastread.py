@@ -198,7 +198,8 @@ def _read_tables(files: list[Path], given: Mapping[Path, bytes]) -> dict[str, pd
                 columns[field_.name] = table.column(field_.name)
         free = _free_values(table.column(_FREE) if _FREE in table.column_names else None, length)
         if free is None:
-            free = _objects([json.loads(data.split(b"\n")[n - 1]).get(_FREE) for n in numbers])
+            lines_of = data.split(b"\n")
+            free = _objects([json.loads(lines_of[n - 1]).get(_FREE) for n in numbers])
         columns[_FREE] = free
         parts[kind].append(_frame(kind, columns, length))
         if kind == "annotations":
