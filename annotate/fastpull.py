@@ -126,27 +126,26 @@ def convert_export(
 ) -> Converted | None:
     """The export's annotations as records and rejects (what ``export_to_records`` returns), or None
     if the export is not shaped like ours at all (the caller then converts it the careful way)."""
+    options: dict[str, Any] = {
+        "articles": articles,
+        "tasks": tasks,
+        "users": users,
+        "project_id": project_id,
+        "config_hash": config_hash,
+        "guideline_version": guideline_version,
+    }
     try:
-        return _convert_export(raw, articles, tasks, users, project_id, config_hash, guideline_version)
+        return _convert_export(raw, options)
     finally:
         _CHILDREN.clear()
 
 
-def _convert_export(
-    raw: bytes,
-    articles: Mapping[str, str],
-    tasks: Mapping[str, str],
-    users: Mapping[int, str],
-    project_id: int,
-    config_hash: str,
-    guideline_version: str,
-) -> Converted | None:
+def _convert_export(raw: bytes, options: dict[str, Any]) -> Converted | None:
+    articles, tasks = options["articles"], options["tasks"]
     raws = _tasks(raw)
     if raws is None:
         return None
-    if not all(
-        memoryview(r)[:1] == b"{" for r in raws
-    ):  # a task that is not an object (Arrow may crash on null)
+    if not all(memoryview(r)[:1] == b"{" for r in raws):  # Arrow may crash on a task that is null
         return None
     try:
         table = pj.read_json(
@@ -157,14 +156,6 @@ def _convert_export(
         return None
     if table.num_rows != len(raws):
         return None
-    options: dict[str, Any] = {
-        "articles": articles,
-        "tasks": tasks,
-        "users": users,
-        "project_id": project_id,
-        "config_hash": config_hash,
-        "guideline_version": guideline_version,
-    }
     if not table.num_rows:
         return Converted(0, [], [])
     table = table.combine_chunks()
