@@ -62,13 +62,16 @@ def _hold_out(labels: Sequence[str], groups: Sequence[str], fraction: float, see
 
 def _majority_labels(labels: Sequence[str], groups: Sequence[str]) -> tuple[list[str], list[str]]:
     """(groups sorted, each group's most frequent label; ties go to the label first in sort order),
-    with labels held by fewer than 20 groups pooled so that every stratum can be split."""
+    with labels held by fewer than 20 groups pooled (and a pool of fewer than 20 put with the largest
+    stratum) so that every stratum can be split."""
     items = pd.DataFrame({"group": list(groups), "label": list(labels)})
     counts = items.groupby(["group", "label"]).size().reset_index(name="n")
     top = counts.sort_values(["group", "n", "label"], ascending=[True, False, True]).drop_duplicates("group")
     majority = top["label"].astype(str)
     sizes = majority.value_counts()
     majority = majority.where(majority.map(sizes).to_numpy() >= 20, other="(rare)")
+    if (majority == "(rare)").sum() < 20:  # too few to be a stratum of their own: join the largest
+        majority = majority.replace("(rare)", str(majority.value_counts().index[0]))
     return [str(g) for g in top["group"]], [str(label) for label in majority]
 
 

@@ -194,11 +194,12 @@ def test_cli_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_large_corpora_split_articles_by_majority_stance(monkeypatch: pytest.MonkeyPatch) -> None:
     """Above GROUPED_LIMIT articles the split is StratifiedShuffleSplit over articles (linear time)."""
     monkeypatch.setattr(splits_module, "GROUPED_LIMIT", 10)
-    labels = [("a" if g % 3 else "b") for g in range(400) for _ in range(2)] + ["c"]
-    groups = [f"g{g}" for g in range(400) for _ in range(2)] + ["g0"]
+    labels = [("a" if g % 3 else "b") for g in range(400) for _ in range(2)] + ["c", "d", "d"]
+    groups = [f"g{g}" for g in range(400) for _ in range(2)] + ["g0", "h1", "h1"]  # h1: a stratum of one
     first = assign_splits(labels, groups, proportions=(0.7, 0.15, 0.15), seed=3)
     assert first == assign_splits(labels, groups, proportions=(0.7, 0.15, 0.15), seed=3)
     assert first != assign_splits(labels, groups, proportions=(0.7, 0.15, 0.15), seed=4)
+    first.pop("h1")
     sizes = {s: sum(1 for v in first.values() if v == s) for s in ("train", "validation", "test")}
     assert sizes["test"] == 60 and abs(sizes["validation"] - 60) <= 1  # sklearn rounds the test part up
     # stratified: the 1-in-3 "b" articles are a third of every split, give or take one
