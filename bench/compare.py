@@ -247,22 +247,23 @@ def pydantic_check(root: Path) -> int:
 
     articles_path, targets_path, annotation_paths = _files(root)
     failures = 0
+
+    def valid(path: Path, model: type[BaseModel]) -> list[Any]:
+        nonlocal failures
+        rows = []
+        for line in path.read_bytes().splitlines():
+            try:
+                rows.append(model.model_validate_json(line))
+            except ValidationError:
+                failures += 1
+        return rows
+
     texts: dict[str, str] = {}
-    for line in articles_path.read_bytes().splitlines():
-        try:
-            article = Article.model_validate_json(line)
-        except ValidationError:
-            failures += 1
-            continue
+    for article in valid(articles_path, Article):
         failures += article.article_id in texts
         texts[article.article_id] = article.text
     target_article: dict[str, str] = {}
-    for line in targets_path.read_bytes().splitlines():
-        try:
-            target = Target.model_validate_json(line)
-        except ValidationError:
-            failures += 1
-            continue
+    for target in valid(targets_path, Target):
         failures += target.target_id in target_article or target.article_id not in texts
         target_article[target.target_id] = target.article_id
     seen: set[str] = set()
