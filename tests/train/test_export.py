@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import pyarrow as pa
 import pytest
 import yaml
 
@@ -155,7 +156,7 @@ def test_verify_catches_a_changed_file(
     before = _hashes(out)
     real = export_module._write_parquet
 
-    def drop_a_row(rows: list[dict[str, Any]], config: str, path: Path) -> str:
+    def drop_a_row(rows: pa.Table, config: str, path: Path) -> str:
         return real(rows[:-1] if config == "claims" and path.name.startswith("train") else rows, config, path)
 
     monkeypatch.setattr(export_module, "_write_parquet", drop_a_row)
@@ -221,3 +222,60 @@ def test_large_corpus_export_names_its_split_method(
         for article_id in rows["article_id"]:
             assert seen.setdefault(article_id, split) == split
     assert len(set(seen.values())) == 3
+
+
+def _change_rows(monkeypatch: pytest.MonkeyPatch, change: Any, *, target: str = "build_rows") -> None:
+    real = getattr(export_module, target)
+    monkeypatch.setattr(export_module, target, lambda *a, **k: change(real(*a, **k), *a))
+
+
+def test_verify_catches_a_changed_cell(
+    tables: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same row count, one cell different on disk: the cell-for-cell comparison refuses it."""
+    real = export_module._write_parquet
+
+    def change_a_cell(encoded: pa.Table, config: str, path: Path) -> str:
+        if config == "claims" and path.name.startswith("train"):
+            texts = encoded.column("text").to_pylist()
+            texts[0] = texts[0] + " (changed)"
+            encoded = encoded.set_column(encoded.schema.get_field_index("text"), "text", pa.array(texts))
+        return real(encoded, config, path)
+
+    monkeypatch.setattr(export_module, "_write_parquet", change_a_cell)
+    with pytest.raises(ExportError, match=r"claims/train: the re-loaded rows differ"):
+        export(tables, tmp_path / "hf")
+    assert not (tmp_path / "hf").exists()
+
+
+def test_verify_catches_a_span_that_does_not_match_its_article(
+    tables: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows built wrong (written and re-loaded faithfully): the span-text check still refuses them."""
+
+    def shift_a_span(rows: dict[str, pa.Table], *_: Any) -> dict[str, pa.Table]:
+        articles = rows["articles"].to_pylist()
+        articles[0]["spans"][0]["start"] += 1
+        rows["articles"] = pa.Table.from_pylist(articles, schema=rows["articles"].schema)
+        return rows
+
+    _change_rows(monkeypatch, shift_a_span)
+    with pytest.raises(ExportError, match=r"span text changed"):
+        export(tables, tmp_path / "hf")
+
+
+def test_a_label_outside_the_vocabulary_is_refused(
+    tables: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unknown_stance(rows: dict[str, pa.Table], *_: Any) -> dict[str, pa.Table]:
+        claims = rows["claims"]
+        stances = claims.column("stance").to_pylist()
+        stances[0] = "furious"
+        rows["claims"] = claims.set_column(
+            claims.schema.get_field_index("stance"), "stance", pa.array(stances)
+        )
+        return rows
+
+    _change_rows(monkeypatch, unknown_stance)
+    with pytest.raises(ExportError, match=r"stance: 'furious' is not one of"):
+        export(tables, tmp_path / "hf")
