@@ -1,0 +1,215 @@
+"""The project a command works on, found like git finds its repository.
+
+A project is a folder holding ``stancebank.toml``. Every command finds it once — from ``--project-dir``,
+``$STANCEBANK_PROJECT_DIR``, or by walking up from the current directory — and resolves its data,
+dataset, reports and Label Studio paths against the project root, never against the shell's folder.
+Without a ``stancebank.toml`` the current folder is an unnamed project with the default layout (so
+``stancebank validate some/file.jsonl`` works anywhere); ``stancebank init`` writes one.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schemas.errors import StanceBankError, UnreadableInputError
+
+PROJECT_FILE = "stancebank.toml"
+POLICIES = ("gold", "majority", "latest", "earliest")
+DEFAULT_POLICY = ("gold", "majority", "latest")
+
+
+class ProjectError(StanceBankError, ValueError):
+    """A ``stancebank.toml`` that cannot be used: unknown keys, wrong types, bad values."""
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project's settings with every path made absolute against ``root``."""
+
+    root: Path
+    found: bool  # False: no stancebank.toml, the current folder with defaults
+    name: str
+    description: str = ""
+    license: str = "unknown"  # Hub / SPDX licence id, e.g. cc-by-4.0
+    license_details: str = ""
+    citation: str = ""  # BibTeX, copied into the card as is
+    homepage: str = ""
+    languages: tuple[str, ...] = ()
+    guideline: Path | None = None
+    card_template: Path | None = None  # extra Markdown sections for the card (worked example, limitations)
+    data_dir: Path = field(default_factory=Path)
+    dataset_dir: Path = field(default_factory=Path)
+    reports_dir: Path = field(default_factory=Path)
+    export_policy: tuple[str, ...] = DEFAULT_POLICY
+    studio_title: str = "stancebank"
+    studio_home: Path = field(default_factory=Path)
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / PROJECT_FILE
+
+
+# section -> key -> (type, default); the layout of stancebank.toml written as data
+_SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
+    "project": {
+        "name": (str, ""),
+        "description": (str, ""),
+        "license": (str, "unknown"),
+        "license_details": (str, ""),
+        "citation": (str, ""),
+        "homepage": (str, ""),
+        "languages": (list, []),
+        "guideline": (str, "data/GUIDELINES.md"),
+        "card_template": (str, ""),
+    },
+    "paths": {"data": (str, "data"), "dataset": (str, "data/hf"), "reports": (str, "reports")},
+    "export": {"policy": (list, list(DEFAULT_POLICY))},
+    "studio": {"project_title": (str, ""), "home": (str, ".studio")},
+}
+
+
+def _checked(raw: dict[str, Any], source: Path) -> dict[str, dict[str, Any]]:
+    where = str(source)
+    unknown = sorted(set(raw) - set(_SCHEMA))
+    if unknown:
+        raise ProjectError(f"{where}: unknown section(s) {unknown}; known: {sorted(_SCHEMA)}")
+    out: dict[str, dict[str, Any]] = {}
+    for section, keys in _SCHEMA.items():
+        given = raw.get(section, {})
+        if not isinstance(given, dict):
+            raise ProjectError(f"{where}: [{section}] must be a table")
+        extra = sorted(set(given) - set(keys))
+        if extra:
+            raise ProjectError(f"{where}: unknown key(s) {extra} in [{section}]; known: {sorted(keys)}")
+        out[section] = {}
+        for key, (kind, default) in keys.items():
+            value = given.get(key, default)
+            if not isinstance(value, kind) or (kind is list and not all(isinstance(v, str) for v in value)):
+                what = "a list of strings" if kind is list else "a string"
+                raise ProjectError(f"{where}: [{section}] {key} must be {what}, got {value!r}")
+            out[section][key] = value
+    bad = [p for p in out["export"]["policy"] if p not in POLICIES]
+    if bad or not out["export"]["policy"]:
+        raise ProjectError(
+            f"{where}: [export] policy must be a non-empty list of {list(POLICIES)}, got "
+            f"{out['export']['policy']!r}"
+        )
+    return out
+
+
+def _inside(root: Path, value: str, key: str, source: Path) -> Path:
+    path = (root / value).resolve()
+    if not path.is_relative_to(root):
+        raise ProjectError(f"{source}: {key} = {value!r} points outside the project folder {root}")
+    return path
+
+
+def load_project(root: Path, *, found: bool = True) -> Project:
+    """The project rooted at ``root`` (its ``stancebank.toml`` when ``found``, else the defaults)."""
+    root = root.resolve()
+    source = root / PROJECT_FILE
+    raw: dict[str, Any] = {}
+    if found:
+        try:
+            raw = tomllib.loads(source.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UnreadableInputError(str(source), f"cannot read: {exc.strerror}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ProjectError(f"{source}: not valid TOML: {exc}") from None
+    c = _checked(raw, source)
+    p, paths = c["project"], c["paths"]
+    name = p["name"] or root.name
+    return Project(
+        root=root,
+        found=found,
+        name=name,
+        description=p["description"],
+        license=p["license"],
+        license_details=p["license_details"],
+        citation=p["citation"],
+        homepage=p["homepage"],
+        languages=tuple(p["languages"]),
+        guideline=_inside(root, p["guideline"], "guideline", source) if p["guideline"] else None,
+        card_template=(
+            _inside(root, p["card_template"], "card_template", source) if p["card_template"] else None
+        ),
+        data_dir=_inside(root, paths["data"], "paths.data", source),
+        dataset_dir=_inside(root, paths["dataset"], "paths.dataset", source),
+        reports_dir=_inside(root, paths["reports"], "paths.reports", source),
+        export_policy=tuple(c["export"]["policy"]),
+        studio_title=c["studio"]["project_title"] or name,
+        studio_home=_inside(root, c["studio"]["home"], "studio.home", source),
+    )
+
+
+def find_project(project_dir: Path | None = None, *, start: Path | None = None) -> Project:
+    """The project of a command: ``project_dir`` (or ``$STANCEBANK_PROJECT_DIR``) when given, else the
+    nearest folder at or above ``start`` (the current folder) holding ``stancebank.toml``, else
+    ``start`` itself with the defaults."""
+    explicit = project_dir or (
+        Path(os.environ["STANCEBANK_PROJECT_DIR"]) if os.environ.get("STANCEBANK_PROJECT_DIR") else None
+    )
+    if explicit is not None:
+        if not explicit.is_dir():
+            raise UnreadableInputError(str(explicit), "project folder does not exist")
+        if not (explicit / PROJECT_FILE).is_file():
+            raise ProjectError(f"{explicit}: no {PROJECT_FILE} here (run 'stancebank init {explicit}')")
+        return load_project(explicit)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / PROJECT_FILE).is_file():
+            return load_project(folder)
+    return load_project(here, found=False)
+
+
+def _toml_string(value: str) -> str:
+    if "\n" in value:
+        return '"""\n' + value.replace("\\", "\\\\").replace('"""', '\\"\\"\\"') + '\n"""'
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def project_toml(
+    *,
+    name: str,
+    description: str = "",
+    license: str = "unknown",
+    citation: str = "",
+    homepage: str = "",
+    languages: tuple[str, ...] = ("en",),
+) -> str:
+    """The text of a new ``stancebank.toml``, every setting written out with a comment."""
+    langs = ", ".join(_toml_string(lang) for lang in languages)
+    return f"""# StanceBank project settings. Every path is relative to this file's folder.
+[project]
+name = {_toml_string(name)}
+description = {_toml_string(description)}
+# the dataset's licence (a Hugging Face Hub / SPDX id such as cc-by-4.0), and any details for the card
+license = {_toml_string(license)}
+license_details = ""
+# BibTeX for the dataset card's "Citation" section
+citation = {_toml_string(citation)}
+homepage = {_toml_string(homepage)}
+languages = [{langs}]
+# the annotation guideline: copied into the exported dataset and linked from its card
+guideline = "data/GUIDELINES.md"
+# optional Markdown appended to the card (worked examples, limitations of this corpus)
+card_template = ""
+
+[paths]
+data = "data"
+dataset = "data/hf"
+reports = "reports"
+
+[export]
+# which annotation becomes a task's one row in the claims/sources configs: the first that applies
+policy = ["gold", "majority", "latest"]
+
+[studio]
+# the Label Studio project's title ("" = the project name) and the server's private folder
+project_title = ""
+home = ".studio"
+"""
