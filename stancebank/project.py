@@ -213,3 +213,12 @@ policy = ["gold", "majority", "latest"]
 project_title = ""
 home = ".studio"
 """
+
+
+def project_of(args: Any) -> Project:
+    """The project of a parsed command line: the one ``main`` found (``args.project``), else found now
+    from ``args.project_dir`` / the environment / the current folder."""
+    found = getattr(args, "project", None)
+    if isinstance(found, Project):
+        return found
+    return find_project(getattr(args, "project_dir", None))
