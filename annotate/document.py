@@ -35,7 +35,8 @@ def has_document_labels(corpus: Corpus) -> bool:
 def project_config(studio: Studio, title: str, corpus: Corpus, *, document: bool = False) -> str:
     """The config to push: with the document-level choices when asked, when the data has document-level
     labels, or when the existing project already offers them (so a push never drops them)."""
-    if not document and not has_document_labels(corpus):
+    document = document or has_document_labels(corpus)
+    if not document:
         project = studio.find_project(title)
         document = project is not None and has_document_choices(str(project["label_config"]))
     return label_config(document=document)
