@@ -34,7 +34,7 @@ HINTS: Final = MappingProxyType(
         "certainty": "as the text presents it; underspecified when the text leaves it open",
         "polarity": "negative when the claim is negated",
         "related": "is the text about the target at all?",
-        "doc_stance": "the whole text's stance toward the target (only when related is yes)",
+        "doc_stance": "the whole text's stance toward the target",
     }
 )
 
@@ -82,14 +82,27 @@ def label_config(*, review: bool = False, document: bool = False) -> str:
 
 
 def _document_choices(parent: ET.Element) -> None:
-    """One single-choice control per document-level field, about the whole text."""
-    for name, values in V.DOCUMENT_CHOICES.items():
-        ET.SubElement(parent, "Header", value=f"{name} — {HINTS[name]}", size="6")
-        choices = ET.SubElement(
-            parent, "Choices", name=name, toName=TEXT_NAME, choice="single-radio", showInline="true"
-        )
-        for value in V.values(values):
-            ET.SubElement(choices, "Choice", value=value)
+    """``related`` (yes/no) about the whole text, then ``doc_stance``, shown only once ``related`` is
+    yes: Label Studio drops a hidden control's choice on submit, so switching to no clears the stance."""
+    related, stance = "related", "doc_stance"
+    _single_choice(parent, related)
+    panel = ET.SubElement(
+        parent,
+        "View",
+        visibleWhen="choice-selected",
+        whenTagName=related,
+        whenChoiceValue=V.Related.YES.value,
+    )
+    _single_choice(panel, stance)
+
+
+def _single_choice(parent: ET.Element, name: str) -> None:
+    ET.SubElement(parent, "Header", value=f"{name} — {HINTS[name]}", size="6")
+    choices = ET.SubElement(
+        parent, "Choices", name=name, toName=TEXT_NAME, choice="single-radio", showInline="true"
+    )
+    for value in V.values(V.DOCUMENT_CHOICES[name]):
+        ET.SubElement(choices, "Choice", value=value)
 
 
 def has_document_choices(config: str) -> bool:

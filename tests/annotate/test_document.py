@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
@@ -52,6 +53,22 @@ def test_document_config_adds_exactly_the_document_choices() -> None:
         "related": {"yes", "no"},
         "doc_stance": set(V.values(V.Stance)),
     }
+
+
+def test_doc_stance_shows_only_when_related_is_yes() -> None:
+    root = ET.fromstring(label_config(document=True))
+    (panel,) = [v for v in root.iter("View") if v.get("whenTagName")]
+    assert (panel.get("visibleWhen"), panel.get("whenTagName"), panel.get("whenChoiceValue")) == (
+        "choice-selected",
+        "related",
+        "yes",
+    )
+    assert [c.get("name") for c in panel.iter("Choices")] == ["doc_stance"]
+    assert all(
+        c.get("toName") == "text" and c.get("perRegion") is None
+        for c in root.iter("Choices")
+        if c.get("name") in V.DOCUMENT_CHOICES
+    )
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,5 +1,6 @@
 """Document-level choices in a real browser (Debian chromium driven by Playwright): an annotator clicks
-related / doc_stance for whole tasks, submits, and pull gives exactly those labels."""
+related / doc_stance for whole tasks, submits, and pull gives exactly those labels; doc_stance shows only
+with related = yes, and switching to no drops a stance already picked."""
 
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ def test_annotator_clicks_document_choices_and_pull_gives_them(
     _login(page, live_studio)
     base = f"{live_studio.url}/projects/{project_id}/data?task="
     _label_task(page, base + str(tasks["a1|a1:t1"]), ("yes", "oppose"), "document-yes-oppose.png")
-    _label_task(page, base + str(tasks["a2|a2:t1"]), ("no",), "document-no.png")
+    # a stance picked, then related switched to no: the stance is hidden and not submitted
+    _label_task(page, base + str(tasks["a2|a2:t1"]), ("yes", "neutral", "no"), "document-no.png")
     page.close()
 
     pulled = pull(live_studio.client(), title=title, data_dir=data)
