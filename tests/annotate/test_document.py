@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -20,7 +21,9 @@ from annotate.config import (
     removed_values,
 )
 from annotate.document import document_predictions, has_document_labels, with_predictions
+from annotate.push import read_predictions
 from schemas import vocabulary as V
+from schemas.errors import UnreadableInputError
 from stancebank.corpus import read_corpus
 from tests.annotate.test_convert import _canonical, _convert, _export, _good_results, annotation
 from tests.corpus_factory import base_records, write_records
@@ -193,3 +196,22 @@ def test_span_corpus_has_no_document_labels(tmp_path: Any) -> None:
     corpus = read_corpus([tmp_path])
     assert not has_document_labels(corpus)
     assert document_predictions(corpus) == {}
+
+
+def _prediction_file(tmp_path: Any, result: list[dict[str, Any]]) -> Any:
+    path = tmp_path / "predictions.jsonl"
+    record = {"task_key": "a1|a1:t1", "model_version": "m1", "result": result}
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    return path
+
+
+def test_predictions_file_with_document_labels_is_checked(tmp_path: Any) -> None:
+    write_records(tmp_path, base_records())
+    corpus = read_corpus([tmp_path])
+    good = _prediction_file(tmp_path, convert.document_to_results(True, "neutral"))
+    assert len(read_predictions(good, corpus, label_config(document=True))) == 1
+    with pytest.raises(UnreadableInputError, match="document-level choices, but the project"):
+        read_predictions(good, corpus, label_config())
+    bad = _prediction_file(tmp_path, convert.document_to_results(False, "neutral"))
+    with pytest.raises(UnreadableInputError, match="doc_stance 'neutral' needs related = yes"):
+        read_predictions(bad, corpus, label_config(document=True))
