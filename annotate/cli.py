@@ -80,7 +80,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_config(args: argparse.Namespace) -> int:
     from annotate.config import config_hash, label_config
 
-    config = label_config()
+    config = label_config(document=args.document_labels)
     print(config, end="")
     if args.hash:
         print(f"<!-- sha256 {config_hash(config)} -->")
@@ -99,11 +99,14 @@ def cmd_push(args: argparse.Namespace) -> int:
         force=args.force,
         batch_size=args.batch_size,
         predictions=args.predictions,
+        document_labels=args.document_labels,
     )
     print(
         f"project {args.project!r} (id {report.project_id}): {report.created} task(s) imported, "
         f"{report.existing} already there, {report.predictions} prediction(s) sent"
     )
+    if report.document_labels:
+        print(f"{report.document_labels} document-level label(s) sent as pre-annotations")
     if report.changed:
         print(
             f"{len(report.changed)} task(s) whose article text changed since they were pushed "
@@ -137,6 +140,12 @@ def cmd_pull(args: argparse.Namespace) -> int:
         print(f"written: {report.written}")
     print(f"rejects: {report.rejects_file}")
     return 1 if report.rejected else 0
+
+
+DOCUMENT_HELP = (
+    "add the document-level choices (related, doc_stance) to the config; automatic when the data has "
+    "document-level labels or the project already offers them"
+)
 
 
 def connection(parser: argparse.ArgumentParser) -> None:
@@ -184,6 +193,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Print the Label Studio XML generated from the vocabulary.",
     )
     config.add_argument("--hash", action="store_true", help="also print its SHA-256")
+    config.add_argument("--document-labels", action="store_true", help=DOCUMENT_HELP)
     config.set_defaults(func=cmd_config)
     push_p = verbs.add_parser(
         "push",
@@ -196,6 +206,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     push_p.add_argument("--force", action="store_true", help="update a config even if it orphans labels")
     push_p.add_argument("--batch-size", type=int, default=500)
     push_p.add_argument("--predictions", type=Path, help="JSONL of predictions to attach")
+    push_p.add_argument("--document-labels", action="store_true", help=DOCUMENT_HELP)
     push_p.set_defaults(func=cmd_push)
     pull_p = verbs.add_parser(
         "pull",

@@ -33,14 +33,18 @@ HINTS: Final = MappingProxyType(
         "stance": "toward the target shown above the text",
         "certainty": "as the text presents it; underspecified when the text leaves it open",
         "polarity": "negative when the claim is negated",
+        "related": "is the text about the target at all?",
+        "doc_stance": "the whole text's stance toward the target",
     }
 )
 
 
-def label_config(*, review: bool = False) -> str:
+def label_config(*, review: bool = False, document: bool = False) -> str:
     """The XML config: target above the text, span labels, relations, per-region attribute choices.
 
     ``review=True`` adds the disputed item (``$dispute``) above the target, for adjudication projects.
+    ``document=True`` adds the document-level choices (``related``, ``doc_stance`` over the whole text)
+    under the target; without it the config is byte for byte the span-only one (same hash).
     """
     view = ET.Element("View")
     if review:
@@ -49,6 +53,8 @@ def label_config(*, review: bool = False) -> str:
     header = ET.SubElement(view, "View", style="padding: 0 0 8px 0")
     ET.SubElement(header, "Header", value="Target:", size="5")
     ET.SubElement(header, "Text", name=TARGET_FIELD, value=f"${TARGET_FIELD}")
+    if document:
+        _document_choices(header)
     ET.SubElement(view, "Text", name=TEXT_NAME, value=f"${TEXT_NAME}", granularity="symbol")
     labels = ET.SubElement(view, "Labels", name=SPANS_NAME, toName=TEXT_NAME)
     for label in V.SpanLabel:
@@ -73,6 +79,41 @@ def label_config(*, review: bool = False) -> str:
                 ET.SubElement(choices, "Choice", value=value)
     ET.indent(view)
     return ET.tostring(view, encoding="unicode")
+
+
+def _document_choices(parent: ET.Element) -> None:
+    """``related`` (yes/no) about the whole text, then ``doc_stance``, shown only once ``related`` is
+    yes: Label Studio drops a hidden control's choice on submit, so switching to no clears the stance."""
+    related, stance = "related", "doc_stance"
+    _single_choice(parent, related)
+    panel = ET.SubElement(
+        parent,
+        "View",
+        visibleWhen="choice-selected",
+        whenTagName=related,
+        whenChoiceValue=V.Related.YES.value,
+    )
+    _single_choice(panel, stance)
+
+
+def _single_choice(parent: ET.Element, name: str) -> None:
+    ET.SubElement(parent, "Header", value=f"{name} — {HINTS[name]}", size="6")
+    choices = ET.SubElement(
+        parent, "Choices", name=name, toName=TEXT_NAME, choice="single-radio", showInline="true"
+    )
+    for value in V.values(V.DOCUMENT_CHOICES[name]):
+        ET.SubElement(choices, "Choice", value=value)
+
+
+def has_document_choices(config: str) -> bool:
+    """Whether a config offers the document-level choices."""
+    return set(V.DOCUMENT_CHOICES) <= set(config_values(config))
+
+
+def accepted_configs() -> dict[str, str]:
+    """Hash -> config of every config this version generates for annotation projects."""
+    configs = (label_config(), label_config(document=True))
+    return {config_hash(config): config for config in configs}
 
 
 def config_hash(config: str) -> str:

@@ -109,6 +109,60 @@ def annotation_to_results(
     return results
 
 
+def document_to_results(related: bool | None, doc_stance: str | None) -> list[dict[str, Any]]:
+    """Document-level labels -> Label Studio ``choices`` results over the whole text (none if unset)."""
+    picked = {
+        "related": None if related is None else (V.Related.YES if related else V.Related.NO).value,
+        "doc_stance": doc_stance,
+    }
+    return [
+        {
+            "id": f"doc-{name}",
+            "from_name": name,
+            "to_name": TEXT_NAME,
+            "type": "choices",
+            "value": {"choices": [value]},
+        }
+        for name, value in picked.items()
+        if value is not None
+    ]
+
+
+def is_document_result(item: Mapping[str, Any]) -> bool:
+    return item.get("type") == "choices" and item.get("from_name") in V.DOCUMENT_CHOICES
+
+
+def results_to_document(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The document-level choices of a ``result`` list -> ``related`` (bool) and ``doc_stance``, each
+    only when chosen; raises ConversionError on an unknown or repeated choice, or a stance without
+    ``related: yes``."""
+    picked: dict[str, Any] = {}
+    for item in results:
+        if not is_document_result(item):
+            continue
+        name = str(item["from_name"])
+        chosen = (item.get("value") or {}).get("choices") or []
+        if len(chosen) != 1:
+            raise ConversionError(f"document-level {name} needs one choice, got {chosen}")
+        allowed = V.values(V.DOCUMENT_CHOICES[name])
+        if chosen[0] not in allowed:
+            raise ConversionError(f"document-level {name} {chosen[0]!r} is not one of {allowed}")
+        if name in picked:
+            raise ConversionError(f"document-level {name} chosen twice")
+        picked[name] = chosen[0]
+    if "doc_stance" in picked and picked.get("related") != V.Related.YES:
+        raise ConversionError(
+            f"document-level doc_stance {picked['doc_stance']!r} needs related = yes "
+            f"(related is {picked.get('related', 'not chosen')})"
+        )
+    document: dict[str, Any] = {}
+    if "related" in picked:
+        document["related"] = picked["related"] == V.Related.YES
+    if "doc_stance" in picked:
+        document["doc_stance"] = picked["doc_stance"]
+    return document
+
+
 def _utf16_index(text: str, index: int) -> int | None:
     """The code-point index whose UTF-16 offset is ``index`` (None if it cuts a surrogate pair)."""
     units = 0
@@ -147,6 +201,8 @@ def results_to_annotation(
     relations: list[dict[str, Any]] = []
     for item in results:
         kind = item.get("type")
+        if is_document_result(item):
+            continue  # read by results_to_document
         if kind == "relation":
             relations.append(_relation(item))
         elif kind == "labels" and item.get("from_name") == SPANS_NAME:
@@ -276,7 +332,9 @@ def _annotation_record(
         raise ConversionError(f"article {article_id} text changed since it was pushed")
     if annotation.get("was_cancelled"):
         raise ConversionError("annotation was cancelled (skipped) in Label Studio")
-    spans, relations = results_to_annotation(annotation.get("result") or [], text)
+    results = annotation.get("result") or []
+    spans, relations = results_to_annotation(results, text)
+    document = results_to_document(results)
     return {
         "annotation_id": f"ls-{project_id}-{annotation.get('id')}",
         "article_id": article_id,
@@ -288,6 +346,7 @@ def _annotation_record(
         "config_hash": config_hash,
         "ls_task_id": task.get("id"),
         "ls_annotation_id": annotation.get("id"),
+        **document,
         "spans": spans,
         "relations": relations,
     }

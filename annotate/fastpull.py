@@ -24,6 +24,7 @@ import pyarrow.json as pj
 
 from annotate import convert
 from annotate.config import SPANS_NAME, TEXT_NAME
+from annotate.fastdoc import documents, plain_document_results
 from schemas import vocabulary as V
 from schemas.offsets import ArticleTexts
 
@@ -232,9 +233,13 @@ def _plain(
     twice = regions.duplicated(["annotation", "region"], keep=False).to_numpy()
     known = pd.MultiIndex.from_frame(regions[["annotation", "region"]])
     choice &= pd.MultiIndex.from_frame(frame[["annotation", "region"]]).isin(known)
-    bad = ~(labels_result | choice | relation)
+    document, inconsistent = plain_document_results(
+        kind, name, _field(value, "choices"), annotation_of, len(annotations)
+    )
+    bad = ~(labels_result | choice | relation | document)
     bad[np.flatnonzero(labels_result)[twice]] = True
     ok[np.unique(annotation_of[bad])] = False
+    ok &= ~inconsistent
     return ok
 
 
@@ -281,6 +286,7 @@ def _records(
             "choice": _first(pc.take(_field(value, "choices"), choices.index.to_numpy())) if value else [],
         }
     ).drop_duplicates(["annotation", "id", "name"], keep="last")
+    document_of = documents(picked)
     for name in V.ATTRIBUTE_VALUES:
         mine = picked[picked["name"] == name][["annotation", "id", "choice"]].rename(columns={"choice": name})
         span_table = span_table.merge(mine, on=["annotation", "id"], how="left")
@@ -329,6 +335,7 @@ def _records(
                 "config_hash": options["config_hash"],
                 "ls_task_id": task_ids[task],
                 "ls_annotation_id": columns["id"][index],
+                **document_of.get(index, {}),
                 "spans": spans_of.get(index, []),
                 "relations": relations_of.get(index, []),
             }

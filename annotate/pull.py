@@ -20,7 +20,7 @@ import pandas as pd
 
 from annotate import convert
 from annotate.client import Studio
-from annotate.config import config_hash, label_config
+from annotate.config import accepted_configs, config_hash
 from annotate.fastpull import convert_export
 from annotate.server import StudioError
 from schemas.errors import InvalidDataError, UnreadableInputError
@@ -100,7 +100,7 @@ def convert_snapshot(snapshot: Path, *, data_dir: Path) -> PullReport:
         raise UnreadableInputError(str(meta_path), f"not JSON: {exc}") from None
     base = [p for p in data_files([data_dir]) if not p.name.startswith("ls-" + slug(meta["title"]))]
     corpus = read_corpus(base)
-    expected = config_hash(label_config())
+    expected = accepted_configs()  # span-only, or with the document-level choices
     actual = config_hash(meta["label_config"])
     options: dict[str, Any] = {
         "articles": dict(zip(corpus["articles"]["article_id"], corpus["articles"]["text"], strict=True)),
@@ -120,8 +120,9 @@ def convert_snapshot(snapshot: Path, *, data_dir: Path) -> PullReport:
         export = _parse_export(snapshot, raw)
         exported = sum(len(t.get("annotations") or []) if isinstance(t, dict) else 0 for t in export)
         records, rejects = convert.export_to_records(export, **options)
-    if actual != expected:
-        reason = f"made under a different labelling config (sha256 {actual[:12]}…, ours {expected[:12]}…)"
+    if actual not in expected:
+        ours = " or ".join(f"{h[:12]}…" for h in expected)
+        reason = f"made under a different labelling config (sha256 {actual[:12]}…, ours {ours})"
         rejects += [_reject(r, reason) for r in records]
         records = []
     target = data_dir / "annotations" / f"ls-{slug(meta['title'])}.jsonl"

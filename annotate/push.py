@@ -11,9 +11,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from annotate import convert
+from annotate import convert, document
 from annotate.client import Studio
-from annotate.config import config_values, label_config, removed_values
+from annotate.config import config_values, removed_values
 from annotate.server import StudioError
 from schemas import vocabulary as V
 from schemas.errors import UnreadableInputError
@@ -27,6 +27,7 @@ class PushReport:
     existing: int = 0
     changed: list[str] = field(default_factory=list)
     predictions: int = 0
+    document_labels: int = 0
 
 
 def ensure_project(studio: Studio, title: str, config: str, *, force: bool) -> int:
@@ -57,6 +58,7 @@ def existing_tasks(studio: Studio, project_id: int) -> dict[str, dict[str, Any]]
                 "id": task["id"],
                 "text_sha256": data.get("text_sha256"),
                 "annotations": len(task.get("annotations") or []),
+                "predictions": len(task.get("predictions") or []),
             }
     return found
 
@@ -75,9 +77,10 @@ def push(
     batch_size: int = 500,
     predictions: Path | None = None,
     console: Console | None = None,
+    document_labels: bool = False,
 ) -> PushReport:
     console = console or Console(stderr=True)
-    config = label_config()
+    config = document.project_config(studio, title, corpus, document=document_labels)
     project_id = ensure_project(studio, title, config, force=force)
     report = PushReport(project_id)
     tasks = convert.tables_to_tasks(
@@ -94,12 +97,17 @@ def push(
             report.changed.append(data["task_key"])
         else:
             report.existing += 1
+    labels = document.document_predictions(corpus)
+    new = document.with_predictions(new, labels)
     with Progress(console=console, transient=True) as progress:
         bar = progress.add_task("importing tasks", total=len(new))
         for batch in _batches(new, batch_size):
             ids = studio.import_tasks(project_id, batch)
             report.created += len(ids)
+            report.document_labels += sum(len(task.get("predictions", [])) for task in batch)
             progress.advance(bar, len(batch))
+    unchanged = {key: task for key, task in present.items() if key not in report.changed}
+    report.document_labels += document.send_to_existing(studio, unchanged, labels, console)
     if predictions is not None:
         report.predictions = push_predictions(studio, project_id, corpus, predictions, config, console)
     return report
@@ -121,6 +129,8 @@ def read_predictions(path: Path, corpus: Corpus, config: str) -> list[dict[str, 
             raise UnreadableInputError(str(path), f"unknown task {record['task_key']!r}", line=line)
         try:
             spans, relations = convert.results_to_annotation(record["result"], texts[article_id])
+            if convert.results_to_document(record["result"]) and "related" not in allowed:
+                raise convert.ConversionError("document-level choices, but the project's config has none")
         except convert.ConversionError as exc:
             raise UnreadableInputError(
                 str(path), f"prediction does not fit the config: {exc}", line=line

@@ -68,6 +68,13 @@ class DocumentStance(StrEnum):
     UNRELATED = "unrelated"
 
 
+class Related(StrEnum):
+    """Is the article about the target at all (the ``related`` choice of a document-level task)?"""
+
+    YES = "yes"
+    NO = "no"
+
+
 class Certainty(StrEnum):
     """Ordinal, most certain first; ``underspecified`` is FactBank's Uu."""
 
@@ -120,6 +127,10 @@ ATTRIBUTE_VALUES: Final = MappingProxyType(
 ATTRIBUTE_LABEL: Final = MappingProxyType(
     {name: label for label, attrs in SPAN_ATTRIBUTES.items() for name in attrs}
 )
+
+#: Document-level choices of a task (one per annotation, over the whole text): control name -> values.
+#: ``related`` is stored as a bool (``yes`` is true); ``doc_stance`` only with ``related: yes``.
+DOCUMENT_CHOICES: Final = MappingProxyType({"related": Related, "doc_stance": Stance})
 
 #: Relation type -> (label of the head span, label of the tail span).
 RELATION_ENDPOINTS: Final = MappingProxyType(

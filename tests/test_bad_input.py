@@ -221,6 +221,28 @@ def _wrong_label_attribute(result: list[dict[str, Any]]) -> None:
     )
 
 
+def _document(*items: tuple[str, list[Any]]) -> Callable[[list[dict[str, Any]]], None]:
+    """Append document-level choices (name, choices) to the result."""
+
+    def change(result: list[dict[str, Any]]) -> None:
+        for name, choices in items:
+            result.append(
+                {
+                    "id": f"d-{name}",
+                    "from_name": name,
+                    "to_name": "text",
+                    "type": "choices",
+                    "value": {"choices": choices},
+                }
+            )
+
+    return change
+
+
+def _document_snapshot(*items: tuple[str, list[Any]]) -> Callable[[Path], Path]:
+    return _snapshot(_export(_document(*items)), config=label_config(document=True))
+
+
 PULL_CASES: list[tuple[str, Callable[[Path], Path], int, str]] = [
     ("malformed export JSON", _snapshot(raw=b'[{"id": 1,'), 2, "not a JSON export"),
     ("export not UTF-8", _snapshot(raw=b'["caf\xe9"]'), 2, "not a JSON export"),
@@ -249,6 +271,48 @@ PULL_CASES: list[tuple[str, Callable[[Path], Path], int, str]] = [
         _snapshot([{**_export()[0], "data": {**_export()[0]["data"], "task_key": "x|y"}}]),
         1,
         "was not pushed",
+    ),
+    (
+        "doc_stance without related",
+        _document_snapshot(("doc_stance", ["support"])),
+        1,
+        "document-level doc_stance 'support' needs related = yes (related is not chosen)",
+    ),
+    (
+        "doc_stance with related no",
+        _document_snapshot(("related", ["no"]), ("doc_stance", ["oppose"])),
+        1,
+        "document-level doc_stance 'oppose' needs related = yes (related is no)",
+    ),
+    (
+        "unknown related choice",
+        _document_snapshot(("related", ["maybe"])),
+        1,
+        "document-level related 'maybe' is not one of ['yes', 'no']",
+    ),
+    (
+        "unknown doc_stance choice",
+        _document_snapshot(("related", ["yes"]), ("doc_stance", ["agree"])),
+        1,
+        "document-level doc_stance 'agree' is not one of ['support', 'oppose', 'neutral']",
+    ),
+    (
+        "two related choices",
+        _document_snapshot(("related", ["yes", "no"])),
+        1,
+        "document-level related needs one choice, got ['yes', 'no']",
+    ),
+    (
+        "related chosen twice",
+        _document_snapshot(("related", ["yes"]), ("related", ["no"])),
+        1,
+        "document-level related chosen twice",
+    ),
+    (
+        "document choice that is not a string",
+        _document_snapshot(("related", [True])),
+        1,
+        "document-level related True is not one of",
     ),
 ]
 

@@ -15,7 +15,20 @@ _scalars = st.one_of(
     st.booleans(),
     st.integers(-5, 80),
     st.text(max_size=6),
-    st.sampled_from(["labels", "choices", "relation", "spans", "stance", "CLAIM", "support"]),
+    st.sampled_from(
+        [
+            "labels",
+            "choices",
+            "relation",
+            "spans",
+            "stance",
+            "CLAIM",
+            "support",
+            "related",
+            "doc_stance",
+            "yes",
+        ]
+    ),
 )
 _json = st.recursive(
     _scalars,

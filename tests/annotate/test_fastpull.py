@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from annotate import convert
 from annotate.fastpull import convert_export
 from tests.annotate.test_convert_fuzz import _json, _task
+from tests.annotate.test_document import BAD_DOCUMENT
 from tests.corpus_factory import TEXT, base_records
 
 OPTIONS: dict[str, Any] = {
@@ -51,6 +53,10 @@ def _both(export: Any) -> tuple[Any, Any]:
 def _results() -> list[dict[str, Any]]:
     annotation = base_records()["annotations"][0]
     return convert.annotation_to_results(annotation["spans"], annotation["relations"])
+
+
+def _with_document(related: bool | None = True, doc_stance: str | None = "support") -> list[dict[str, Any]]:
+    return _results() + convert.document_to_results(related, doc_stance)
 
 
 def _export(results: list[list[dict[str, Any]]], **task: Any) -> list[dict[str, Any]]:
@@ -88,6 +94,33 @@ def test_a_broken_annotation_is_rejected_with_the_careful_reason() -> None:
     assert len(rejects) == 1 and "!= article text" in rejects[0].reason
 
 
+def test_document_labels_take_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    export = _export([_with_document(), _with_document(False, None), _with_document(None, None)])
+    _both(export)
+
+    def careful(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a plain annotation went to the careful converter")
+
+    monkeypatch.setattr(convert, "export_to_records", careful)
+    fast = convert_export(json.dumps(export).encode(), **OPTIONS)
+    assert fast is not None and fast.rejects == []
+    documents = [{k: r[k] for k in ("related", "doc_stance") if k in r} for r in fast.records]
+    assert documents == [{"related": True, "doc_stance": "support"}, {"related": False}, {}]
+
+
+@pytest.mark.parametrize(("results", "reason"), BAD_DOCUMENT, ids=[r for _, r in BAD_DOCUMENT])
+def test_bad_document_labels_get_the_careful_reject(results: list[dict[str, Any]], reason: str) -> None:
+    fast, (records, _) = _both(_export([_results() + results, _with_document()]))
+    assert fast is not None and len(fast.records) == 1 and records == fast.records
+    (reject,) = fast.rejects
+    assert reason in reject.reason
+
+
+def _set_choice(result: dict[str, Any], name: str, *choices: Any) -> None:
+    if result.get("from_name") == name:
+        result["value"] = {"choices": list(choices)}
+
+
 def test_not_an_array_steps_aside() -> None:
     assert convert_export(b'{"id": 1}', **OPTIONS) is None
     assert convert_export(b"[1, 2]", **OPTIONS) is None
@@ -106,6 +139,13 @@ MUTATIONS = [
     ("no id", lambda r: r.update(id=None) if "id" in r else None),
     ("unknown choice", lambda r: r.update(from_name="mood") if r["type"] == "choices" else None),
     ("relation label", lambda r: r.update(labels=[]) if r["type"] == "relation" else None),
+    ("related no", lambda r: _set_choice(r, "related", "no")),
+    ("related unknown", lambda r: _set_choice(r, "related", "maybe")),
+    ("doc_stance unknown", lambda r: _set_choice(r, "doc_stance", "agree")),
+    ("doc_stance two", lambda r: _set_choice(r, "doc_stance", "support", "oppose")),
+    ("doc_stance none", lambda r: _set_choice(r, "doc_stance")),
+    ("doc_stance null", lambda r: _set_choice(r, "doc_stance", None)),
+    ("to related", lambda r: r.update(from_name="related") if r["type"] == "choices" else None),
 ]
 
 
@@ -118,6 +158,9 @@ MUTATIONS = [
     duplicate=st.lists(st.integers(0, 20), max_size=1),
     task=st.sampled_from([{}, {"task_key": "nope|x"}, {"text": "changed"}, {"task_key": "a2|a2:t1"}]),
     cancelled=st.booleans(),
+    document=st.sampled_from(
+        [(None, None), (False, None), (True, None), (True, "oppose"), (False, "oppose"), (None, "neutral")]
+    ),
 )
 def test_mutated_exports_convert_the_same_both_ways(
     edits: list[tuple[int, int, int]],
@@ -125,8 +168,9 @@ def test_mutated_exports_convert_the_same_both_ways(
     duplicate: list[int],
     task: dict[str, str],
     cancelled: bool,
+    document: tuple[bool | None, str | None],
 ) -> None:
-    results = [_results(), _results()]
+    results = [_with_document(), _with_document(*document)]
     for which, index, mutation in edits:
         items = results[which]
         MUTATIONS[mutation][1](items[index % len(items)])
