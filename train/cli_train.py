@@ -148,6 +148,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from train.baselines import ALL_TASKS, TASKS, TrainingError, model_names
     from train.evaluation import PRIMARY
 
+    if args.task == "attribution":  # span tagging + linking: its own models and reports
+        from train.attribution.cli import cmd_train_attribution
+
+        return cmd_train_attribution(args)
     tasks = list(TASKS) if args.task == "all" else [args.task]
     console = Console(width=max(120, Console().width))
     summary: dict[str, dict[str, Any]] = {}
@@ -243,15 +247,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--task",
-        choices=["all", *TASK_NAMES],
+        choices=["all", *TASK_NAMES, "attribution"],
         default="all",
-        help="all = the four tasks of our corpus; fnc1 and certainty-score need an imported corpus",
+        help="all = the four tasks of our corpus; fnc1 and certainty-score need an imported corpus; "
+        "attribution = SOURCE/CUE/CLAIM span taggers and their linker (reports in OUT/attribution)",
     )
     parser.add_argument(
         "--model",
         default="all",
         help="all, or one model of the task: majority, stratified, tfidf-lr, char-svm, cues-lr "
-        "(our tasks); majority, tfidf-lr, pair-gbdt (fnc1); mean, tfidf-ridge, cues-ridge (certainty-score)",
+        "(our tasks); majority, tfidf-lr, pair-gbdt (fnc1); mean, tfidf-ridge, cues-ridge (certainty-score); "
+        "crf, token-lr (attribution)",
     )
     parser.add_argument(
         "--fit-on", default="train,validation", help="splits to train on (default train,validation)"

@@ -19,19 +19,13 @@ from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
+from annotate.matching import Span
 from schemas import vocabulary as V
 from train.attribution.features import lexicon_marks
 from train.attribution.tokens import QUOTES, Doc, token_range
 
 SOURCE, CUE, CLAIM = (label.value for label in V.SpanLabel)
 RELATION_OF = {SOURCE: V.RelationType.SOURCE_OF.value, CUE: V.RelationType.CUE_OF.value}
-
-
-class Span(NamedTuple):
-    span_id: str
-    label: str
-    start: int
-    end: int
 
 
 class _Ref(NamedTuple):
