@@ -70,7 +70,9 @@ def candidates(
         for kind, ranked in by_kind.items():
             for rank, head in enumerate(ranked):
                 pairs.append((head.span, claim.span))
-                rows.append(_features(doc, lower, marks, quote_at, quoted, claims, heads, head, claim, kind, rank))
+                rows.append(
+                    _features(doc, lower, marks, quote_at, quoted, claims, heads, head, claim, kind, rank)
+                )
     return pairs, rows
 
 
@@ -139,7 +141,10 @@ class Linker(BaseEstimator):
         self.threshold = threshold
 
     def fit(
-        self, docs: Sequence[Doc], spans: Sequence[Sequence[Span]], relations: Sequence[set[tuple[str, str, str]]]
+        self,
+        docs: Sequence[Doc],
+        spans: Sequence[Sequence[Span]],
+        relations: Sequence[set[tuple[str, str, str]]],
     ) -> Linker:
         """``relations`` per document: (type, from_id, to_id)."""
         rows: list[dict[str, Any]] = []

@@ -152,4 +152,3 @@ def tagger(name: str) -> CrfTagger | TokenTagger:
 
 
 MODEL_NAMES: tuple[str, ...] = ("crf", "token-lr")
-

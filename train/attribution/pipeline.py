@@ -66,7 +66,9 @@ class AttributionModel(BaseEstimator):
             tags, lost = encode(doc, [(s.label, s.start, s.end) for s in example.spans])
             layers.append(tags)
             dropped += lost
-        self.tagger_: CrfTagger | TokenTagger = tagger(self.model).fit([doc_features(d) for d in docs], layers)
+        self.tagger_: CrfTagger | TokenTagger = tagger(self.model).fit(
+            [doc_features(d) for d in docs], layers
+        )
         self.linker_ = Linker().fit(docs, [e.spans for e in examples], [e.relations for e in examples])
         self.n_tokens_ = sum(len(d) for d in docs)
         self.n_dropped_spans_ = dropped

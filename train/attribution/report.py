@@ -41,7 +41,11 @@ def markdown(metrics: dict[str, Any]) -> str:
         ]
         for label in LABELS:
             e = model["spans"][label]
-            cells = [_cell(e, f"{rule}_{m}") for rule in ("exact", "overlap") for m in ("precision", "recall", "f1")]
+            cells = [
+                _cell(e, f"{rule}_{m}")
+                for rule in ("exact", "overlap")
+                for m in ("precision", "recall", "f1")
+            ]
             lines.append(f"| {label} | {e['n_gold']} | {e['n_predicted']} | " + " | ".join(cells) + " |")
         r = model["relations"]
         lines += [
@@ -91,7 +95,9 @@ def learning_curve_png(curve: dict[str, list[dict[str, Any]]], path: Path) -> No
             ys = [p["overlap_f1"][label] for p in points]
             ax.plot(shares, [float("nan") if y is None else y for y in ys], marker="o", label=label)
         ys = [p["relations_f1"] for p in points]
-        ax.plot(shares, [float("nan") if y is None else y for y in ys], marker="s", ls="--", label="relations")
+        ax.plot(
+            shares, [float("nan") if y is None else y for y in ys], marker="s", ls="--", label="relations"
+        )
         ax.set_title(name)
         ax.set_xlabel("% of training articles")
         ax.set_xticks(shares)

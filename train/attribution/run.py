@@ -64,7 +64,9 @@ def load(path: Path) -> AttributionModel:
     return model
 
 
-def evaluate(model: AttributionModel, examples: Sequence[Example], *, n_bootstrap: int = 1000) -> dict[str, Any]:
+def evaluate(
+    model: AttributionModel, examples: Sequence[Example], *, n_bootstrap: int = 1000
+) -> dict[str, Any]:
     predictions = model.predict([e.text for e in examples])
     counts = [
         article_counts(e.spans, [s for s, _ in p.spans], e.relations, {r[:3] for r in p.relations})
@@ -128,7 +130,9 @@ def train_attribution(
         for share in curve_shares:
             progress.update(bar, description=f"{TASK}: {name} on {share:.0%} of the articles")
             subset = [train[i] for i in sorted(order[: max(1, math.ceil(share * len(train)))])]
-            curve[name].append(_point(share, subset, evaluate(AttributionModel(model=name).fit(subset), test)))
+            curve[name].append(
+                _point(share, subset, evaluate(AttributionModel(model=name).fit(subset), test))
+            )
             progress.advance(bar)
         curve[name].append(_point(1.0, train, models[name]))
     assert fitted_any is not None
