@@ -224,7 +224,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from stancebank.validate import load_valid
     from train.predict import predict, write_predictions
 
-    records = predict(args.model, load_valid(args.data), include_annotated=args.include_annotated)
+    records = predict(
+        args.model,
+        load_valid(args.data),
+        include_annotated=args.include_annotated,
+        claim_models=args.claim_model or (),
+    )
     write_predictions(records, args.out)
     print(f"{len(records)} task(s) pre-annotated, least confident first → {args.out}")
     for record in records[:5]:
@@ -283,12 +288,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(func=cmd_evaluate)
     predict = sub.add_parser(
         "predict",
-        help="pre-annotate unannotated tasks with a claim model",
-        description="Write Label Studio predictions (one CLAIM region per sentence, the model's value and "
-        "probability per region) for tasks without annotations, least confident task first.",
+        help="pre-annotate unannotated tasks with a claim or attribution model",
+        description="Write Label Studio predictions for tasks without annotations, least confident task "
+        "first. A claim model: one CLAIM region per sentence with the model's value and probability. An "
+        "attribution model (train --task attribution): SOURCE/CUE/CLAIM regions with scores, their "
+        "source_of/cue_of relations, and the values of any --claim-model on each CLAIM.",
     )
     predict.add_argument("--model", type=Path, required=True)
     predict.add_argument("data", nargs="*", type=Path, default=[Path("data")])
     predict.add_argument("--out", type=Path, default=Path("predictions.jsonl"))
     predict.add_argument("--include-annotated", action="store_true", help="also tasks that have annotations")
+    predict.add_argument(
+        "--claim-model",
+        type=Path,
+        action="append",
+        help="with an attribution --model: a certainty/polarity/stance model whose value is proposed on "
+        "each predicted CLAIM (repeatable)",
+    )
     predict.set_defaults(func=cmd_predict)
