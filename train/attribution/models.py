@@ -50,7 +50,7 @@ def _int32(matrix: Any) -> Any:
 class CrfTagger(BaseEstimator):
     """A linear-chain CRF per label layer (crfsuite, L-BFGS)."""
 
-    def __init__(self, *, c1: float = 0.05, c2: float = 0.01, max_iterations: int = 100) -> None:
+    def __init__(self, *, c1: float = 0.05, c2: float = 0.01, max_iterations: int = 60) -> None:
         self.c1 = c1
         self.c2 = c2
         self.max_iterations = max_iterations
@@ -99,7 +99,7 @@ class CrfTagger(BaseEstimator):
 class TokenTagger(BaseEstimator):
     """A logistic-loss linear classifier per label layer, one token at a time (SGD over DictVectorizer)."""
 
-    def __init__(self, *, alpha: float = 1e-5, max_iter: int = 30, random_state: int = 13) -> None:
+    def __init__(self, *, alpha: float = 1e-5, max_iter: int = 10, random_state: int = 13) -> None:
         self.alpha = alpha
         self.max_iter = max_iter
         self.random_state = random_state

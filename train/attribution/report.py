@@ -106,6 +106,7 @@ def learning_curve_png(curve: dict[str, list[dict[str, Any]]], path: Path) -> No
     axes[0][0].set_ylabel("F1 on test (overlap)")
     axes[0][-1].legend(loc="lower right", fontsize=8)
     fig.suptitle("Attribution: learning curve")
+    fig.tight_layout()
     save_png(fig, path)
 
 
