@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.generate import generate  # noqa: E402
-from train.attribution.linker import Span  # noqa: E402
-from train.attribution.pipeline import AttributionModel, Example  # noqa: E402
-from train.attribution.tokens import tokenize  # noqa: E402
+from bench.generate import generate
+from train.attribution.linker import Span
+from train.attribution.pipeline import AttributionModel, Example
+from train.attribution.tokens import tokenize
 
 
 def examples(folder: Path) -> list[Example]:
@@ -45,7 +45,9 @@ def examples(folder: Path) -> list[Example]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--train-tokens", type=int, default=600_000, help="default 600000")
     parser.add_argument("--predict", type=int, default=10_000, help="articles to predict (default 10000)")
     parser.add_argument("--models", default="crf,token-lr", help="default crf,token-lr")

@@ -44,13 +44,14 @@ def ann_lines(text: str, spans: pd.DataFrame, relations: pd.DataFrame) -> list[s
     lines: list[str] = []
     brat_id: dict[str, str] = {}
     attribute = 0
-    for number, span in enumerate(spans.sort_values(["start", "end", "span_id"]).itertuples(), start=1):
-        brat_id[str(span.span_id)] = f"T{number}"
-        parts = fragments(text, int(span.start), int(span.end), getattr(span, "metadata", None))
+    ordered = spans.sort_values(["start", "end", "span_id"]).to_dict("records")
+    for number, span in enumerate(ordered, start=1):
+        brat_id[str(span["span_id"])] = f"T{number}"
+        parts = fragments(text, int(span["start"]), int(span["end"]), span.get("metadata"))
         offsets = ";".join(f"{s} {e}" for s, e in parts)
-        lines.append(f"T{number}\t{span.label} {offsets}\t{' '.join(text[s:e] for s, e in parts)}")
-        for name in V.SPAN_ATTRIBUTES[V.SpanLabel(span.label)]:
-            value = getattr(span, name, None)
+        lines.append(f"T{number}\t{span['label']} {offsets}\t{' '.join(text[s:e] for s, e in parts)}")
+        for name in V.SPAN_ATTRIBUTES[V.SpanLabel(str(span["label"]))]:
+            value = span.get(name)
             if isinstance(value, str):
                 attribute += 1
                 lines.append(f"A{attribute}\t{name} T{number} {value}")

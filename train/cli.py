@@ -27,7 +27,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             + ", ".join(f"{split} {n} article(s)" for split, n in sorted(counts.items()))
         )
         print(
-            f"read back with: stancebank import brat {args.out} --out DIR --label-map SOURCE=SOURCE,CUE=CUE,CLAIM=CLAIM"
+            f"read back with: stancebank import brat {args.out} --out DIR "
+            "--label-map SOURCE=SOURCE,CUE=CUE,CLAIM=CLAIM"
         )
         return 0
     report = export(corpus.tables, args.out, proportions=proportions, seed=args.seed, card_path=str(args.out))

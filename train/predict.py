@@ -58,7 +58,9 @@ def predict(
             model_path, corpus, include_annotated=include_annotated, claim_models=claim_models
         )
     if claim_models:
-        raise TrainingError("--claim-model goes with an attribution model (--model …/attribution/model-*.skops)")
+        raise TrainingError(
+            "--claim-model goes with an attribution model (--model …/attribution/model-*.skops)"
+        )
     if meta["task"] not in CLAIM_TASKS:
         raise TrainingError(f"predict needs a claim model ({', '.join(CLAIM_TASKS)}); got {meta['task']!r}")
     attribute = TASKS[meta["task"]].label

@@ -144,15 +144,8 @@ def _read_ann(writer: ImportWriter, ann: Path, text: str, label_map: dict[str, s
             trigger = parts[0].split(":", 1)[-1] if parts else ""
             doc.triggers[fields[0]] = trigger
             links.append((number, fields[0], [trigger, *(a.split(":", 1)[-1] for a in parts[1:])]))
-        elif kind in "AM" and len(fields) >= 2:
-            parts = fields[1].split()
-            if len(parts) >= 2:
-                notes.append((number, parts[1], parts[0], parts[2] if len(parts) > 2 else True))
-            else:
-                writer.reject(ann, number, f"attribute line without a target: {line[:80]!r}")
-        elif kind == "#" and len(fields) >= 3:
-            parts = fields[1].split()
-            notes.append((number, parts[-1] if parts else "", "note", fields[2]))
+        elif kind in "AM#" and len(fields) >= 2:
+            _note_line(writer, ann, number, line, fields, notes)
         elif kind in "N*":
             writer.counts[f"skipped line {'normalization' if kind == 'N' else 'equivalence'}"] += 1
         else:
@@ -162,6 +155,24 @@ def _read_ann(writer: ImportWriter, ann: Path, text: str, label_map: dict[str, s
     for number, target, key, value in notes:
         _note(writer, ann, number, target, key, value, doc)
     return doc
+
+
+def _note_line(
+    writer: ImportWriter,
+    ann: Path,
+    number: int,
+    line: str,
+    fields: list[str],
+    notes: list[tuple[int, str, str, Any]],
+) -> None:
+    """An attribute (``A``/``M``: name, target, optional value) or a note (``#``: target and text)."""
+    parts = fields[1].split()
+    if line[0] == "#" and len(fields) >= 3 and parts:
+        notes.append((number, parts[-1], "note", fields[2]))
+    elif line[0] != "#" and len(parts) >= 2:
+        notes.append((number, parts[1], parts[0], parts[2] if len(parts) > 2 else True))
+    else:
+        writer.reject(ann, number, f"attribute or note without a target: {line[:80]!r}")
 
 
 def _textbound(

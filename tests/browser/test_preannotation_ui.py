@@ -39,8 +39,10 @@ def _model(path: Path) -> Path:
     return path
 
 
-def test_an_annotator_corrects_a_proposed_claim(
-    browser: Any, live_studio: LiveStudio, tmp_path: Path
+def test_an_annotator_corrects_a_proposed_claim(  # noqa: PLR0915
+    browser: Any,  # noqa: F811
+    live_studio: LiveStudio,
+    tmp_path: Path,
 ) -> None:
     records = base_records()
     records["annotations"] = []

@@ -50,7 +50,9 @@ def test_a_cue_inside_a_claim_is_kept_on_its_own_layer() -> None:
 
 
 def test_lexicons_mark_phrases_and_features_stay_in_the_sentence() -> None:
-    assert lexicon_marks(["according", "to", "the", "report", "it", "isn't"])[:2] == ["attribution|report"] * 2
+    assert (
+        lexicon_marks(["according", "to", "the", "report", "it", "isn't"])[:2] == ["attribution|report"] * 2
+    )
     assert "negation" in lexicon_marks(["it", "isn't"])[1]
     features = doc_features(tokenize("He said so. Then “quiet” came."))
     assert features[0]["rep>"] == "1" and features[0]["-1|0"] == "<s>|he"
@@ -185,7 +187,8 @@ def test_predict_proposes_regions_relations_and_claim_values(trained: Path, tmp_
     out = tmp_path / "predictions.jsonl"
     code = main(
         ["predict", "--model", str(trained / "model-crf.skops"), "--claim-model",
-         str(certainty / "certainty" / "model-tfidf-lr.skops"), "--include-annotated", str(DATA), "--out", str(out)]
+         str(certainty / "certainty" / "model-tfidf-lr.skops"), "--include-annotated", str(DATA),
+         "--out", str(out)]
     )  # fmt: skip
     assert code == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]

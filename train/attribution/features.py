@@ -14,20 +14,28 @@ from train.attribution.tokens import QUOTES, Doc
 from train.cues import LEXICONS
 
 #: Verbs and phrases that report speech or thought, in their common forms (general English).
-REPORTING = tuple(
-    """say says said saying tell tells told telling state states stated add adds added claim claims claimed
-    report reports reported announce announces announced confirm confirms confirmed warn warns warned argue
-    argues argued note notes noted explain explains explained insist insists insisted believe believes
-    believed think thinks thought acknowledge acknowledges acknowledged admit admits admitted deny denies
-    denied suggest suggests suggested estimate estimates estimated predict predicts predicted write writes
-    wrote written ask asks asked reply replies replied comment comments commented declare declares declared
-    maintain maintains maintained contend contends contended assert asserts asserted allege alleges alleged
-    urge urges urged reiterate reiterated recall recalls recalled describe describes described indicate
-    indicates indicated reveal reveals revealed agree agrees agreed complain complains complained caution
-    cautioned emphasize emphasized emphasise emphasised stress stresses stressed concede conceded observe
-    observed conclude concluded testify testified disclose disclosed accuse accused promise promised vow
-    vowed forecast predicted acknowledging saying adding noting telling""".split()
-) + ("according to", "told reporters", "in a statement", "quoted as saying")
+_REPORTING_WORDS = (
+    "say says said saying tell tells told telling state states stated add adds added claim claims claimed "
+    "report reports reported announce announces announced confirm confirms confirmed warn warns warned "
+    "argue argues argued note notes noted explain explains explained insist insists insisted believe "
+    "believes believed think thinks thought acknowledge acknowledges acknowledged admit admits admitted "
+    "deny denies denied suggest suggests suggested estimate estimates estimated predict predicts "
+    "predicted write writes wrote written ask asks asked reply replies replied comment comments commented "
+    "declare declares declared maintain maintains maintained contend contends contended assert asserts "
+    "asserted allege alleges alleged urge urges urged reiterate reiterated recall recalls recalled "
+    "describe describes described indicate indicates indicated reveal reveals revealed agree agrees "
+    "agreed complain complains complained caution cautioned emphasize emphasized emphasise emphasised "
+    "stress stresses stressed concede conceded observe observed conclude concluded testify testified "
+    "disclose disclosed accuse accused promise promised vow vowed forecast predicted acknowledging saying "
+    "adding noting telling "
+)
+REPORTING: tuple[str, ...] = (
+    *_REPORTING_WORDS.split(),
+    "according to",
+    "told reporters",
+    "in a statement",
+    "quoted as saying",
+)
 
 #: Lexicon name -> phrases (lower case, split into tokens as the tokenizer splits them).
 PHRASES: dict[str, tuple[str, ...]] = {**LEXICONS, "report": REPORTING}
@@ -56,7 +64,7 @@ def lexicon_marks(lower: list[str]) -> list[str]:
 
 def shape(word: str) -> str:
     """Xxxx-style shape with runs collapsed: 'Ankara' → 'Xx', 'F-35' → 'X-d', '2026' → 'd'."""
-    out = []
+    out: list[str] = []
     for ch in word:
         kind = "X" if ch.isupper() else "x" if ch.islower() else "d" if ch.isdigit() else ch
         if not out or out[-1] != kind:

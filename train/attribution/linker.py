@@ -119,7 +119,7 @@ def _features(
         "rank": f"{kind}|{min(rank, 3)}",
         "rank_order": f"{kind}|{order}|{min(rank, 3)}",
         "claims_between": f"{kind}|{_bucket(between(claims))}",
-        "heads_between": f"{kind}|{_bucket(sum(lo <= r.first and r.last <= hi for r in heads if r.span.label == kind))}",
+        "heads_between": f"{kind}|{_bucket(between([r for r in heads if r.span.label == kind]))}",
         "quote_between": f"{kind}|{bool(quote_at[hi] - quote_at[lo])}",
         "claim_quoted": f"{kind}|{order}|{quoted[claim.span]}",
         "head_lex": f"{kind}|{head_marks}",

@@ -86,7 +86,8 @@ class AttributionModel(BaseEstimator):
 
 
 def spans_of(doc: Doc, layers: dict[str, tuple[list[str], list[float]]]) -> list[tuple[Span, float]]:
-    """The tagged runs of every layer as spans ``p1``, ``p2``… (by position) with their mean tag probability."""
+    """The tagged runs of every layer as spans ``p1``, ``p2``… (by position), each with the mean
+    probability of its tags."""
     found = []
     for label in LABELS:
         tags, probabilities = layers[label]

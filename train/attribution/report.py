@@ -36,7 +36,8 @@ def markdown(metrics: dict[str, Any]) -> str:
         lines += [
             f"## {name}",
             "",
-            "| label | gold | predicted | exact P | exact R | exact F1 | overlap P | overlap R | overlap F1 |",
+            "| label | gold | predicted | exact P | exact R | exact F1 | overlap P | overlap R "
+            "| overlap F1 |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for label in LABELS:

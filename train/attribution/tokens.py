@@ -24,10 +24,11 @@ _CLOSING = frozenset("”»")
 _STRAIGHT = frozenset('"')
 QUOTES = _OPENING | _CLOSING | _STRAIGHT
 #: Short words that end with a period without ending a sentence.
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof gen sen rep gov st jr sr col lt sgt capt cmdr adm no vs etc inc corp co ltd jan feb "
-    "mar apr jun jul aug sep sept oct nov dec".split()
+_ABBREVIATIONS_WORDS = (
+    "mr mrs ms dr prof gen sen rep gov st jr sr col lt sgt capt cmdr adm no vs etc inc corp co ltd jan "
+    "feb mar apr jun jul aug sep sept oct nov dec "
 )
+_ABBREVIATIONS = frozenset(_ABBREVIATIONS_WORDS.split())
 
 
 @dataclass(slots=True)
