@@ -32,6 +32,7 @@ demo: setup
 	$(BIN)/stancebank adjudicate data --adjudicator amira
 	$(BIN)/stancebank export data --out data/hf
 	$(BIN)/stancebank train --task all --dataset data/hf --out reports
+	$(BIN)/stancebank train --task attribution --dataset data/hf --out reports
 
 lint: setup
 	$(BIN)/ruff check .

@@ -409,6 +409,18 @@ def _existing_out(root: Path) -> list[str]:
     return [str(FIXTURES / "certainty.jsonl")]
 
 
+BRAT = ["--label-map", "Source=SOURCE,Cue=CUE,Content=CLAIM"]
+
+
+def _brat_pair(text: bytes) -> Callable[[Path], list[str]]:
+    def write(root: Path) -> list[str]:
+        (root / "doc.txt").write_bytes(text)
+        (root / "doc.ann").write_bytes(b"T1\tSource 0 3\tcaf\n")
+        return [str(root / "doc.txt")]
+
+    return write
+
+
 GOOD_FINDING = b'{"id": 1, "finding": "Fine.", "sentence-level-certainty": 3}\n'
 # (case id, input writer, format, extra args, exit code, message)
 IMPORT_CASES: list[tuple[str, Callable[[Path], list[str]], str, list[str], int, str]] = [
@@ -443,6 +455,16 @@ IMPORT_CASES: list[tuple[str, Callable[[Path], list[str]], str, list[str], int, 
     ("table without its columns", _file("t.csv", b"body,claim\nA,x\n"), "table", [], 2,
      "needs --text-col and --target-col"),
     ("output folder in use", _existing_out, "certainty-jsonl", [], 2, "not empty; refusing to replace"),
+    ("brat without a label map", _file("a.ann", b"T1\tSource 0 1\tM\n"), "brat", [], 2, "needs --label-map"),
+    ("brat label map to no label of ours", _file("a.ann", b""), "brat", ["--label-map", "Source=SPEAKER"], 2,
+     "--label-map items look like BratType=LABEL"),
+    ("brat .ann without its .txt", _file("a.ann", b"T1\tSource 0 1\tM\n"), "brat", BRAT, 2,
+     "nothing imported"),
+    ("brat text not UTF-8", _brat_pair(b"caf\xe9 au lait"), "brat", BRAT, 2, "nothing imported"),
+    ("brat text blank", _brat_pair(b" \r\n"), "brat", BRAT, 2, "nothing imported"),
+    ("brat input neither .txt nor .ann", _file("a.csv", b"x\n"), "brat", BRAT, 2,
+     "a brat file ends in .txt or .ann"),
+    ("brat input missing", lambda root: [str(root / "gone.ann")], "brat", BRAT, 2, "nothing imported"),
 ]  # fmt: skip
 
 

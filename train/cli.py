@@ -14,6 +14,23 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     proportions = parse_proportions(args.split)
     corpus = load_valid(args.data)
+    if getattr(args, "format", "hf") == "brat":
+        from stancebank.brat_export import export_brat, splits_of
+
+        counts = export_brat(
+            corpus.tables,
+            args.out,
+            split_of=splits_of(corpus.tables, proportions=proportions, seed=args.seed),
+        )
+        print(
+            f"written {args.out}: "
+            + ", ".join(f"{split} {n} article(s)" for split, n in sorted(counts.items()))
+        )
+        print(
+            f"read back with: stancebank import brat {args.out} --out DIR "
+            "--label-map SOURCE=SOURCE,CUE=CUE,CLAIM=CLAIM"
+        )
+        return 0
     report = export(corpus.tables, args.out, proportions=proportions, seed=args.seed, card_path=str(args.out))
     for config, splits in report.counts.items():
         if any(splits.values()):
@@ -38,4 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", default="0.7,0.15,0.15", help="train,validation,test proportions")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--push-to-hub", metavar="REPO", help="also upload (needs HF_TOKEN)")
+    parser.add_argument(
+        "--format",
+        choices=("hf", "brat"),
+        default="hf",
+        help="hf: the Hugging Face dataset (default); brat: brat standoff .txt/.ann per article, a folder "
+        "per split (give --out a new folder)",
+    )
     parser.set_defaults(func=cmd_export)

@@ -148,6 +148,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from train.baselines import ALL_TASKS, TASKS, TrainingError, model_names
     from train.evaluation import PRIMARY
 
+    if args.task == "attribution":  # span tagging + linking: its own models and reports
+        from train.attribution.cli import cmd_train_attribution
+
+        return cmd_train_attribution(args)
     tasks = list(TASKS) if args.task == "all" else [args.task]
     console = Console(width=max(120, Console().width))
     summary: dict[str, dict[str, Any]] = {}
@@ -220,7 +224,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from stancebank.validate import load_valid
     from train.predict import predict, write_predictions
 
-    records = predict(args.model, load_valid(args.data), include_annotated=args.include_annotated)
+    records = predict(
+        args.model,
+        load_valid(args.data),
+        include_annotated=args.include_annotated,
+        claim_models=args.claim_model or (),
+    )
     write_predictions(records, args.out)
     print(f"{len(records)} task(s) pre-annotated, least confident first → {args.out}")
     for record in records[:5]:
@@ -243,15 +252,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--task",
-        choices=["all", *TASK_NAMES],
+        choices=["all", *TASK_NAMES, "attribution"],
         default="all",
-        help="all = the four tasks of our corpus; fnc1 and certainty-score need an imported corpus",
+        help="all = the four tasks of our corpus; fnc1 and certainty-score need an imported corpus; "
+        "attribution = SOURCE/CUE/CLAIM span taggers and their linker (reports in OUT/attribution)",
     )
     parser.add_argument(
         "--model",
         default="all",
         help="all, or one model of the task: majority, stratified, tfidf-lr, char-svm, cues-lr "
-        "(our tasks); majority, tfidf-lr, pair-gbdt (fnc1); mean, tfidf-ridge, cues-ridge (certainty-score)",
+        "(our tasks); majority, tfidf-lr, pair-gbdt (fnc1); mean, tfidf-ridge, cues-ridge (certainty-score); "
+        "crf, token-lr (attribution)",
     )
     parser.add_argument(
         "--fit-on", default="train,validation", help="splits to train on (default train,validation)"
@@ -277,12 +288,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(func=cmd_evaluate)
     predict = sub.add_parser(
         "predict",
-        help="pre-annotate unannotated tasks with a claim model",
-        description="Write Label Studio predictions (one CLAIM region per sentence, the model's value and "
-        "probability per region) for tasks without annotations, least confident task first.",
+        help="pre-annotate unannotated tasks with a claim or attribution model",
+        description="Write Label Studio predictions for tasks without annotations, least confident task "
+        "first. A claim model: one CLAIM region per sentence with the model's value and probability. An "
+        "attribution model (train --task attribution): SOURCE/CUE/CLAIM regions with scores, their "
+        "source_of/cue_of relations, and the values of any --claim-model on each CLAIM.",
     )
     predict.add_argument("--model", type=Path, required=True)
     predict.add_argument("data", nargs="*", type=Path, default=[Path("data")])
     predict.add_argument("--out", type=Path, default=Path("predictions.jsonl"))
     predict.add_argument("--include-annotated", action="store_true", help="also tasks that have annotations")
+    predict.add_argument(
+        "--claim-model",
+        type=Path,
+        action="append",
+        help="with an attribution --model: a certainty/polarity/stance model whose value is proposed on "
+        "each predicted CLAIM (repeatable)",
+    )
     predict.set_defaults(func=cmd_predict)

@@ -9,6 +9,7 @@ first so annotators label where the model is least sure.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,21 @@ def unannotated_tasks(corpus: Corpus) -> list[tuple[str, str]]:
     return [(a, t) for a, t in pairs if (a, t) not in done]
 
 
-def predict(model_path: Path, corpus: Corpus, *, include_annotated: bool = False) -> list[dict[str, Any]]:
+def predict(
+    model_path: Path, corpus: Corpus, *, include_annotated: bool = False, claim_models: Sequence[Path] = ()
+) -> list[dict[str, Any]]:
     """Prediction records for ``studio push --predictions``, least confident task first."""
     meta = model_meta(model_path)
+    if meta["task"] == "attribution":  # SOURCE/CUE/CLAIM regions and relations: train.attribution
+        from train.attribution.preannotate import predict_attribution
+
+        return predict_attribution(
+            model_path, corpus, include_annotated=include_annotated, claim_models=claim_models
+        )
+    if claim_models:
+        raise TrainingError(
+            "--claim-model goes with an attribution model (--model …/attribution/model-*.skops)"
+        )
     if meta["task"] not in CLAIM_TASKS:
         raise TrainingError(f"predict needs a claim model ({', '.join(CLAIM_TASKS)}); got {meta['task']!r}")
     attribute = TASKS[meta["task"]].label

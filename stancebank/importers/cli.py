@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-FORMATS = ("fnc1", "certainty-jsonl", "table", "conll-factuality")
+FORMATS = ("fnc1", "certainty-jsonl", "table", "conll-factuality", "brat")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -21,6 +21,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     options = {k: v for k, v in vars(args).items() if k not in ("func", "command", "paths", "out", "fmt")}
     options = {k: str(v) if isinstance(v, Path) else v for k, v in options.items()}
     columns = None
+    span_map = None
+    if args.fmt == "brat":
+        from stancebank.importers.brat import parse_span_map
+
+        span_map = parse_span_map(args.label_map)
     if args.fmt == "table":
         if not args.text_col or not args.target_col:
             raise CorpusImportError("import table needs --text-col and --target-col")
@@ -43,6 +48,11 @@ def cmd_import(args: argparse.Namespace) -> int:
             import_certainty(writer, args.paths)
         elif args.fmt == "conll-factuality":
             import_conll(writer, args.paths, corpus=args.corpus)
+        elif args.fmt == "brat":
+            from stancebank.importers.brat import import_brat
+
+            assert span_map is not None
+            import_brat(writer, args.paths, label_map=span_map, annotator=args.annotator, corpus=args.corpus)
         else:
             assert columns is not None
             import_table(writer, args.paths, columns)
@@ -67,14 +77,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "import",
         help="convert a public corpus into StanceBank data files",
-        description="Convert an external corpus (fnc1, certainty-jsonl, table, conll-factuality) into "
+        description="Convert an external corpus (fnc1, certainty-jsonl, table, conll-factuality, brat) into "
         "articles.jsonl, targets.jsonl and annotations/, validated by every schema rule, written "
         "atomically into --out with rejects.jsonl and import.json. Exit 0 when every row was imported, "
         "1 when some were rejected (the rest is written), 2 when nothing could be imported.",
     )
     parser.add_argument("fmt", choices=FORMATS, metavar="FORMAT", help=f"one of {', '.join(FORMATS)}")
     parser.add_argument(
-        "paths", nargs="+", type=Path, metavar="PATH", help="input files (fnc1: or its folder)"
+        "paths", nargs="+", type=Path, metavar="PATH", help="input files (fnc1, brat: or their folders)"
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder (a StanceBank data folder)")
     parser.add_argument("--force", action="store_true", help="replace an earlier import in --out")
@@ -83,11 +93,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     table.add_argument("--text-col", help="column with the article text")
     table.add_argument("--target-col", help="column with the target (proposition)")
     table.add_argument("--label-col", help="column with the document-level stance label")
-    table.add_argument("--label-map", help="original=ours,… with ours in support/oppose/neutral/unrelated")
+    table.add_argument(
+        "--label-map",
+        help="original=ours,… with ours in support/oppose/neutral/unrelated (table); brat: "
+        "BratType=LABEL,… with LABEL in SOURCE/CUE/CLAIM, e.g. Source=SOURCE,Cue=CUE,Content=CLAIM",
+    )
     table.add_argument("--group-col", help="rows with the same value share one article")
     table.add_argument("--id-col", help="column with the row's original id (default: row number)")
     table.add_argument("--split-col", help="column with the row's split (train/validation/test…)")
     table.add_argument("--language", default="en", help="ISO 639-1 language of the texts (default en)")
     table.add_argument("--licence", help="licence or terms of the texts, written into every article")
-    parser.add_argument("--corpus", help="corpus name used in ids and metadata (table, conll-factuality)")
+    parser.add_argument(
+        "--corpus", help="corpus name used in ids and metadata (table, conll-factuality, brat)"
+    )
+    parser.add_argument(
+        "--annotator", help="brat: annotator name of the imported annotations (default: corpus)"
+    )
     parser.set_defaults(func=cmd_import)
