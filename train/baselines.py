@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,7 @@ from sklearn.svm import LinearSVC
 from schemas.errors import StanceBankError
 from train.cues import CueFeatures
 from train.pairs import PairFeatures, hashed_tfidf
+from train.scales import MostFrequentValue, Scale, scale_of
 
 SEED = 13
 
@@ -48,6 +49,17 @@ class Task:
     kind: str = "classification"
 
 
+class Frame(NamedTuple):
+    """One split of a task: inputs, labels (names, or floats for regression), the CV/split group of each
+    row (the export's ``group`` column, else the article), each row's id, and the data's score range."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    groups: np.ndarray
+    ids: np.ndarray
+    scale: Scale | None = None
+
+
 TASKS: dict[str, Task] = {
     "certainty": Task("certainty", "claims", "certainty", ("text", "context", "cues")),
     "polarity": Task("polarity", "claims", "polarity", ("text", "context", "cues")),
@@ -60,16 +72,28 @@ TASKS: dict[str, Task] = {
 
 #: Tasks on imported corpora (not part of ``--task all``, which covers our own corpus).
 CORPUS_TASKS: dict[str, Task] = {
-    "fnc1": Task("fnc1", "pairs", "doc_label", ("target", "text"), kind="pairs"),
+    "pairs": Task("pairs", "pairs", "doc_label", ("target", "text"), kind="pairs"),
     "certainty-score": Task(
         "certainty-score", "claims", "original_score", ("text", "context", "cues"), kind="regression"
     ),
 }
 ALL_TASKS: dict[str, Task] = {**TASKS, **CORPUS_TASKS}
+#: Older names still accepted: ``fnc1`` was the pair task's name when FNC-1 was its only corpus.
+TASK_ALIASES = {"fnc1": "pairs"}
+#: The id column of each config (written into predictions).
+ID_COLUMNS = {"claims": "claim_id", "sources": "source_id", "pairs": "annotation_id"}
 
 
-def frame(split: Any, task: Task) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """Inputs, labels (names, or floats for regression) and article groups of one split."""
+def task_of(name: str) -> Task:
+    """A task by name or alias."""
+    name = TASK_ALIASES.get(name, name)
+    if name not in ALL_TASKS:
+        raise TrainingError(f"unknown task {name!r} (has {list(ALL_TASKS)})")
+    return ALL_TASKS[name]
+
+
+def frame(split: Any, task: Task) -> Frame:
+    """Inputs, labels, groups, ids and score range of one split (see :class:`Frame`)."""
     features = split.features
     data = split.to_pandas()
     if task.label not in data:
@@ -93,7 +117,13 @@ def frame(split: Any, task: Task) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]
             "none" if v is None or (isinstance(v, float) and np.isnan(v)) else features[column].names[int(v)]
             for v in values
         ]
-    return inputs, labels, data["article_id"].to_numpy()
+    groups = data["article_id"].astype(str)
+    if "group" in data:  # the export's split/CV group (claim, topic, event) when the importer named one
+        groups = data["group"].where(data["group"].notna() & (data["group"] != ""), groups).astype(str)
+    id_column = ID_COLUMNS.get(task.config, "article_id")
+    ids = data[id_column if id_column in data else "article_id"].astype(str).to_numpy()
+    scale = scale_of(data) if task.kind == "regression" else None
+    return Frame(inputs, labels, groups.to_numpy(), ids, scale)
 
 
 def _joined(columns: tuple[str, ...]) -> Callable[[pd.DataFrame], pd.Series]:
@@ -155,6 +185,8 @@ def regression_models(task: Task) -> dict[str, tuple[Pipeline, dict[str, list[An
     word = {"ngram_range": (1, 2), "min_df": 1, "sublinear_tf": True}
     return {
         "mean": (Pipeline([("model", DummyRegressor(strategy="mean"))]), {}),
+        "median": (Pipeline([("model", DummyRegressor(strategy="median"))]), {}),
+        "most-frequent": (Pipeline([("model", MostFrequentValue())]), {}),
         "tfidf-ridge": (
             Pipeline([("features", _text_union(task, word)), ("model", Ridge())]),
             {"model__alpha": [0.3, 1.0, 3.0, 10.0]},
@@ -206,18 +238,43 @@ def models(task: Task) -> dict[str, tuple[Pipeline, dict[str, list[Any]]]]:
     }
 
 
+def disjoint_dev(targets: np.ndarray, groups: np.ndarray, *, fraction: float = 0.2) -> list[tuple[Any, Any]]:
+    """One (fit, dev) split disjoint in both texts and targets: a fraction of the groups is held out as
+    dev, and fitting rows whose target also occurs in dev are dropped (a pair corpus repeats each headline
+    over many bodies; a model selected on seen headlines is selected for memory)."""
+    names = np.unique(groups)
+    rng = np.random.default_rng(SEED)
+    held = set(rng.choice(names, size=max(1, round(fraction * len(names))), replace=False).tolist())
+    dev = np.isin(groups, list(held))
+    fit_rows = ~dev & ~np.isin(targets, np.unique(targets[dev]))
+    if not fit_rows.any() or not dev.any():
+        raise TrainingError("too few groups for a dev split disjoint in texts and targets")
+    return [(np.flatnonzero(fit_rows), np.flatnonzero(dev))]
+
+
 def fit(
-    pipeline: Pipeline, grid: dict[str, list[Any]], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray
+    pipeline: Pipeline,
+    grid: dict[str, list[Any]],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray,
+    *,
+    kind: str = "classification",
 ) -> Pipeline:
-    """Choose hyper-parameters by grouped (by article) cross-validation, then refit on all of X."""
+    """Choose hyper-parameters by grouped cross-validation (pairs: on a dev split disjoint in texts and
+    targets), then refit on all of X."""
     if not grid:
         return pipeline.fit(X, y)
-    n_splits = min(5, len(set(groups)))
     classifier = not isinstance(pipeline[-1], RegressorMixin)
+    cv: Any = (
+        disjoint_dev(X["target"].to_numpy(), groups)
+        if kind == "pairs"
+        else GroupKFold(n_splits=min(5, len(set(groups))))
+    )
     search = GridSearchCV(
         pipeline,
         grid,
-        cv=GroupKFold(n_splits=n_splits),
+        cv=cv,
         scoring="f1_macro" if classifier else "r2",
         n_jobs=1,
         error_score="raise",
@@ -228,7 +285,7 @@ def fit(
 
 
 def model_names(task: str = "certainty") -> list[str]:
-    return list(models(ALL_TASKS[task]))
+    return list(models(task_of(task)))
 
 
 def all_model_names() -> list[str]:

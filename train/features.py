@@ -79,6 +79,10 @@ def claims_features() -> Features:
             "cue_types": List(label(V.CueType)),
             "original_label": Value("string"),
             "original_score": Value("float32"),
+            "score_min": Value("float32"),
+            "score_max": Value("float32"),
+            "score_scale": Value("string"),
+            "group": Value("string"),
         }
     )
 
@@ -93,6 +97,7 @@ def pairs_features() -> Features:
             "doc_stance": label(V.Stance),
             "doc_label": label(V.DocumentStance),
             "original_label": Value("string"),
+            "group": Value("string"),
         }
     )
 
