@@ -88,6 +88,23 @@ def fitting_data(
     return joined, {s: len(p.y) for s, p in parts.items()}
 
 
+def check_fit_on(dataset: Path, task: Task, fit_on: tuple[str, ...], *, allow_test_fit: bool) -> Any:
+    """The task's config, once it is sure to have a test split and rows in ``fit_on``; a fit on the
+    reported split needs ``allow_test_fit``."""
+    from train.baselines import TrainingError
+
+    if "test" in fit_on and not allow_test_fit:
+        raise TrainingError(
+            "--fit-on includes 'test', the split the report scores: give --allow-test-fit to do it anyway"
+        )
+    loaded = load_config(dataset, task)
+    if "test" not in loaded:
+        raise TrainingError(f"{dataset}: config {task.config!r} has no test split (has {list(loaded)})")
+    if not any(s in loaded and len(loaded[s]) for s in fit_on):
+        raise TrainingError(f"{dataset}: config {task.config!r} has no rows in {', '.join(fit_on)}")
+    return loaded
+
+
 def train_task(
     dataset: Path,
     task_name: str,
@@ -107,13 +124,7 @@ def train_task(
 
     task = task_of(task_name)
     task_name = task.name
-    if "test" in fit_on and not allow_test_fit:
-        raise TrainingError(
-            "--fit-on includes 'test', the split the report scores: give --allow-test-fit to do it anyway"
-        )
-    loaded = load_config(dataset, task)
-    if "test" not in loaded:
-        raise TrainingError(f"{dataset}: config {task.config!r} has no test split (has {list(loaded)})")
+    loaded = check_fit_on(dataset, task, fit_on, allow_test_fit=allow_test_fit)
     data, fitted_on = fitting_data(loaded, task, fit_on, dataset)
     test = frame(loaded["test"], task)
     labels = _labels(loaded, task)
@@ -236,12 +247,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     fit_on = tuple(s.strip() for s in args.fit_on.split(",") if s.strip())
     if args.metric == "fnc1" and any(task_of(t).kind != "pairs" for t in tasks):
         raise TrainingError("--metric fnc1 needs the pair task (--task pairs)")
+    for task in tasks:  # refuse before the progress bar starts: one clear line on stderr
+        unknown = [] if args.model == "all" or args.model in model_names(task) else [args.model]
+        if unknown:
+            raise TrainingError(f"task {task!r} has no model {unknown[0]!r} (has {model_names(task)})")
+        check_fit_on(args.dataset, task_of(task), fit_on, allow_test_fit=args.allow_test_fit)
     with Progress(console=Console(stderr=True), transient=True) as progress:
         for task in tasks:
             names = model_names(task) if args.model == "all" else [args.model]
-            unknown = [n for n in names if n not in model_names(task)]
-            if unknown:
-                raise TrainingError(f"task {task!r} has no model {unknown[0]!r} (has {model_names(task)})")
             summary[task] = train_task(
                 args.dataset,
                 task,

@@ -80,17 +80,6 @@ def test_the_claim_group_is_exported_and_kept_whole(claims_export: Path) -> None
     assert groups == {"train": {"c1", "c2"}, "test": {"c3"}, "validation": {"c4"}}
 
 
-def test_a_split_group_cell_that_is_empty_is_rejected(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    csv = tmp_path / "t.csv"
-    csv.write_text("id,claim,claim_text,headline,verdict\nr1,,A claim,A head,agree\n", encoding="utf-8")
-    code = main(["import", "table", str(csv), "--out", str(tmp_path / "o"), "--text-col", "headline",
-                 "--target-col", "claim_text", "--label-col", "verdict", "--split-group-col", "claim",
-                 "--label-map", LABEL_MAP, "--quiet"])  # fmt: skip
-    assert code == 2 and "t.csv:2: empty 'claim'" in capsys.readouterr().err
-
-
 def test_pairs_without_unrelated_have_no_fnc_score_and_the_best_is_by_macro_f1(
     claims_export: Path, tmp_path: Path
 ) -> None:
