@@ -379,8 +379,8 @@ IMPORT_CASES: list[tuple[str, Callable[[Path], list[str]], str, list[str], int, 
     ("table without its columns", _file("t.csv", b"body,claim\nA,x\n"), "table", [], 2,
      "needs --text-col and --target-col"),
     ("output folder in use", _existing_out, "certainty-jsonl", [], 2, "not empty; refusing to replace"),
-    ("empty split group", _file("t.csv", b"body,claim,c\nA,x,\n"), "table", [*TABLE, "--split-group-col", "c"], 2,
-     "t.csv:2: empty 'c'"),
+    ("empty split group", _file("t.csv", b"body,claim,c\nA,x,\n"), "table",
+     [*TABLE, "--split-group-col", "c"], 2, "t.csv:2: empty 'c'"),
 ]  # fmt: skip
 
 

@@ -117,7 +117,7 @@ def train_task(
     metric: str = "default",
 ) -> dict[str, Any]:
     from stancebank.files import write_atomic
-    from train.baselines import TrainingError, fit, frame, model_path, models, task_of
+    from train.baselines import fit, frame, model_path, models, task_of
     from train.evaluation import confusion_png, save_model, scatter_png
     from train.outputs import write_item_predictions
     from train.scales import observed_scale

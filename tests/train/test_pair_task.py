@@ -53,7 +53,8 @@ def claims_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("claims")
     _ok("import", "table", str(_claims_csv(work / "claims.csv")), "--out", str(work / "data"), "--quiet",
         "--text-col", "headline", "--target-col", "claim_text", "--label-col", "verdict",
-        "--split-group-col", "claim", "--id-col", "id", "--split-col", "split", "--label-map", LABEL_MAP)  # fmt: skip
+        "--split-group-col", "claim", "--id-col", "id", "--split-col", "split",
+        "--label-map", LABEL_MAP)  # fmt: skip
     _ok("export", str(work / "data"), "--out", str(work / "hf"))
     return work / "hf"
 
@@ -172,10 +173,18 @@ def test_predict_with_a_pair_model_and_a_score_model(
     _ok("import", "conll-factuality", str(tmp_path / "train.conll"), str(tmp_path / "test.conll"),
         "--out", str(tmp_path / "fact"), "--quiet")  # fmt: skip
     _ok("export", str(tmp_path / "fact"), "--out", str(tmp_path / "fact-hf"))
-    _ok("train", "--task", "certainty-score", "--model", "tfidf-ridge", "--dataset", str(tmp_path / "fact-hf"),
-        "--out", str(tmp_path), "--fit-on", "train")  # fmt: skip
-    _ok("predict", "--model", str(tmp_path / "certainty-score" / "model-tfidf-ridge.skops"), str(tmp_path / "new"),
-        "--out", str(out), "--include-annotated")  # fmt: skip
+    _ok("train", "--task", "certainty-score", "--model", "tfidf-ridge",
+        "--dataset", str(tmp_path / "fact-hf"), "--out", str(tmp_path), "--fit-on", "train")  # fmt: skip
+    score_model = tmp_path / "certainty-score" / "model-tfidf-ridge.skops"
+    _ok(
+        "predict",
+        "--model",
+        str(score_model),
+        str(tmp_path / "new"),
+        "--out",
+        str(out),
+        "--include-annotated",
+    )
     scores = [json.loads(x)["score"] for x in out.read_text(encoding="utf-8").splitlines()]
     assert scores and all(-3 <= s <= 3 for s in scores)
 
