@@ -23,6 +23,7 @@ from sklearn.svm import LinearSVC
 
 from schemas.errors import StanceBankError
 from train.cues import CueFeatures
+from train.pair_dev import dev_figures, dev_scorers, disjoint_dev
 from train.pairs import PairFeatures, hashed_tfidf
 from train.scales import MostFrequentValue, Scale, scale_of
 
@@ -146,7 +147,9 @@ def _text_union(task: Task, vectorizer: Any, *, with_cues: bool = False) -> Colu
 
 
 def pair_models(task: Task) -> dict[str, tuple[Pipeline, dict[str, list[Any]]]]:
-    """Headline ↔ body models; fixed hyper-parameters (documented in the README), no grid."""
+    """Target ↔ text models: TF-IDF words plus pair features (memorises targets), and pair features
+    alone (overlap, sentence similarity, cues near the target) with class weights so that rare classes
+    such as ``oppose`` are predicted; pair-gbdt's weighting is chosen on the disjoint dev split."""
     scaled = Pipeline([("pair", PairFeatures()), ("scale", StandardScaler())])
     return {
         "majority": (Pipeline([("model", DummyClassifier(strategy="most_frequent"))]), {}),
@@ -168,6 +171,16 @@ def pair_models(task: Task) -> dict[str, tuple[Pipeline, dict[str, list[Any]]]]:
             ),
             {},
         ),
+        "pair-lr": (
+            Pipeline(
+                [
+                    ("features", PairFeatures()),
+                    ("scale", StandardScaler()),
+                    ("model", LogisticRegression(max_iter=3000, class_weight="balanced", random_state=SEED)),
+                ]
+            ),
+            {},
+        ),
         "pair-gbdt": (
             Pipeline(
                 [
@@ -175,7 +188,7 @@ def pair_models(task: Task) -> dict[str, tuple[Pipeline, dict[str, list[Any]]]]:
                     ("model", HistGradientBoostingClassifier(max_iter=300, random_state=SEED)),
                 ]
             ),
-            {},
+            {"model__class_weight": [None, "balanced"]},
         ),
     }
 
@@ -238,20 +251,6 @@ def models(task: Task) -> dict[str, tuple[Pipeline, dict[str, list[Any]]]]:
     }
 
 
-def disjoint_dev(targets: np.ndarray, groups: np.ndarray, *, fraction: float = 0.2) -> list[tuple[Any, Any]]:
-    """One (fit, dev) split disjoint in both texts and targets: a fraction of the groups is held out as
-    dev, and fitting rows whose target also occurs in dev are dropped (a pair corpus repeats each headline
-    over many bodies; a model selected on seen headlines is selected for memory)."""
-    names = np.unique(groups)
-    rng = np.random.default_rng(SEED)
-    held = set(rng.choice(names, size=max(1, round(fraction * len(names))), replace=False).tolist())
-    dev = np.isin(groups, list(held))
-    fit_rows = ~dev & ~np.isin(targets, np.unique(targets[dev]))
-    if not fit_rows.any() or not dev.any():
-        raise TrainingError("too few groups for a dev split disjoint in texts and targets")
-    return [(np.flatnonzero(fit_rows), np.flatnonzero(dev))]
-
-
 def fit(
     pipeline: Pipeline,
     grid: dict[str, list[Any]],
@@ -260,28 +259,43 @@ def fit(
     groups: np.ndarray,
     *,
     kind: str = "classification",
-) -> Pipeline:
-    """Choose hyper-parameters by grouped cross-validation (pairs: on a dev split disjoint in texts and
-    targets), then refit on all of X."""
+) -> tuple[Pipeline, dict[str, Any] | None]:
+    """Choose hyper-parameters by grouped cross-validation, then refit on all of X.
+
+    Pairs: every model (also one without a grid) is scored on a dev split disjoint in targets and
+    texts (:mod:`train.pair_dev`), which also picks its hyper-parameters; those dev figures are
+    returned with the model (None for other kinds, or when the corpus is too small for such a split).
+    """
+    if kind == "pairs":
+        split = disjoint_dev(X["target"].to_numpy(), groups, y)
+        if split:
+            labels = sorted(set(y))
+            search = GridSearchCV(
+                pipeline,
+                grid or [{}],
+                cv=split,
+                scoring=dev_scorers(labels),
+                refit="macro_f1",
+                n_jobs=1,
+                error_score="raise",
+            )
+            search.fit(X, y)
+            best: Pipeline = search.best_estimator_
+            return best, dev_figures(search, len(split[0][1]), labels)
     if not grid:
-        return pipeline.fit(X, y)
+        return pipeline.fit(X, y), None
     classifier = not isinstance(pipeline[-1], RegressorMixin)
-    cv: Any = (
-        disjoint_dev(X["target"].to_numpy(), groups)
-        if kind == "pairs"
-        else GroupKFold(n_splits=min(5, len(set(groups))))
-    )
     search = GridSearchCV(
         pipeline,
         grid,
-        cv=cv,
+        cv=GroupKFold(n_splits=min(5, len(set(groups)))),
         scoring="f1_macro" if classifier else "r2",
         n_jobs=1,
         error_score="raise",
     )
     search.fit(X, y, groups=groups)
-    best: Pipeline = search.best_estimator_
-    return best
+    chosen: Pipeline = search.best_estimator_
+    return chosen, None
 
 
 def model_names(task: str = "certainty") -> list[str]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from stancebank.cli import main
-from train.baselines import disjoint_dev
+from train.pair_dev import disjoint_dev
 from train.scales import MostFrequentValue, Scale, grades
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "importers"
@@ -225,9 +225,15 @@ def test_scale_clips_and_maps_with_the_corpus_mapping() -> None:
 
 
 def test_the_dev_split_is_disjoint_in_texts_and_targets() -> None:
-    targets = np.asarray([f"h{i % 20}" for i in range(60)], dtype=object)
-    groups = np.asarray([f"b{i % 12}" for i in range(60)], dtype=object)
-    ((fit_rows, dev_rows),) = disjoint_dev(targets, groups)
-    assert len(dev_rows) and len(fit_rows)
+    """Ten stories of 3 headlines × 4 bodies (related), plus unrelated pairs across stories."""
+    rows = [(f"h{s}.{h}", f"b{s}.{b}", "support") for s in range(10) for h in range(3) for b in range(4)]
+    rows += [(f"h{s}.0", f"b{(s + 1) % 10}.0", "unrelated") for s in range(10)]
+    targets, groups, y = (np.asarray(column, dtype=object) for column in zip(*rows, strict=True))
+    ((fit_rows, dev_rows),) = disjoint_dev(targets, groups, y)
+    assert len(dev_rows) >= 12 and len(fit_rows) >= 12
     assert not set(groups[fit_rows]) & set(groups[dev_rows])
     assert not set(targets[fit_rows]) & set(targets[dev_rows])
+    # without labels every pair links (the unrelated ones chain the stories): one component, no split
+    assert disjoint_dev(targets, groups) == []
+    related = y != "unrelated"
+    assert len(disjoint_dev(targets[related], groups[related])) == 1
