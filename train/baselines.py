@@ -22,6 +22,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.svm import LinearSVC
 
 from schemas.errors import StanceBankError
+from train.context import TokenContext, window_text
 from train.cues import CueFeatures
 from train.pair_dev import dev_figures, dev_scorers, disjoint_dev
 from train.pairs import PairFeatures, hashed_tfidf
@@ -48,6 +49,8 @@ class Task:
     text_columns: tuple[str, ...]
     categorical: tuple[str, ...] = ()
     kind: str = "classification"
+    #: Token-context text columns (``window``, ``token_info``) of the context model, when they have text.
+    context_columns: tuple[str, ...] = ()
 
 
 class Frame(NamedTuple):
@@ -75,7 +78,12 @@ TASKS: dict[str, Task] = {
 CORPUS_TASKS: dict[str, Task] = {
     "pairs": Task("pairs", "pairs", "doc_label", ("target", "text"), kind="pairs"),
     "certainty-score": Task(
-        "certainty-score", "claims", "original_score", ("text", "context", "cues"), kind="regression"
+        "certainty-score",
+        "claims",
+        "original_score",
+        ("text", "context", "cues"),
+        kind="regression",
+        context_columns=("window", "token_info"),
     ),
 }
 ALL_TASKS: dict[str, Task] = {**TASKS, **CORPUS_TASKS}
@@ -112,6 +120,11 @@ def frame(split: Any, task: Task) -> Frame:
     inputs["target"] = data.get("target", pd.Series("", index=data.index)).fillna("")
     inputs["cues"] = data["cue_texts"].map(" ".join) if "cue_texts" in data else ""
     inputs["claims"] = data["claim_texts"].map(" ".join) if "claim_texts" in data else ""
+    inputs["left"], inputs["right"] = _sides(data)
+    inputs["window"] = [
+        window_text(a, b, c) for a, b, c in zip(inputs["left"], inputs["text"], inputs["right"], strict=True)
+    ]
+    inputs["token_info"] = data["token_info"].fillna("") if "token_info" in data else ""
     for column in task.categorical:
         values = data[column]
         inputs[column] = [
@@ -125,6 +138,23 @@ def frame(split: Any, task: Task) -> Frame:
     ids = data[id_column if id_column in data else "article_id"].astype(str).to_numpy()
     scale = scale_of(data) if task.kind == "regression" else None
     return Frame(inputs, labels, groups.to_numpy(), ids, scale)
+
+
+def _sides(data: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The context left and right of each span (empty without ``context_start``)."""
+    if "context_start" not in data or "context" not in data:
+        return [""] * len(data), [""] * len(data)
+    left, right = [], []
+    for context, offset, start, end in zip(
+        data["context"].fillna("").tolist(),
+        data["context_start"].tolist(),
+        data["start"].tolist(),
+        data["end"].tolist(),
+        strict=True,
+    ):
+        left.append(context[: max(int(start) - int(offset), 0)])
+        right.append(context[max(int(end) - int(offset), 0) :])
+    return left, right
 
 
 def _joined(columns: tuple[str, ...]) -> Callable[[pd.DataFrame], pd.Series]:
@@ -208,7 +238,28 @@ def regression_models(task: Task) -> dict[str, tuple[Pipeline, dict[str, list[An
             Pipeline([("features", _text_union(task, word, with_cues=True)), ("model", Ridge())]),
             {"model__alpha": [0.3, 1.0, 3.0, 10.0]},
         ),
+        "context-ridge": (
+            Pipeline([("features", _context_union(task, word)), ("model", Ridge())]),
+            {"model__alpha": [1.0, 3.0, 10.0]},
+        ),
     }
+
+
+def _context_union(task: Task, word: dict[str, Any]) -> ColumnTransformer:
+    """The cue model's inputs plus the token's context: its window, TokenContext features and any
+    POS/lemma/dependency columns (``token_info``) the corpus carries."""
+    union = _text_union(task, word, with_cues=True)
+    marked = {"token_pattern": r"\S+", "lowercase": False, "sublinear_tf": True}
+    parts = list(union.transformers)
+    parts += [(f"tfidf_{c}", TfidfVectorizer(**marked), c) for c in task.context_columns]
+    parts.append(
+        (
+            "context",
+            Pipeline([("count", TokenContext()), ("scale", StandardScaler())]),
+            ["left", "text", "right"],
+        )
+    )
+    return ColumnTransformer(parts)
 
 
 def models(task: Task) -> dict[str, tuple[Pipeline, dict[str, list[Any]]]]:

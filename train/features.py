@@ -66,6 +66,7 @@ def claims_features() -> Features:
             "start": Value("int32"),
             "end": Value("int32"),
             "context": Value("string"),
+            "context_start": Value("int32"),
             "stance": label(V.Stance),
             "certainty": label(V.Certainty),
             "polarity": label(V.Polarity),
@@ -82,6 +83,7 @@ def claims_features() -> Features:
             "score_min": Value("float32"),
             "score_max": Value("float32"),
             "score_scale": Value("string"),
+            "token_info": Value("string"),
             "group": Value("string"),
         }
     )

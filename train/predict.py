@@ -160,7 +160,21 @@ def predict_items(
 
 
 def _inputs(texts: list[str], targets: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({"text": texts, "context": texts, "target": targets, "cues": "", "claims": ""})
+    from train.context import window_text
+
+    return pd.DataFrame(
+        {
+            "text": texts,
+            "context": texts,
+            "target": targets,
+            "cues": "",
+            "claims": "",
+            "left": "",
+            "right": "",
+            "window": [window_text("", t, "") for t in texts],
+            "token_info": "",
+        }
+    )
 
 
 def write_predictions(records: list[dict[str, Any]], out: Path) -> None:

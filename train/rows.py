@@ -74,7 +74,7 @@ def _arrow(values: Any) -> pa.Array:
 
 
 #: Metadata keys kept as text (the others are numbers).
-_TEXT_KEYS = ("label", "scale", "split_group")
+_TEXT_KEYS = ("label", "scale", "split_group", "rest")
 
 
 def _original(metadata: pd.Series, key: str) -> pa.Array:
@@ -222,6 +222,19 @@ def _contexts(texts: list[str], spans: pd.DataFrame) -> list[str]:
     ]
 
 
+def _context_starts(texts: list[str], spans: pd.DataFrame) -> list[int]:
+    """Where each span's :func:`_contexts` string starts in its article (so ``start - context_start``
+    is the span's offset inside its context)."""
+    half = CONTEXT_LIMIT // 2
+    starts = []
+    for row, start in zip(spans["row"].tolist(), spans["start"].tolist(), strict=True):
+        text = texts[row]
+        left = max(start - half, 0) if "\n" not in text else max(text.rfind("\n", 0, start) + 1, start - half)
+        chunk = text[left:start]
+        starts.append(left + len(chunk) - len(chunk.lstrip()))
+    return starts
+
+
 def _claims(base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations: pd.DataFrame) -> pa.Table:
     claims = spans.loc[spans["label"] == V.SpanLabel.CLAIM].reset_index(drop=True)
     claims["position"] = np.arange(len(claims))
@@ -248,6 +261,7 @@ def _claims(base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations
             "start": claims["start"],
             "end": claims["end"],
             "context": _contexts(texts, claims),
+            "context_start": pa.array(_context_starts(texts, claims), pa.int64()),
             "stance": claims["stance"],
             "certainty": claims["certainty"],
             "polarity": claims["polarity"],
@@ -266,6 +280,7 @@ def _claims(base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations
             "score_min": _original(claims["metadata"], "scale_min"),
             "score_max": _original(claims["metadata"], "scale_max"),
             "score_scale": _original(claims["metadata"], "scale"),
+            "token_info": _original(claims["metadata"], "rest"),
             "group": _group(task),
         }
     )

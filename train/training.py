@@ -131,7 +131,8 @@ def train_task(
     scale = (data.scale or observed_scale(data.y)) if task.kind == "regression" else None
     # a corpus without cues (or contexts) has an empty column: TF-IDF cannot learn a vocabulary from it
     present = tuple(c for c in task.text_columns if data.X[c].astype(str).str.strip().any())
-    task = dataclasses.replace(task, text_columns=present or task.text_columns)
+    around = tuple(c for c in task.context_columns if data.X[c].astype(str).str.strip().any())
+    task = dataclasses.replace(task, text_columns=present or task.text_columns, context_columns=around)
     out_dir = out / task_name
     out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {}
