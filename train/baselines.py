@@ -332,7 +332,7 @@ def fit(
             )
             search.fit(X, y)
             best: Pipeline = search.best_estimator_
-            return best, dev_figures(search, len(split[0][1]), labels)
+            return best, dev_figures(search, y[split[0][1]], labels)
     if not grid:
         return pipeline.fit(X, y), None
     classifier = not isinstance(pipeline[-1], RegressorMixin)

@@ -189,12 +189,22 @@ LOWER_IS_BETTER = ("mae",)
 
 
 def best_model(results: dict[str, dict[str, Any]], primary: str) -> str:
+    """The best non-floor model by ``primary``: on the dev split when every candidate has dev figures
+    (pairs), so that the test split is never used to choose; else on test (the only split scored)."""
     sign = -1 if primary in LOWER_IS_BETTER else 1
+    candidates = [n for n in results if n not in FLOORS and primary in results[n]]
+    on_dev = bool(candidates) and all(primary in (results[n].get("dev") or {}) for n in candidates)
     return max(
-        (n for n in results if n not in FLOORS and primary in results[n]),
-        key=lambda n: sign * results[n][primary],
+        candidates,
+        key=lambda n: sign * (results[n]["dev"][primary] if on_dev else results[n][primary]),
         default=next(iter(results)),
     )
+
+
+def chosen_on(results: dict[str, dict[str, Any]]) -> str:
+    """Where :func:`best_model` ranked the models."""
+    candidates = [m for n, m in results.items() if n not in FLOORS]
+    return "dev" if candidates and all(m.get("dev") for m in candidates) else "test"
 
 
 def write_reports(
@@ -234,7 +244,9 @@ def write_reports(
         assert scale is not None
         text = regression_markdown(task, results, best, note, scale, test_fit=test_fit, primary=primary)
     else:
-        text = markdown(task, results, labels, best, note, test_fit=test_fit, primary=primary)
+        text = markdown(
+            task, results, labels, best, note, test_fit=test_fit, primary=f"{primary} on {chosen_on(results)}"
+        )
     write_atomic(report, text)
     return report
 

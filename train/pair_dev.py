@@ -76,11 +76,16 @@ def dev_scorers(labels: list[str]) -> dict[str, Any]:
     }
 
 
-def dev_figures(search: Any, n_dev: int, labels: list[str]) -> dict[str, Any]:
-    """The chosen candidate's figures on the dev split, from a fitted GridSearchCV."""
+def dev_figures(search: Any, y_dev: np.ndarray, labels: list[str]) -> dict[str, Any]:
+    """The chosen candidate's figures on the dev split, from a fitted GridSearchCV, with the dev labels'
+    counts."""
     best = search.best_index_
     results = search.cv_results_
-    figures: dict[str, Any] = {"n": n_dev}
+    counts = pd.Series(y_dev).value_counts()
+    figures: dict[str, Any] = {
+        "n": len(y_dev),
+        "n_true": {label: int(counts.get(label, 0)) for label in labels},
+    }
     for key in ("macro_f1", "accuracy", "fnc1_percent"):
         figures[key] = round(float(results[f"mean_test_{key}"][best]), 4)
     figures["per_class_f1"] = {

@@ -11,8 +11,8 @@ def fit_note(fitted_on: dict[str, int], kind: str, *, test_fit: bool = False) ->
     """What the models were really fitted on, and how hyper-parameters were chosen."""
     splits = " + ".join(f"{name} ({n:,} rows)" for name, n in fitted_on.items())
     how = (
-        "models with a grid chose their hyper-parameters on a dev part of those rows disjoint from the "
-        "rest in both targets and texts (groups held out, their targets removed from the fitting part)"
+        "each model is also fitted on part of those rows and scored on a dev part disjoint from it in both "
+        "targets and texts (see below), where models with a grid choose their hyper-parameters"
         if kind == "pairs"
         else "models with a grid chose their hyper-parameters by GroupKFold (by the export's group) "
         "on those rows"
@@ -144,6 +144,13 @@ def regression_markdown(
     return "\n".join(lines)
 
 
+def _dev_size(dev: dict[str, dict[str, Any]]) -> str:
+    figures = next(iter(dev.values()))
+    counts = figures.get("n_true", {})
+    mix = ", ".join(f"{label} {n:,}" for label, n in counts.items())
+    return f"{figures['n']:,} items" + (f": {mix}" if mix else "")
+
+
 def _dev_table(results: dict[str, dict[str, Any]], labels: list[str], fnc: bool) -> list[str]:
     """Pairs: each model's figures on the dev split disjoint in targets and texts (model selection)."""
     dev = {n: m["dev"] for n, m in results.items() if m.get("dev")}
@@ -152,8 +159,9 @@ def _dev_table(results: dict[str, dict[str, Any]], labels: list[str], fnc: bool)
     lines = [
         "",
         "Dev split disjoint from the fitting part in both targets and texts "
-        f"({next(iter(dev.values()))['n']} items; fitted on the rest of the fitting data, used to choose "
-        "hyper-parameters). The test split "
+        f"({_dev_size(dev)}; fitted on the rest of the fitting data, used to choose "
+        "hyper-parameters and the best model). Its class mix can differ from test's: pairs crossing the cut "
+        "are dropped, and with an `unrelated` class most of them are unrelated. The test split "
         "above may share targets with the fitting data (FNC-1's hold-out shares every headline), so "
         "these are the figures for unseen targets:",
         "",

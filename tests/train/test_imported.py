@@ -75,6 +75,7 @@ def test_certainty_score_model_and_the_fnc1_metric_needs_a_pair_model(
         "most-frequent",
         "tfidf-ridge",
         "cues-ridge",
+        "context-ridge",
     }
     assert metrics["scale"] == {"low": 1.0, "high": 6.0, "mapping": "certainty-grade"}
     assert (tmp_path / "r" / "certainty-score" / "scatter-cues-ridge.png").exists()
