@@ -60,11 +60,20 @@ def metrics(task: str) -> dict[str, Any]:
     return data
 
 
+def shared_default() -> Path:
+    """The nearest ``shared/data`` folder beside the checkout or one of its parents (a git worktree
+    lives one level deeper than the main checkout)."""
+    for folder in ROOT.parents:
+        if (folder / "shared" / "data").is_dir():
+            return folder / "shared" / "data"
+    return ROOT.parent / "shared" / "data"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--shared", type=Path, default=shared_default(), help="the shared data folder")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "public")
     args = parser.parse_args()
     fnc, pj = args.shared / "fnc-1", args.shared / "certainty-pei-jurgens-2021"
