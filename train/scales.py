@@ -27,11 +27,11 @@ class Scale:
     mapping: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        return {"low": self.low, "high": self.high, "mapping": self.mapping}
+        return {"low": self.low, "high": self.high, "mapping": self.mapping}  # not a label
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Scale:
-        return cls(float(data["low"]), float(data["high"]), str(data.get("mapping") or ""))
+        return cls(float(data["low"]), float(data["high"]), str(data.get("mapping") or ""))  # not a label
 
     def clip(self, values: np.ndarray) -> np.ndarray:
         return np.clip(np.asarray(values, dtype=float), self.low, self.high)
