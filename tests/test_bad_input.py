@@ -465,6 +465,8 @@ IMPORT_CASES: list[tuple[str, Callable[[Path], list[str]], str, list[str], int, 
     ("brat input neither .txt nor .ann", _file("a.csv", b"x\n"), "brat", BRAT, 2,
      "a brat file ends in .txt or .ann"),
     ("brat input missing", lambda root: [str(root / "gone.ann")], "brat", BRAT, 2, "nothing imported"),
+    ("empty split group", _file("t.csv", b"body,claim,c\nA,x,\n"), "table",
+     [*TABLE, "--split-group-col", "c"], 2, "t.csv:2: empty 'c'"),
 ]  # fmt: skip
 
 
@@ -502,6 +504,33 @@ def test_import_ids_cannot_escape_the_output_folder(tmp_path: Path) -> None:
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert all(name.startswith("deep/out/") for name in written), written
     assert [p.name for p in (out / "annotations").iterdir()] == ["_.._.._.._escape.jsonl"]
+
+
+# --- train / evaluate: options that would report something false -------------------------------------
+
+HF = Path(__file__).parent.parent / "data" / "hf"
+# (case id, arguments after the command, exit code, message)
+TRAIN_CASES: list[tuple[str, list[str], int, str]] = [
+    ("fit on the reported split", ["train", "--task", "certainty", "--model", "majority", "--fit-on",
+     "train,test"], 2, "--fit-on includes 'test', the split the report scores: give --allow-test-fit"),
+    ("FNC-1 metric for a claim task", ["train", "--task", "certainty", "--metric", "fnc1"], 2,
+     "--metric fnc1 needs the pair task"),
+    ("no rows to fit on", ["train", "--task", "certainty", "--model", "majority", "--fit-on", "nosuch"], 2,
+     "has no rows in nosuch"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"), [c[1:] for c in TRAIN_CASES], ids=[c[0] for c in TRAIN_CASES]
+)
+def test_train_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], code: int, message: str
+) -> None:
+    before = _tree(HF)
+    assert main([*args, "--dataset", str(HF), "--out", str(tmp_path / "reports")]) == code
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1, err
+    assert _tree(HF) == before and not (tmp_path / "reports").exists()
 
 
 def test_there_are_at_least_forty_cases() -> None:

@@ -19,20 +19,31 @@ from sklearn.metrics import (
 )
 from sklearn.pipeline import Pipeline
 
-from schemas import vocabulary as V
 from stancebank.corpus import write_atomic
 from stancebank.plots import save_png
 from train.baselines import TrainingError
+from train.reports import fit_note, markdown, regression_markdown
+from train.scales import Scale, grades
 
-#: Types a StanceBank model file may contain beyond skops' defaults; anything else is refused.
-TRUSTED_TYPES = (
-    "train.cues.CueFeatures",
-    "sklearn.compose._column_transformer._RemainderColsList",
-    "numpy.dtypes.ObjectDType",
-    "numpy.dtypes.StrDType",
-    "train.pairs.PairFeatures",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+#: Where the types a StanceBank model file may hold beyond skops' defaults come from: scikit-learn and
+#: numpy/scipy internals, and the feature and floor estimators of this package. What ``train`` saves is
+#: derived with ``skops.io.get_untrusted_types`` and checked against these prefixes (a test trains every
+#: model of every task and loads it again), so the list cannot drift from the models; anything else
+#: (``os.system``, ``builtins.eval``, another package's class) is refused.
+TRUSTED_PREFIXES = (
+    "sklearn.",
+    "numpy.dtypes.",
+    "scipy.sparse.",
+    "train.cues.",
+    "train.pairs.",
+    "train.scales.",
+    "train.context.",
 )
+
+
+def refused_types(types: list[str]) -> list[str]:
+    """The types of a model file outside :data:`TRUSTED_PREFIXES`."""
+    return [t for t in types if not t.startswith(TRUSTED_PREFIXES)]
 
 
 def bootstrap_accuracy_f1(
@@ -155,161 +166,144 @@ def model_meta(path: Path) -> dict[str, Any]:
 
 
 def load_model(path: Path) -> Pipeline:
-    """Load a model with skops, refusing any type outside skops' defaults and TRUSTED_TYPES."""
+    """Load a model with skops, refusing any type outside skops' defaults and TRUSTED_PREFIXES."""
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except FileNotFoundError:
         raise TrainingError(f"{path}: no such model file") from None
     except Exception as exc:
         raise TrainingError(f"{path}: not a skops model file ({type(exc).__name__})") from None
-    refused = [t for t in untrusted if t not in TRUSTED_TYPES]
+    refused = refused_types(untrusted)
     if refused:
         raise TrainingError(f"{path}: refusing to load untrusted types {refused}")
     model: Pipeline = sio.load(path, trusted=list(untrusted))
     return model
 
 
-GRID_NOTE = "Hyper-parameters chosen by 5-fold GroupKFold (by article) on train+validation."
-FIXED_NOTE = "Fixed hyper-parameters (no search), trained on train+validation."
+#: The figure each kind of task is ranked by unless ``--metric`` names another.
+PRIMARY = {"classification": "macro_f1", "pairs": "macro_f1", "regression": "pearson_r"}
+#: Models that are floors, never "best".
+FLOORS = ("majority", "stratified", "mean", "median", "most-frequent")
+#: Metrics where lower is better.
+LOWER_IS_BETTER = ("mae",)
 
 
-def markdown(
-    task: str, results: dict[str, dict[str, Any]], labels: list[str], best: str, note: str = GRID_NOTE
-) -> str:
-    fnc = all("fnc1_percent" in m for m in results.values())
-    lines = [
-        f"# Baselines: {task}",
-        "",
-        f"Test split, {next(iter(results.values()))['n']} items. "
-        f"Intervals: 95 % bootstrap over test items. {note}",
-        "",
-        "| model | "
-        + ("FNC-1 score | " if fnc else "")
-        + "accuracy | macro-F1 | "
-        + " | ".join(f"F1 {label}" for label in labels)
-        + " |",
-        "|---|" + ("---|" if fnc else "") + "---|---|" + "---|" * len(labels),
-    ]
-    for name, m in results.items():
-        marker = " **(best)**" if name == best else ""
-        acc, f1 = m["accuracy_ci95"], m["macro_f1_ci95"]
-        score = f"{m['fnc1_percent']:.2f} % ({m['fnc1_score']:g} / {m['fnc1_max']:g}) | " if fnc else ""
-        lines.append(
-            f"| {name}{marker} | {score}{m['accuracy']:.3f} [{acc[0]:.2f}, {acc[1]:.2f}] "
-            f"| {m['macro_f1']:.3f} [{f1[0]:.2f}, {f1[1]:.2f}] | "
-            + " | ".join(
-                f"{m['per_class'][label]['f1']:.2f}" if label in m.get("macro_over", labels) else "–"
-                for label in labels
-            )
-            + " |"
-        )
-    lines += [
-        "",
-        "–: the label occurs neither in the test split nor in the predictions; macro-F1 leaves it out.",
-        "",
-        *(f"![{name}](confusion-{name}.png)" for name in results),
-        "",
-    ]
-    return "\n".join(lines)
+def best_model(results: dict[str, dict[str, Any]], primary: str) -> str:
+    """The best non-floor model by ``primary``: on the dev split when every candidate has dev figures
+    (pairs), so that the test split is never used to choose; else on test (the only split scored)."""
+    sign = -1 if primary in LOWER_IS_BETTER else 1
+    candidates = [n for n in results if n not in FLOORS and primary in results[n]]
+    on_dev = bool(candidates) and all(primary in (results[n].get("dev") or {}) for n in candidates)
+    return max(
+        candidates,
+        key=lambda n: sign * (results[n]["dev"][primary] if on_dev else results[n][primary]),
+        default=next(iter(results)),
+    )
 
 
-#: The figure each kind of task is ranked by.
-PRIMARY = {"classification": "macro_f1", "pairs": "fnc1_percent", "regression": "pearson_r"}
-FLOORS = ("majority", "stratified", "mean")
+def chosen_on(results: dict[str, dict[str, Any]]) -> str:
+    """Where :func:`best_model` ranked the models."""
+    candidates = [m for n, m in results.items() if n not in FLOORS]
+    return "dev" if candidates and all(m.get("dev") for m in candidates) else "test"
 
 
 def write_reports(
-    out: Path, task: str, results: dict[str, dict[str, Any]], labels: list[str], kind: str = "classification"
+    out: Path,
+    task: str,
+    results: dict[str, dict[str, Any]],
+    labels: list[str],
+    kind: str = "classification",
+    *,
+    primary: str | None = None,
+    fitted_on: dict[str, int] | None = None,
+    test_fit: bool = False,
+    scale: Scale | None = None,
 ) -> Path:
-    primary = PRIMARY[kind]
-    best = max(
-        (n for n in results if n not in FLOORS),
-        key=lambda n: results[n][primary],
-        default=next(iter(results)),
-    )
+    primary = primary or PRIMARY[kind]
+    best = best_model(results, primary)
+    fitted_on = fitted_on or {}
     write_atomic(
         out / "metrics.json",
-        json.dumps({"task": task, "best": best, "primary": primary, "models": results}, indent=1) + "\n",
+        json.dumps(
+            {
+                "task": task,
+                "best": best,
+                "primary": primary,
+                "fitted_on": fitted_on,
+                "test_fit": test_fit,
+                **({"scale": scale.as_json()} if scale else {}),
+                "models": results,
+            },
+            indent=1,
+        )
+        + "\n",
     )
     report = out / "report.md"
+    note = fit_note(fitted_on, kind)
     if kind == "regression":
-        text = regression_markdown(task, results, best)
+        assert scale is not None
+        text = regression_markdown(task, results, best, note, scale, test_fit=test_fit, primary=primary)
     else:
-        text = markdown(task, results, labels, best, FIXED_NOTE if kind == "pairs" else GRID_NOTE)
+        text = markdown(
+            task, results, labels, best, note, test_fit=test_fit, primary=f"{primary} on {chosen_on(results)}"
+        )
     write_atomic(report, text)
     return report
 
 
-#: Certainty grades a 1–6 score maps onto (stancebank.importers.certainty.certainty_of_score).
-SCORE_LABELS = [V.Certainty.CERTAIN.value, V.Certainty.PROBABLE.value, V.Certainty.POSSIBLE.value]
-
-
-def score_labels(scores: np.ndarray) -> np.ndarray:
-    """Scores (clipped to 1–6) as certainty grade names."""
-    from stancebank.importers.certainty import certainty_of_score
-
-    return np.asarray([certainty_of_score(float(v)).value for v in np.clip(scores, 1, 6)], dtype=object)
-
-
 def regression_metrics(
-    y_true: np.ndarray, y_pred: np.ndarray, *, n_bootstrap: int = 1000, seed: int = 13
+    y_true: np.ndarray, y_pred: np.ndarray, scale: Scale, *, n_bootstrap: int = 1000, seed: int = 13
 ) -> dict[str, Any]:
-    """Pearson r (95 % bootstrap interval), Spearman ρ, MAE, and macro-F1 on our certainty scale after
-    mapping true and predicted 1–6 scores with the importer's rule."""
+    """Pearson r (95 % bootstrap interval), Spearman ρ, MAE (95 % interval) of predictions clipped to
+    the data's scale, and, when the scale has a grade mapping, macro-F1 of true and predicted scores
+    mapped with it."""
     from scipy.stats import pearsonr, spearmanr
 
-    clipped = np.clip(y_pred, 1.0, 6.0)
-    labels = SCORE_LABELS
-    true_labels, pred_labels = score_labels(y_true), score_labels(clipped)
+    clipped = scale.clip(y_pred)
     rng = np.random.default_rng(seed)
-    rs = []
+    rs, maes = [], []
+    errors = np.abs(y_true - clipped)
     for _ in range(n_bootstrap):
         idx = rng.integers(0, len(y_true), len(y_true))
+        maes.append(float(np.mean(errors[idx])))
         if np.ptp(y_true[idx]) > 0 and np.ptp(clipped[idx]) > 0:
             rs.append(pearsonr(y_true[idx], clipped[idx])[0])
-    constant = np.ptp(clipped) == 0
-    classified = metrics(true_labels, pred_labels, labels, n_bootstrap=n_bootstrap, seed=seed)
-    return {
+    constant = np.ptp(clipped) == 0 or np.ptp(y_true) == 0
+    result: dict[str, Any] = {
         "n": len(y_true),
         "pearson_r": 0.0 if constant else round(float(pearsonr(y_true, clipped)[0]), 4),
         "pearson_r_ci95": [round(float(np.percentile(rs, q)), 4) for q in (2.5, 97.5)] if rs else [0.0, 0.0],
         "spearman_rho": 0.0 if constant else round(float(spearmanr(y_true, clipped)[0]), 4),
-        "mae": round(float(np.mean(np.abs(y_true - clipped))), 4),
-        "macro_f1": classified["macro_f1"],
-        "macro_f1_ci95": classified["macro_f1_ci95"],
-        "accuracy": classified["accuracy"],
-        "per_class": classified["per_class"],
+        "mae": round(float(np.mean(errors)), 4),
+        "mae_ci95": [round(float(np.percentile(maes, q)), 4) for q in (2.5, 97.5)],
     }
+    mapped = grades(scale, y_true)
+    if mapped is not None:
+        true_labels, labels = mapped
+        pred = grades(scale, clipped)
+        assert pred is not None
+        classified = metrics(true_labels, pred[0], labels, n_bootstrap=n_bootstrap, seed=seed)
+        result.update(
+            {
+                "mapping": scale.mapping,
+                "macro_f1": classified["macro_f1"],
+                "macro_f1_ci95": classified["macro_f1_ci95"],
+                "accuracy": classified["accuracy"],
+                "per_class": classified["per_class"],
+            }
+        )
+    return result
 
 
-def scatter_png(y_true: np.ndarray, y_pred: np.ndarray, title: str, path: Path) -> None:
+def scatter_png(y_true: np.ndarray, y_pred: np.ndarray, title: str, path: Path, scale: Scale) -> None:
     fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.scatter(y_true, np.clip(y_pred, 1, 6), s=10, alpha=0.6)
-    ax.plot([1, 6], [1, 6], color="grey", linewidth=1)
+    ax.scatter(y_true, scale.clip(y_pred), s=10, alpha=0.6)
+    ax.plot([scale.low, scale.high], [scale.low, scale.high], color="grey", linewidth=1)
+    margin = (scale.high - scale.low) * 0.03
+    ax.set_xlim(scale.low - margin, scale.high + margin)
+    ax.set_ylim(scale.low - margin, scale.high + margin)
     ax.set_xlabel("annotated score")
-    ax.set_ylabel("predicted score")
+    ax.set_ylabel("predicted score (clipped to the data's range)")
     ax.set_title(title)
     fig.tight_layout()
     save_png(fig, path, dpi=100)
-
-
-def regression_markdown(task: str, results: dict[str, dict[str, Any]], best: str) -> str:
-    lines = [
-        f"# Baselines: {task}",
-        "",
-        f"Test split, {next(iter(results.values()))['n']} items. Pearson r with a 95 % bootstrap interval; "
-        "macro-F1 after mapping true and predicted scores onto certain / probable / possible (≥ 5, ≥ 3.5, "
-        "below). Hyper-parameters by 5-fold GroupKFold on train+validation.",
-        "",
-        "| model | Pearson r | Spearman ρ | MAE | macro-F1 (mapped) |",
-        "|---|---|---|---|---|",
-    ]
-    for name, m in results.items():
-        marker = " **(best)**" if name == best else ""
-        r, f1 = m["pearson_r_ci95"], m["macro_f1_ci95"]
-        lines.append(
-            f"| {name}{marker} | {m['pearson_r']:.3f} [{r[0]:.2f}, {r[1]:.2f}] | {m['spearman_rho']:.3f} "
-            f"| {m['mae']:.3f} | {m['macro_f1']:.3f} [{f1[0]:.2f}, {f1[1]:.2f}] |"
-        )
-    lines += ["", *(f"![{name}](scatter-{name}.png)" for name in results), ""]
-    return "\n".join(lines)

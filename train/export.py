@@ -59,12 +59,18 @@ def split_rows(
     else:
         claims = rows["claims"]
         stances = [s or "none" for s in claims.column("stance").to_pylist()]
+        if not claims.num_rows and rows["pairs"].num_rows:  # a pair corpus: stratify by its labels
+            claims = rows["pairs"]
+            stances = [s or "none" for s in claims.column("doc_label").to_pylist()]
         article_ids = claims.column("article_id").to_pylist()
-        split_of = (
-            assign_splits(stances, article_ids, proportions=proportions, seed=seed)
-            if len(set(article_ids)) >= 2
+        # a claim's group (claim, topic, event when the importer named one; else its article) stays whole
+        groups = claims.column("group").to_pylist() if "group" in claims.column_names else article_ids
+        by_group = (
+            assign_splits(stances, groups, proportions=proportions, seed=seed)
+            if len(set(groups)) >= 2
             else {}
         )
+        split_of = {a: by_group[g] for a, g in zip(article_ids, groups, strict=True) if g in by_group}
     for article_id in rows["articles"].column("article_id").to_pylist():  # a story without claims
         split_of.setdefault(article_id, "train")
     splits = [*SPLITS, *sorted(set(split_of.values()) - set(SPLITS))]

@@ -66,6 +66,7 @@ def claims_features() -> Features:
             "start": Value("int32"),
             "end": Value("int32"),
             "context": Value("string"),
+            "context_start": Value("int32"),
             "stance": label(V.Stance),
             "certainty": label(V.Certainty),
             "polarity": label(V.Polarity),
@@ -79,6 +80,11 @@ def claims_features() -> Features:
             "cue_types": List(label(V.CueType)),
             "original_label": Value("string"),
             "original_score": Value("float32"),
+            "score_min": Value("float32"),
+            "score_max": Value("float32"),
+            "score_scale": Value("string"),
+            "token_info": Value("string"),
+            "group": Value("string"),
         }
     )
 
@@ -93,6 +99,7 @@ def pairs_features() -> Features:
             "doc_stance": label(V.Stance),
             "doc_label": label(V.DocumentStance),
             "original_label": Value("string"),
+            "group": Value("string"),
         }
     )
 

@@ -18,6 +18,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from schemas import vocabulary as V
+from train.pair_context import BodyContext, context_feature_names, context_features, cue_rates, cue_sets
 
 UNRELATED = V.DocumentStance.UNRELATED.value
 
@@ -172,13 +173,15 @@ class PairFeatures(TransformerMixin, BaseEstimator):
     """Dense features of (headline, body) pairs from columns ``target`` and ``text``.
 
     TF-IDF cosine of headline vs body and vs the body's opening (vectoriser fitted on the training
-    headlines and bodies), plus :func:`_hand_features`. Bodies repeat across pairs, so each distinct
-    body is processed once.
+    headlines and bodies), plus :func:`_hand_features`; with ``context`` also the sentence-level
+    features of :mod:`train.pair_context` (similarity to the closest sentences and the cues in them).
+    Bodies repeat across pairs, so each distinct body is processed once.
     """
 
-    def __init__(self, n_features: int = 2**18, lead_chars: int = 400) -> None:
+    def __init__(self, n_features: int = 2**18, lead_chars: int = 400, context: bool = True) -> None:
         self.n_features = n_features
         self.lead_chars = lead_chars
+        self.context = context
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> PairFeatures:
         bodies = pd.unique(X["text"].to_numpy())
@@ -190,9 +193,11 @@ class PairFeatures(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "vectorizer_")
         body_codes, bodies = pd.factorize(X["text"].to_numpy())
         head_codes, heads = pd.factorize(X["target"].to_numpy())
-        body_vectors = self.vectorizer_.transform(bodies)[body_codes]
+        body_matrix = self.vectorizer_.transform(bodies)
+        head_matrix = self.vectorizer_.transform(heads)
+        body_vectors = body_matrix[body_codes]
         lead_vectors = self.vectorizer_.transform([b[: self.lead_chars] for b in bodies])[body_codes]
-        head_vectors = self.vectorizer_.transform(heads)[head_codes]
+        head_vectors = head_matrix[head_codes]
         cosines = np.column_stack([_cosine(head_vectors, body_vectors), _cosine(head_vectors, lead_vectors)])
         body_info = [_Body(b) for b in bodies]
         head_info = [_Head(h) for h in heads]
@@ -200,7 +205,30 @@ class PairFeatures(TransformerMixin, BaseEstimator):
             [_hand_features(head_info[h], body_info[b]) for h, b in zip(head_codes, body_codes, strict=True)],
             dtype=np.float32,
         )
-        return np.column_stack([cosines, hand]).astype(np.float32)
+        parts = [cosines, hand]
+        if self.context:
+            parts.append(self._context(bodies, heads, body_codes, head_codes, head_matrix))
+        return np.column_stack(parts).astype(np.float32)
+
+    def _context(
+        self, bodies: Any, heads: Any, body_codes: np.ndarray, head_codes: np.ndarray, head_matrix: Any
+    ) -> np.ndarray:
+        sets = cue_sets(REFUTING, DISCUSSING)
+        head_cues = [cue_rates(h, sets) for h in heads]
+        out = np.zeros((len(body_codes), len(context_feature_names(sets))), dtype=np.float32)
+        order = np.argsort(body_codes, kind="stable")
+        starts = np.flatnonzero(np.r_[True, np.diff(body_codes[order]) != 0])
+        for start, end in zip(starts, [*starts[1:], len(order)], strict=True):
+            rows = order[start:end]
+            body = BodyContext(bodies[body_codes[rows[0]]], self.vectorizer_, sets)
+            codes = head_codes[rows]
+            out[rows] = context_features(
+                head_matrix[codes], [heads[c] for c in codes], body, [head_cues[c] for c in codes]
+            )
+        return out
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.asarray(feature_names(), dtype=object)
+        names = feature_names()
+        if self.context:
+            names += context_feature_names(cue_sets(REFUTING, DISCUSSING))
+        return np.asarray(names, dtype=object)

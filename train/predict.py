@@ -19,8 +19,9 @@ import pandas as pd
 from annotate import convert
 from schemas import vocabulary as V
 from stancebank.corpus import Corpus, dumps_jsonl, write_atomic
-from train.baselines import TASKS, TrainingError
+from train.baselines import TASKS, TrainingError, task_of
 from train.evaluation import load_model, model_meta
+from train.scales import Scale
 
 _SENTENCE = re.compile(r"[^\n.!?]+(?:[.!?]+[”\"’)]*|$)")
 CLAIM_TASKS = ("certainty", "polarity", "stance")
@@ -124,6 +125,69 @@ def predict(
         )
     records.sort(key=lambda r: (-float(r["uncertainty"]), str(r["task_key"])))
     return records
+
+
+def predict_items(
+    model_path: Path, corpus: Corpus, *, include_annotated: bool = False
+) -> list[dict[str, Any]]:
+    """Pair and score models on unlabelled data: one record per (article, target) task (pairs: ``id``,
+    ``predicted``, ``probability``) or per sentence (scores: ``id``, ``start``, ``end``, ``score``,
+    clipped to the scale the model was fitted on)."""
+    meta = model_meta(model_path)
+    task = task_of(meta["task"])
+    if task.kind not in ("pairs", "regression"):
+        raise TrainingError(
+            f"predict works with claim, pair and score models; {meta['task']!r} needs SOURCE spans, "
+            "which unlabelled data does not have"
+        )
+    model = load_model(model_path)
+    texts = dict(zip(corpus["articles"]["article_id"], corpus["articles"]["text"], strict=True))
+    target_text = dict(zip(corpus["targets"]["target_id"], corpus["targets"]["text"], strict=True))
+    tasks = list(zip(corpus["targets"]["article_id"], corpus["targets"]["target_id"], strict=True))
+    if not include_annotated:
+        tasks = unannotated_tasks(corpus)
+    if task.kind == "pairs":
+        keys = [convert.task_key(a, t) for a, t in tasks]
+        inputs = _inputs([texts[a] for a, _ in tasks], [target_text[t] for _, t in tasks])
+        if not len(inputs):
+            return []
+        probabilities, classes = model.predict_proba(inputs), list(model.classes_)
+        return [
+            {
+                "id": key,
+                "predicted": str(classes[int(np.argmax(row))]),
+                "probability": round(float(max(row)), 4),
+            }
+            for key, row in zip(keys, probabilities, strict=True)
+        ]
+    scale = Scale.from_json(meta["scale"])
+    rows = [(a, t, s, e) for a, t in tasks for s, e in sentences(texts[a])]
+    if not rows:
+        return []
+    inputs = _inputs([texts[a][s:e] for a, _, s, e in rows], [target_text[t] for _, t, _, _ in rows])
+    scores = scale.clip(model.predict(inputs))
+    return [
+        {"id": convert.task_key(a, t), "start": s, "end": e, "score": round(float(v), 4)}
+        for (a, t, s, e), v in zip(rows, scores, strict=True)
+    ]
+
+
+def _inputs(texts: list[str], targets: list[str]) -> pd.DataFrame:
+    from train.context import window_text
+
+    return pd.DataFrame(
+        {
+            "text": texts,
+            "context": texts,
+            "target": targets,
+            "cues": "",
+            "claims": "",
+            "left": "",
+            "right": "",
+            "window": [window_text("", t, "") for t in texts],
+            "token_info": "",
+        }
+    )
 
 
 def write_predictions(records: list[dict[str, Any]], out: Path) -> None:

@@ -73,12 +73,17 @@ def _arrow(values: Any) -> pa.Array:
     return pa.array(values)
 
 
+#: Metadata keys kept as text (the others are numbers).
+_TEXT_KEYS = ("label", "scale", "split_group", "rest")
+
+
 def _original(metadata: pd.Series, key: str) -> pa.Array:
-    """An original label (as text) or score (as a number) kept in imported records' metadata."""
+    """An original label, scale name or group (as text) or a score or bound (as a number) kept in
+    imported records' metadata."""
     if not metadata.notna().any():
-        return pa.nulls(len(metadata), pa.string() if key == "label" else pa.float64())
+        return pa.nulls(len(metadata), pa.string() if key in _TEXT_KEYS else pa.float64())
     values: list[Any] = [m.get(key) if isinstance(m, dict) else None for m in metadata.tolist()]
-    if key == "label":
+    if key in _TEXT_KEYS:
         return pa.array([None if v is None else str(v) for v in values], pa.string())
     numbers = [float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None for v in values]
     return pa.array(numbers, pa.float64())
@@ -182,7 +187,17 @@ def _pairs(base: pd.DataFrame) -> pa.Table:
             "doc_stance": pairs["doc_stance"],
             "doc_label": pa.array([label for label in labels if label is not None], pa.string()),
             "original_label": _original(pairs["metadata"], "label"),
+            "group": _group(pairs),
         }
+    )
+
+
+def _group(task: pd.DataFrame) -> pa.Array:
+    """The group splits and cross-validation keep together: the importer's ``split_group`` (a claim,
+    topic or event) from the annotation's metadata, else the article."""
+    named = _original(task["metadata"], "split_group").to_pylist()
+    return pa.array(
+        [g if g else a for g, a in zip(named, task["article_id"].tolist(), strict=True)], pa.string()
     )
 
 
@@ -205,6 +220,19 @@ def _contexts(texts: list[str], spans: pd.DataFrame) -> list[str]:
             spans["row"].tolist(), spans["start"].tolist(), spans["end"].tolist(), strict=True
         )
     ]
+
+
+def _context_starts(texts: list[str], spans: pd.DataFrame) -> list[int]:
+    """Where each span's :func:`_contexts` string starts in its article (so ``start - context_start``
+    is the span's offset inside its context)."""
+    half = CONTEXT_LIMIT // 2
+    starts = []
+    for row, start in zip(spans["row"].tolist(), spans["start"].tolist(), strict=True):
+        text = texts[row]
+        left = max(start - half, 0) if "\n" not in text else max(text.rfind("\n", 0, start) + 1, start - half)
+        chunk = text[left:start]
+        starts.append(left + len(chunk) - len(chunk.lstrip()))
+    return starts
 
 
 def _claims(base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations: pd.DataFrame) -> pa.Table:
@@ -233,6 +261,7 @@ def _claims(base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations
             "start": claims["start"],
             "end": claims["end"],
             "context": _contexts(texts, claims),
+            "context_start": pa.array(_context_starts(texts, claims), pa.int64()),
             "stance": claims["stance"],
             "certainty": claims["certainty"],
             "polarity": claims["polarity"],
@@ -248,6 +277,11 @@ def _claims(base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations
             "cue_types": _lists(positions, len(claims), _arrow(cues["head_cue_type"])),
             "original_label": _original(claims["metadata"], "label"),
             "original_score": _original(claims["metadata"], "score"),
+            "score_min": _original(claims["metadata"], "scale_min"),
+            "score_max": _original(claims["metadata"], "scale_max"),
+            "score_scale": _original(claims["metadata"], "scale"),
+            "token_info": _original(claims["metadata"], "rest"),
+            "group": _group(task),
         }
     )
 

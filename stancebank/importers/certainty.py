@@ -33,6 +33,9 @@ ASPECT_FIELD = "aspect-level-certainty"
 ASPECT_VALUES = ("Certain", "Uncertain", "NotPresent")
 #: Lowest score of each grade on the 1–6 scale, most certain first (see certainty_of_score).
 THRESHOLDS = ((5.0, V.Certainty.CERTAIN), (3.5, V.Certainty.PROBABLE), (1.0, V.Certainty.POSSIBLE))
+#: The rating form's range (1 uncertain … 6 certain) and the name of its grade mapping, kept with each
+#: score so that training reads the scale from the data (train.scales).
+SCALE = {"scale_min": 1.0, "scale_max": 6.0, "scale": "certainty-grade"}
 
 
 def certainty_of_score(score: float) -> V.Certainty:
@@ -132,7 +135,7 @@ def _finding(
         "end": end,
         "text": finding[start:end],
         "certainty": None if score is None else certainty_of_score(float(score)).value,
-        "metadata": None if score is None else {"score": float(score), "scale": "1 uncertain - 6 certain"},
+        "metadata": None if score is None else {"score": float(score), **SCALE},
     }
     unannotated = ["stance", "polarity"] + ([] if score is not None else ["certainty"])
     annotation_meta: dict[str, Any] = {"corpus": CORPUS, "id": original_id, "file": path.name, "line": line}

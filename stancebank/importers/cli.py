@@ -34,6 +34,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             target=args.target_col,
             label=args.label_col,
             group=args.group_col,
+            split_group=args.split_group_col,
             id=args.id_col,
             split=args.split_col,
             label_map=parse_label_map(args.label_map),
@@ -98,7 +99,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="original=ours,… with ours in support/oppose/neutral/unrelated (table); brat: "
         "BratType=LABEL,… with LABEL in SOURCE/CUE/CLAIM, e.g. Source=SOURCE,Cue=CUE,Content=CLAIM",
     )
-    table.add_argument("--group-col", help="rows with the same value share one article")
+    table.add_argument(
+        "--group-col",
+        help="rows with the same value share one article (default: rows with the same text do)",
+    )
+    table.add_argument(
+        "--split-group-col",
+        help="the claim/topic/event column: rows with the same value stay in one split and one "
+        "cross-validation fold (the export's 'group' column); texts are shared only within it",
+    )
     table.add_argument("--id-col", help="column with the row's original id (default: row number)")
     table.add_argument("--split-col", help="column with the row's split (train/validation/test…)")
     table.add_argument("--language", default="en", help="ISO 639-1 language of the texts (default en)")

@@ -51,6 +51,17 @@ def grade_of_score(score: float) -> tuple[V.Certainty, V.Polarity]:
     return certainty, V.Polarity.NEGATIVE if score < 0 else V.Polarity.POSITIVE
 
 
+#: The unified factuality range and the name of its grade mapping (:func:`factbank_of_score`), kept with
+#: each score so that training reads the scale from the data (train.scales).
+SCALE = {"scale_min": -3.0, "scale_max": 3.0, "scale": "factbank"}
+
+
+def factbank_of_score(score: float) -> str:
+    """A −3…+3 score as a FactBank code (CT+ … Uu) through :func:`grade_of_score`."""
+    certainty, polarity = grade_of_score(max(-3.0, min(3.0, score)))
+    return V.factbank_code(certainty.value, polarity.value).value
+
+
 def import_conll(writer: ImportWriter, paths: list[Path], *, corpus: str | None = None) -> None:
     for path in paths:
         name = corpus or CORPUS_DEFAULT
@@ -120,8 +131,8 @@ def _sentence(
             )
             return
         certainty, polarity = grade_of_score(score)
-        metadata: dict[str, Any] = {"score": score, "token_index": index, "line": line}
-        if len(columns) > 3:
+        metadata: dict[str, Any] = {"score": score, **SCALE, "token_index": index, "line": line}
+        if len(columns) > 3:  # POS, lemma, head, relation …: kept for token-context features
             metadata["rest"] = columns[3]
         spans.append(
             {

@@ -3,8 +3,11 @@
 One row is one task: the text column holds the article, the target column the proposition, the label
 column the document-level stance (mapped with ``--label-map`` onto support / oppose / neutral /
 unrelated). Rows sharing a ``--group-col`` value (or, without it, the same text) share one article; a
-group whose rows disagree on the text is refused row by row. An empty label gives a task without an
-annotation. Original ids and labels stay in metadata.
+group whose rows disagree on the text or the split is refused row by row. ``--split-group-col`` names a
+different grouping: the claim, topic or event that splits and cross-validation keep together (the
+export's ``group`` column). With it, rows share an article only within one such group, so one headline
+under two claims is two articles and never a conflict between splits. An empty label gives a task
+without an annotation. Original ids and labels stay in metadata.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class Columns:
     target: str
     label: str | None = None
     group: str | None = None
+    split_group: str | None = None
     id: str | None = None
     split: str | None = None
     label_map: dict[str, str] = field(default_factory=dict)
@@ -58,7 +62,8 @@ class Columns:
     licence: str = "not stated: set --licence"
 
     def required(self) -> tuple[str, ...]:
-        return tuple(c for c in (self.text, self.target, self.label, self.group, self.id, self.split) if c)
+        named = (self.text, self.target, self.label, self.group, self.split_group, self.id, self.split)
+        return tuple(dict.fromkeys(c for c in named if c))
 
 
 def _rows(writer: ImportWriter, path: Path, columns: Columns) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -131,7 +136,13 @@ def _row(
     label = columns.label_map.get(raw_label, raw_label)
     task_id = safe_id(corpus, original_id)
     digest = hashlib.sha1(text.encode("utf-8")).hexdigest()
+    split_group = row[columns.split_group].strip() or None if columns.split_group else None
+    if columns.split_group and split_group is None:
+        writer.reject(path, line, f"empty {columns.split_group!r}", original_id)
+        return
     group = row[columns.group].strip() if columns.group else digest[:16]
+    if split_group is not None and not columns.group:  # the same text shares an article within its group
+        group = f"{split_group}/{group}"
     problem = next(_problems(row, columns, raw_label, label, task_id, ids, split), None)
     if problem is None and group in groups:
         first_digest, first_split, first_line = groups[group]
@@ -151,6 +162,8 @@ def _row(
         metadata: dict[str, Any] = {"corpus": corpus, "file": path.name, "line": line, "group": group}
         if split:
             metadata["split"] = split
+        if split_group is not None:
+            metadata["split_group"] = split_group
         writer.article(
             article_record(
                 article_id,
@@ -182,6 +195,7 @@ def _row(
                 "line": line,
                 "id": original_id,
                 "label": raw_label,
+                **({} if split_group is None else {"split_group": split_group}),
             },
         )
     )

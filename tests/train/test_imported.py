@@ -39,15 +39,15 @@ def test_a_saved_fnc1_model_scores_a_freshly_imported_corpus(
     _run("export", str(tmp_path / "fnc"), "--out", str(tmp_path / "fnc-hf"))
     _run("train", "--task", "fnc1", "--model", "tfidf-lr", "--dataset", str(tmp_path / "fnc-hf"),
          "--out", str(tmp_path / "reports"))  # fmt: skip
-    report = (tmp_path / "reports" / "fnc1" / "report.md").read_text(encoding="utf-8")
-    assert "FNC-1 score" in report and (tmp_path / "reports" / "fnc1" / "confusion-tfidf-lr.png").exists()
+    report = (tmp_path / "reports" / "pairs" / "report.md").read_text(encoding="utf-8")
+    assert "FNC-1 score" in report and (tmp_path / "reports" / "pairs" / "confusion-tfidf-lr.png").exists()
     _run("import", "table", str(FIXTURES / "pairs-table.csv"), "--out", str(tmp_path / "other"), "--quiet",
          "--text-col", "body", "--target-col", "headline", "--label-col", "verdict", "--group-col", "body_id",
          "--id-col", "pair", "--split-col", "split",
          "--label-map", "agree=support,disagree=oppose,discuss=neutral,unrelated=unrelated")  # fmt: skip
     _run("export", str(tmp_path / "other"), "--out", str(tmp_path / "other-hf"))
     capsys.readouterr()
-    _run("evaluate", "--model", str(tmp_path / "reports" / "fnc1" / "model-tfidf-lr.skops"),
+    _run("evaluate", "--model", str(tmp_path / "reports" / "pairs" / "model-tfidf-lr.skops"),
          "--dataset", str(tmp_path / "other-hf"), "--metric", "fnc1")  # fmt: skip
     scored = json.loads(capsys.readouterr().out)
     assert scored["n"] == 4 and scored["fnc1_max"] == 4 * 0.25 + 3 * 0.75
@@ -71,9 +71,13 @@ def test_certainty_score_model_and_the_fnc1_metric_needs_a_pair_model(
     metrics = json.loads((tmp_path / "r" / "certainty-score" / "metrics.json").read_text())
     assert metrics["primary"] == "pearson_r" and set(metrics["models"]) == {
         "mean",
+        "median",
+        "most-frequent",
         "tfidf-ridge",
         "cues-ridge",
+        "context-ridge",
     }
+    assert metrics["scale"] == {"low": 1.0, "high": 6.0, "mapping": "certainty-grade"}
     assert (tmp_path / "r" / "certainty-score" / "scatter-cues-ridge.png").exists()
     capsys.readouterr()
     model = str(tmp_path / "r" / "certainty-score" / "model-cues-ridge.skops")
