@@ -290,7 +290,7 @@ def dataset_card(
         ],
     )
     template = (
-        project.card_template.read_text(encoding="utf-8").strip() + "\n"
+        "\n" + project.card_template.read_text(encoding="utf-8").strip() + "\n"
         if project.card_template is not None and project.card_template.is_file()
         else ""
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,7 +52,7 @@ def print_account(report: ExportReport) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     from stancebank.project import project_of
     from stancebank.validate import load_valid
-    from train.export import export, push_to_hub
+    from train.export import UnrepresentedError, export, push_to_hub
     from train.policy import parse_policy
     from train.splits import parse_proportions
 
@@ -60,16 +61,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     policy = parse_policy(args.policy) if args.policy else project.export_policy
     out = args.out or project.dataset_dir
     corpus = load_valid(args.data or [project.data_dir])
-    report = export(
-        corpus.tables,
-        out,
-        proportions=proportions,
-        seed=args.seed,
-        policy=policy,
-        project=project,
-        agreement_path=project.reports_dir / "agreement" / "agreement.json",
-        card_path=str(args.out) if args.out else os.path.relpath(out, project.root),
-    )
+    try:
+        report = export(
+            corpus.tables,
+            out,
+            proportions=proportions,
+            seed=args.seed,
+            policy=policy,
+            project=project,
+            agreement_path=project.reports_dir / "agreement" / "agreement.json",
+            card_path=str(args.out) if args.out else os.path.relpath(out, project.root),
+            strict=args.strict,
+        )
+    except UnrepresentedError as exc:
+        print_account(exc.report)
+        print(f"stancebank: {exc}", file=sys.stderr)
+        return 1
     for config, splits in report.counts.items():
         if any(splits.values()):
             print(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items()))
@@ -79,13 +86,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not report.agreement:
         print("agreement: not computed for this data (run 'stancebank agreement', then export again)")
     print(f"written {report.out} (content sha256 {report.sha256[:16]}…)")
-    if args.strict and len(report.unrepresented):
-        first = report.unrepresented.iloc[0]
-        print(
-            f"strict: {len(report.unrepresented)} annotation(s) not represented in claims/sources, e.g. "
-            f"{first['annotation_id']} ({first['annotator']}: {first['spans'] - first['reached']} span(s))"
-        )
-        return 1
     if args.push_to_hub:
         push_to_hub(report.out, args.push_to_hub, token=os.environ.get("HF_TOKEN"))
         print(f"pushed to https://huggingface.co/datasets/{args.push_to_hub}")
@@ -119,7 +119,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--strict",
         action="store_true",
-        help="exit 1 when an annotation's claims/sources reach no claims/sources row (as row or vote)",
+        help="exit 1, writing nothing, when an annotation's CLAIM/SOURCE spans reach no claims/sources row "
+        "(neither as the row nor as a vote)",
     )
     parser.add_argument("--push-to-hub", metavar="REPO", help="also upload (needs HF_TOKEN)")
     parser.set_defaults(func=cmd_export)

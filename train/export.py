@@ -32,13 +32,26 @@ from train.card import CardContext, dataset_card
 from train.features import FEATURES, OPTIONAL_CONFIGS
 from train.rows import build_rows
 from train.splits import SPLITS, assign_splits, predefined_splits
-from train.votes import ONLY, PARTLY, account, select
+from train.votes import ONLY, PARTLY, USED, VOTES, account, select
 
 CONFIGS = tuple(FEATURES)
 
 
 class ExportError(StanceBankError, RuntimeError):
     """The export could not be written or does not match the tables it came from."""
+
+
+class UnrepresentedError(ExportError):
+    """``strict``: an annotation's claims/sources reach no claims/sources row (nothing was written)."""
+
+    def __init__(self, report: ExportReport) -> None:
+        self.report = report
+        first = report.unrepresented.iloc[0]
+        super().__init__(
+            f"strict: {len(report.unrepresented)} annotation(s) not represented in claims/sources, e.g. "
+            f"{first['annotation_id']} ({first['annotator']}: {first['spans'] - first['reached']} span(s) "
+            "in no row); nothing written"
+        )
 
 
 @dataclass(frozen=True)
@@ -142,10 +155,12 @@ def export(
     project: Project | None = None,
     agreement_path: Path | None = None,
     card_path: str = "data/hf",
+    strict: bool = False,
 ) -> ExportReport:
     """Write ``out``/<config>/<split>-00000-of-00001.parquet, ``out``/README.md (the card, from
     ``project``) and the project's guideline. ``agreement_path``: an ``agreement.json`` whose data hash
-    is that of ``tables`` fills the card's agreement section."""
+    is that of ``tables`` fills the card's agreement section. ``strict``: raise :class:`UnrepresentedError`
+    before writing anything when an annotation's claims/sources would reach no claims/sources row."""
     datasets.disable_progress_bars()
     project = project or load_project(out.parent, found=False)
     selection = select(tables, policy)
@@ -156,6 +171,12 @@ def export(
     warnings = _empty_splits(by_split, predefined is None)
     agreement = matching_agreement(agreement_path, tables)
     accounted = account(tables, selection)
+    if strict:
+        planned = ExportReport(
+            out, {}, "", {}, accounted, tuple(policy), tuple(warnings), agreement is not None
+        )
+        if len(planned.unrepresented):
+            raise UnrepresentedError(planned)
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -177,7 +198,7 @@ def export(
             project=project,
             policy=tuple(policy),
             chosen_by={rule: int((selection.chosen["chosen_by"] == rule).sum()) for rule in policy},
-            account={str(k): int(v) for k, v in accounted["status"].value_counts().sort_index().items()},
+            account={s: int((accounted["status"] == s).sum()) for s in (USED, VOTES, PARTLY, ONLY)},
             agreement=agreement,
             guideline=guideline.name if guideline is not None and guideline.is_file() else None,
             warnings=tuple(warnings),

@@ -170,11 +170,12 @@ def test_export_prints_the_account_and_strict_fails(
         out = capsys.readouterr().out
         assert "annotations (policy earliest)" in out and "its task's row is the earliest annotation" in out
         assert "warning: split(s) validation, test are empty" in out
+        before = {p: p.read_bytes() for p in (root / "data" / "hf").rglob("*") if p.is_file()}
         assert main(["export", *args, "--policy", "earliest", "--strict"]) == 1
-        assert (
-            "strict: 1 annotation(s) not represented in claims/sources, e.g. a1:t1:cat"
-            in capsys.readouterr().out
-        )
+        captured = capsys.readouterr()
+        assert "strict: 1 annotation(s) not represented in claims/sources, e.g. a1:t1:cat" in captured.err
+        assert "nothing written" in captured.err and "│ cat " in captured.out
+        assert {p: p.read_bytes() for p in (root / "data" / "hf").rglob("*") if p.is_file()} == before
         assert main(["export", *args, "--policy", "gold,best"]) == 2
     one = [THREE[0]]
     other = _project(tmp_path / "one", one)
