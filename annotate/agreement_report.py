@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from schemas import vocabulary as V
 from stancebank.corpus import write_atomic
 from stancebank.plots import save_png
+
+#: The columns whose content the agreement depends on (table -> columns); gold annotations are left out,
+#: so adjudicating after ``agreement`` keeps the hash (the export matches a report by it).
+HASHED = {
+    "articles": ["article_id", "text"],
+    "targets": ["target_id", "article_id", "text"],
+    "annotations": ["annotation_id", "article_id", "target_id", "annotator"],
+    "spans": ["annotation_id", "span_id", "label", "start", "end", *V.ATTRIBUTE_VALUES],
+    "relations": ["annotation_id", "from_id", "to_id", "type"],
+}
+
+
+def data_hash(tables: dict[str, pd.DataFrame]) -> str:
+    """SHA-256 of the articles, targets and human annotations (row order and file layout do not count)."""
+    humans = tables["annotations"].loc[tables["annotations"]["annotator"] != V.GOLD_ANNOTATOR]
+    kept = set(humans["annotation_id"].astype(str))
+    sha = hashlib.sha256()
+    for name, columns in HASHED.items():
+        frame = tables[name]
+        if "annotation_id" in frame:
+            frame = frame.loc[frame["annotation_id"].astype(str).isin(kept)]
+        present = frame.reindex(columns=columns).astype(object)
+        records = present.where(present.notna(), None).to_numpy().tolist()
+        lines = sorted(json.dumps(r, ensure_ascii=False, default=str) for r in records)
+        sha.update(f"{name}\n".encode())
+        sha.update("\n".join(lines).encode())
+    return sha.hexdigest()
 
 
 def _cell(figure: dict[str, Any]) -> str:

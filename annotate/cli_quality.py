@@ -10,7 +10,7 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from annotate.agreement import agreement
-    from annotate.agreement_report import alphas_below, write_report
+    from annotate.agreement_report import alphas_below, data_hash, write_report
     from schemas import vocabulary as V
     from stancebank.validate import load_valid
 
@@ -25,6 +25,7 @@ def cmd_agreement(args: argparse.Namespace) -> int:
                 f"agreement: {scope} ({args.bootstrap} bootstrap resamples)…"
             ),
         )
+    result["data_sha256"] = data_hash(corpus.tables)  # the export's card matches its report by it
     paths = write_report(result, args.out)
     overall = result["scopes"]["overall"]["figures"]
     for name in V.ATTRIBUTE_VALUES:

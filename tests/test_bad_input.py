@@ -355,6 +355,7 @@ EXPORT_CASES: list[tuple[str, Callable[[Path], None], list[str], int, str]] = [
     ("invalid data", _span(text="sad!"), [], 1, "validation failure"),
     ("unreadable data", _raw("targets.jsonl", b"{"), [], 2, "invalid JSON"),
     ("bad split proportions", lambda root: None, ["--split", "0.5,0.5"], 2, "proportions must be"),
+    ("unknown policy rule", lambda root: None, ["--policy", "gold,best"], 2, "the policy must be"),
 ]
 
 

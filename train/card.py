@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -15,6 +16,7 @@ from annotate.config import config_hash, label_config
 from schemas import vocabulary as V
 from stancebank import __version__
 from stancebank.authoring import GUIDELINE_VERSION
+from stancebank.project import Project
 from train.features import FEATURES
 from train.splits import GROUPED_LIMIT
 
@@ -26,12 +28,6 @@ print(claims)
 row = claims["train"][0]
 print(row["text"], "→", claims["train"].features["certainty"].int2str(row["certainty"]))
 ```"""
-
-
-OWN_LICENCE_DETAILS = (
-    "Synthetic stories: CC-BY-4.0. seed-001: third-party news text (Reuters via "
-    "AloJapan.com), included as the worked example; not covered by the dataset licence."
-)
 
 
 def _splits(by_split: dict[str, dict[str, pa.Table]]) -> list[str]:
@@ -64,14 +60,20 @@ print(dataset)
 ```"""
 
 
-def _yaml(by_split: dict[str, dict[str, pa.Table]], languages: list[str], corpora: dict[str, str]) -> str:
-    details = "; ".join(f"{name}: {licence}" for name, licence in corpora.items()) or OWN_LICENCE_DETAILS
+def _yaml(
+    by_split: dict[str, dict[str, pa.Table]], languages: list[str], corpora: dict[str, str], project: Project
+) -> str:
+    details = "; ".join(
+        [project.license_details] * bool(project.license_details)
+        + [f"{name}: {licence}" for name, licence in corpora.items()]
+    )
+    other = project.license == "other"  # not a label: the Hub's id for a licence of one's own
     data = DatasetCardData(
-        license="other",  # not a label: the Hub licence id
-        license_name="cc-by-4.0-and-third-party" if not corpora else "see-license-details",
-        license_details=details,
+        license=project.license,
+        license_name="see-license-details" if other else None,
+        license_details=details or None,
         language=languages,
-        pretty_name="StanceBank",
+        pretty_name=project.name,
         task_categories=["text-classification", "token-classification"],
         size_categories=["n<1K"],
         tags=[
@@ -147,6 +149,7 @@ _CONFIG_ROWS = {
     "claims": "CLAIM, with its source and cues",
     "sources": "SOURCE, with the claims it is the source of",
     "pairs": "(article, target) task with a document-level label",
+    "annotations": "annotation (every annotator, gold included), spans and relations nested",
 }
 
 
@@ -159,7 +162,19 @@ def _snippet(by_split: dict[str, dict[str, pa.Table]], path: str) -> str:
     )
 
 
-def _split_text(proportions: tuple[float, float, float] | None, seed: int, grouped: int) -> str:
+def _written(by_split: dict[str, dict[str, pa.Table]], splits: list[str]) -> list[str]:
+    """Splits that hold a row of some config."""
+    return [s for s in splits if any(s in rows and rows[s].num_rows for rows in by_split.values())]
+
+
+def _split_text(
+    proportions: tuple[float, float, float] | None, seed: int, grouped: int, splits: list[str]
+) -> str:
+    if proportions is not None and len(splits) < 2:
+        return (
+            f"Only a {' and '.join(splits) or 'train'} split was written: {grouped} article(s) with claims "
+            f"are too few to split by article (proportions {proportions} were asked for)."
+        )
     if proportions is None:
         return (
             "Splits are the imported corpus's own (each article's `metadata.split`; `val`/`dev` → "
@@ -199,6 +214,58 @@ each annotation's `unannotated` field. The mappings are documented in the Stance
 """
 
 
+@dataclass(frozen=True)
+class CardContext:
+    """What the card says about how the export was made (besides the rows)."""
+
+    project: Project
+    policy: tuple[str, ...]
+    chosen_by: dict[str, int]  # policy rule -> tasks it chose
+    account: dict[str, int]  # status -> annotations (train.votes)
+    agreement: dict[str, Any] | None = None  # agreement.json of the same data, or None
+    guideline: str | None = None  # file name of the guideline copied next to the card
+    warnings: tuple[str, ...] = ()
+
+
+def _agreement_text(agreement: dict[str, Any] | None) -> str:
+    if not agreement:
+        return (
+            "Not computed for this data: run `stancebank agreement` (it writes "
+            "`reports/agreement/agreement.json` with the data's hash), then export again."
+        )
+    figures = agreement["scopes"]["overall"]["figures"]
+    tasks = agreement["scopes"]["overall"].get("tasks")
+    rows = [
+        [key, "–" if f["value"] is None else f"{f['value']:.3f}", f["n"]]
+        for key, f in figures.items()
+        if key.startswith(("alpha/", "span/")) and key.endswith((*V.ATTRIBUTE_VALUES, "/overlap"))
+    ]
+    return (
+        f"From `stancebank agreement` on the same data (data sha256 `{agreement['data_sha256'][:16]}…`, "
+        f"{tasks} tasks with two or more annotators; span matching: {agreement['matching']}).\n\n"
+        + _table(["figure", "value", "n"], rows)
+    )
+
+
+def _policy_text(context: CardContext) -> str:
+    rules = " → ".join(context.policy)
+    used = ", ".join(f"{n} by `{rule}`" for rule, n in context.chosen_by.items() if n)
+    account = ", ".join(f"{status}: {n}" for status, n in context.account.items())
+    return (
+        f"- One row per claim/source from one annotation per task, chosen by the policy `{rules}` "
+        f"(the first rule that applies; tasks: {used or 'none'}).\n"
+        "- Every human annotator's value is kept per claim and source (`*_votes`, matched by the overlap "
+        "rule; `*_distribution` gives each label's share), and every annotation is a row of the "
+        f"`annotations` config. Annotations — {account}."
+    )
+
+
+def _citation(project: Project) -> str:
+    if not project.citation:
+        return "No citation given (set `citation` under `[project]` in `stancebank.toml`)."
+    return f"```bibtex\n{project.citation.strip()}\n```"
+
+
 def dataset_card(
     by_split: dict[str, dict[str, pa.Table]],
     tables: dict[str, pd.DataFrame],
@@ -206,11 +273,12 @@ def dataset_card(
     sha256: str,
     proportions: tuple[float, float, float] | None,
     seed: int,
-    agreement: dict[str, Any] | None = None,
+    context: CardContext,
     path: str = "data/hf",
 ) -> str:
+    project = context.project
     articles = tables["articles"]
-    languages = sorted(set(articles["language"]))
+    languages = sorted(set(project.languages) | set(articles["language"]))
     corpora = imported_corpora(articles)
     splits = _splits(by_split)
     sizes = _table(
@@ -221,18 +289,23 @@ def dataset_card(
             if any(rows.values())
         ],
     )
-    agreement_text = (
-        "\n".join(f"- {k}: {v}" for k, v in agreement.items())
-        if agreement
-        else "Not computed for this export (see `stancebank agreement`)."
+    template = (
+        "\n" + project.card_template.read_text(encoding="utf-8").strip() + "\n"
+        if project.card_template is not None and project.card_template.is_file()
+        else ""
     )
-    return f"""{_yaml(by_split, languages, corpora)}
-# StanceBank
+    homepage = f"\nHomepage: {project.homepage}\n" if project.homepage else ""
+    guideline = (
+        f"The annotation guideline is part of this dataset: [{context.guideline}]({context.guideline})."
+        if context.guideline
+        else "No guideline file was found for this project (`guideline` in `stancebank.toml`)."
+    )
+    warnings = "".join(f"\n> **Warning:** {w}\n" for w in context.warnings)
+    return f"""{_yaml(by_split, languages, corpora, project)}
+# {project.name}
 
-Stance, certainty and source reliability in news, annotated at the span level: who says what (SOURCE),
-the words that attribute or grade it (CUE), and the content (CLAIM) with its stance toward a target
-proposition, its certainty and polarity (mapped onto FactBank and the unified −3…+3 factuality scale).
-
+{project.description or "An annotated dataset made with StanceBank."}
+{homepage}
 ## Load it
 
 {_snippet(by_split, path)}
@@ -241,20 +314,11 @@ proposition, its certainty and polarity (mapped onto FactBank and the unified �
 
 {sizes}
 
-{_split_text(proportions, seed, len(set(by_split_articles(by_split))))}
-{_imported_text(corpora)}
+{_split_text(proportions, seed, len(set(by_split_articles(by_split))), _written(by_split, splits))}
+{warnings}{_imported_text(corpora)}
 ## Annotation scheme
 
-Offsets are Python code points, half-open: `text[start:end] == span text`. The worked example is the seed
-story (`seed-001`), target "Japan will acquire Turkish-made drones.":
-
-- SOURCE "a diplomatic source in Ankara" (anonymous, diplomatic, mixed) → CLAIM "discuss ways to expand
-  cooperation on defense equipment and technology…" (cue "are expected to": probable, positive, neutral).
-- SOURCE "the defense ministry source" → CLAIM "an agreement is not expected" (cues "not" negation,
-  "expected" hedge: probable, negative, oppose) and "It is too early for an agreement" (certain,
-  negative, oppose).
-- SOURCE "the diplomatic source" → CLAIM "Japan is considering Turkish drones among potential options"
-  (cue "is considering": possible, positive, support).
+Offsets are Python code points, half-open: `text[start:end] == span text`. {guideline}
 
 {_scheme_table()}
 
@@ -267,13 +331,13 @@ own assertion (`source_*` columns are null).
 
 ## Agreement
 
-{agreement_text}
+{_agreement_text(context.agreement)}
 
 ## How it was built
 
 - StanceBank {__version__}; guideline version {GUIDELINE_VERSION}; Label Studio config sha256
   `{config_hash(label_config())}`.
-- One annotation per task: the adjudicated gold when present, else the earliest annotation.
+{_policy_text(context)}
 - Content sha256 of the parquet files: `{sha256}`.
 - Every row was validated against the StanceBank schemas before writing; the written dataset was
   re-loaded and compared with the tables (row and label counts, every span's text).
@@ -281,6 +345,10 @@ own assertion (`source_*` columns are null).
 ## Limitations
 
 {_limitations(articles, corpora)}
+{template}
+## Citation
+
+{_citation(project)}
 """
 
 
@@ -292,8 +360,4 @@ def _limitations(articles: pd.DataFrame, corpora: dict[str, str]) -> str:
             f"(guideline version `{V.EXTERNAL_GUIDELINE_VERSION}`)."
         )
     synthetic = int(articles["synthetic"].sum())
-    return f"""- {synthetic} of {len(articles)} stories are synthetic (`synthetic: true`): short news-style \
-texts written
-  by the StanceBank developers, with invented people and organisations. Only `seed-001` is real news.
-- Small: a teaching and testing corpus, not a benchmark. Labels of background facts (neutral vs
-  support) and of adjacent certainty grades are where annotators disagree most."""
+    return f"- {synthetic} of {len(articles)} articles are marked synthetic (`synthetic: true`)."

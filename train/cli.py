@@ -4,37 +4,108 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from schemas.errors import StanceBankError
+
+if TYPE_CHECKING:
+    from train.export import ExportReport
+
+
+def print_account(report: ExportReport) -> None:
+    """What the export used and what it did not use, and why: per annotator, per reason."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from train.votes import ONLY, PARTLY, USED, VOTES
+
+    console = Console()
+    frame = report.account
+    statuses = [USED, VOTES, PARTLY, ONLY]
+    table = Table(title=f"annotations (policy {' → '.join(report.policy)})")
+    table.add_column("annotator")
+    table.add_column("total", justify="right")
+    for status in statuses:
+        table.add_column(status.replace("annotations ", "in annotations "), justify="right")
+    table.add_column("spans in no row", justify="right")
+    for annotator, group in frame.groupby("annotator", sort=True):
+        counts = group["status"].value_counts()
+        missing = int((group["spans"] - group["reached"]).sum())
+        table.add_row(
+            str(annotator), str(len(group)), *(str(int(counts.get(s, 0))) for s in statuses), str(missing)
+        )
+    console.print(table)
+    unused = frame.loc[frame["status"] != USED]
+    if len(unused):
+        reasons = Table(title="not used for the claims/sources rows, because")
+        reasons.add_column("reason")
+        reasons.add_column("annotations", justify="right")
+        for reason, n in unused["reason"].value_counts().sort_index().items():
+            reasons.add_row(str(reason), str(int(n)))
+        console.print(reasons)
+    console.print(
+        "every annotation is a row of the [bold]annotations[/bold] config; "
+        f"{len(report.unrepresented)} have claim/source spans that reach no claims/sources row"
+    )
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from stancebank.project import project_of
     from stancebank.validate import load_valid
-    from train.export import export, push_to_hub
+    from train.export import UnrepresentedError, export, push_to_hub
+    from train.policy import parse_policy
     from train.splits import parse_proportions
 
+    project = project_of(args)
     proportions = parse_proportions(args.split)
-    corpus = load_valid(args.data)
+    policy = parse_policy(args.policy) if args.policy else project.export_policy
+    out = args.out or project.dataset_dir
+    corpus = load_valid(args.data or [project.data_dir])
     if getattr(args, "format", "hf") == "brat":
         from stancebank.brat_export import export_brat, splits_of
 
+        if args.out is None:
+            raise StanceBankError("export --format brat needs --out (a new folder), not the dataset folder")
+
         counts = export_brat(
             corpus.tables,
-            args.out,
+            out,
             split_of=splits_of(corpus.tables, proportions=proportions, seed=args.seed),
         )
         print(
-            f"written {args.out}: "
-            + ", ".join(f"{split} {n} article(s)" for split, n in sorted(counts.items()))
+            f"written {out}: " + ", ".join(f"{split} {n} article(s)" for split, n in sorted(counts.items()))
         )
         print(
-            f"read back with: stancebank import brat {args.out} --out DIR "
+            f"read back with: stancebank import brat {out} --out DIR "
             "--label-map SOURCE=SOURCE,CUE=CUE,CLAIM=CLAIM"
         )
         return 0
-    report = export(corpus.tables, args.out, proportions=proportions, seed=args.seed, card_path=str(args.out))
+    try:
+        report = export(
+            corpus.tables,
+            out,
+            proportions=proportions,
+            seed=args.seed,
+            policy=policy,
+            project=project,
+            agreement_path=project.reports_dir / "agreement" / "agreement.json",
+            card_path=str(args.out) if args.out else os.path.relpath(out, project.root),
+            strict=args.strict,
+        )
+    except UnrepresentedError as exc:
+        print_account(exc.report)
+        print(f"stancebank: {exc}", file=sys.stderr)
+        return 1
     for config, splits in report.counts.items():
         if any(splits.values()):
             print(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items()))
+    print_account(report)
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    if not report.agreement:
+        print("agreement: not computed for this data (run 'stancebank agreement', then export again)")
     print(f"written {report.out} (content sha256 {report.sha256[:16]}…)")
     if args.push_to_hub:
         push_to_hub(report.out, args.push_to_hub, token=os.environ.get("HF_TOKEN"))
@@ -46,14 +117,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "export",
         help="write the Hugging Face dataset (parquet + card)",
-        description="Validate data/, then write configs articles, claims, sources (and pairs for corpora "
-        "with document-level labels) as parquet with a dataset card that datasets.load_dataset(OUT, CONFIG) "
-        "reads. Deterministic. Imported corpora keep their own splits.",
+        description="Validate the data, then write configs articles, claims, sources, annotations (and pairs "
+        "for corpora with document-level labels) as parquet with a dataset card made from stancebank.toml "
+        "that datasets.load_dataset(OUT, CONFIG) reads. Deterministic. Imported corpora keep their own "
+        "splits. Prints which annotations were used for the claims/sources rows and why the others were "
+        "not.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("data", nargs="*", type=Path, default=[Path("data")])
-    parser.add_argument("--out", type=Path, default=Path("data/hf"))
+    parser.add_argument(
+        "data", nargs="*", type=Path, default=None, help="data folders/files (default: the project's data)"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="dataset folder (default: the project's)")
     parser.add_argument("--split", default="0.7,0.15,0.15", help="train,validation,test proportions")
-    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--seed", type=int, default=13, help="seed of the split")
+    parser.add_argument(
+        "--policy",
+        default=None,
+        help="which annotation of a task gives its claims/sources rows: comma-separated rules from gold, "
+        "majority, latest, earliest, first that applies wins (default: [export] policy of stancebank.toml, "
+        "else gold,majority,latest)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1, writing nothing, when an annotation's CLAIM/SOURCE spans reach no claims/sources row "
+        "(neither as the row nor as a vote)",
+    )
     parser.add_argument("--push-to-hub", metavar="REPO", help="also upload (needs HF_TOKEN)")
     parser.add_argument(
         "--format",

@@ -7,6 +7,7 @@ and compared with the tables, then swapped into place, so a failed export leaves
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -22,13 +23,16 @@ from datasets import Dataset, DatasetDict
 from datasets.info import DatasetInfo
 from datasets.table import InMemoryTable
 
+from annotate.agreement_report import data_hash
 from schemas.errors import StanceBankError
 from schemas.offsets import ArticleTexts
 from stancebank.corpus import replace_dir
-from train.card import dataset_card
+from stancebank.project import DEFAULT_POLICY, Project, load_project
+from train.card import CardContext, dataset_card
 from train.features import FEATURES, OPTIONAL_CONFIGS
 from train.rows import build_rows
 from train.splits import SPLITS, assign_splits, predefined_splits
+from train.votes import ONLY, PARTLY, USED, VOTES, account, select
 
 CONFIGS = tuple(FEATURES)
 
@@ -37,12 +41,34 @@ class ExportError(StanceBankError, RuntimeError):
     """The export could not be written or does not match the tables it came from."""
 
 
+class UnrepresentedError(ExportError):
+    """``strict``: an annotation's claims/sources reach no claims/sources row (nothing was written)."""
+
+    def __init__(self, report: ExportReport) -> None:
+        self.report = report
+        first = report.unrepresented.iloc[0]
+        super().__init__(
+            f"strict: {len(report.unrepresented)} annotation(s) not represented in claims/sources, e.g. "
+            f"{first['annotation_id']} ({first['annotator']}: {first['spans'] - first['reached']} span(s) "
+            "in no row); nothing written"
+        )
+
+
 @dataclass(frozen=True)
 class ExportReport:
     out: Path
     counts: dict[str, dict[str, int]]  # config -> split -> rows
     sha256: str
     fingerprints: dict[str, str]  # "config/split" -> first 16 hex digits of the parquet file's SHA-256
+    account: pd.DataFrame  # one row per annotation: annotator, status, reason, spans, reached (train.votes)
+    policy: tuple[str, ...] = DEFAULT_POLICY
+    warnings: tuple[str, ...] = ()
+    agreement: bool = False  # an agreement report of the same data filled the card's section
+
+    @property
+    def unrepresented(self) -> pd.DataFrame:
+        """Annotations with CLAIM/SOURCE spans that reach no claims/sources row (only ``annotations``)."""
+        return self.account.loc[self.account["status"].isin([ONLY, PARTLY])]
 
 
 def split_rows(
@@ -131,15 +157,32 @@ def export(
     *,
     proportions: tuple[float, float, float] = (0.7, 0.15, 0.15),
     seed: int = 13,
-    agreement: dict[str, Any] | None = None,
+    policy: tuple[str, ...] = DEFAULT_POLICY,
+    project: Project | None = None,
+    agreement_path: Path | None = None,
     card_path: str = "data/hf",
+    strict: bool = False,
 ) -> ExportReport:
-    """Write ``out``/<config>/<split>-00000-of-00001.parquet and ``out``/README.md."""
+    """Write ``out``/<config>/<split>-00000-of-00001.parquet, ``out``/README.md (the card, from
+    ``project``) and the project's guideline. ``agreement_path``: an ``agreement.json`` whose data hash
+    is that of ``tables`` fills the card's agreement section. ``strict``: raise :class:`UnrepresentedError`
+    before writing anything when an annotation's claims/sources would reach no claims/sources row."""
     datasets.disable_progress_bars()
-    rows = build_rows(tables)
+    project = project or load_project(out.parent, found=False)
+    selection = select(tables, policy)
+    rows = build_rows(tables, selection)
     articles = tables["articles"]
     predefined = predefined_splits(articles["article_id"].tolist(), articles["metadata"].tolist())
     by_split, _ = split_rows(rows, proportions=proportions, seed=seed, predefined=predefined)
+    warnings = _empty_splits(by_split, predefined is None)
+    agreement = matching_agreement(agreement_path, tables)
+    accounted = account(tables, selection)
+    if strict:
+        planned = ExportReport(
+            out, {}, "", {}, accounted, tuple(policy), tuple(warnings), agreement is not None
+        )
+        if len(planned.unrepresented):
+            raise UnrepresentedError(planned)
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -154,13 +197,25 @@ def export(
                 fingerprints[f"{config}/{split}"] = _write_parquet(table, config, path)
         counts = {c: {s: len(r) for s, r in splits.items()} for c, splits in by_split.items()}
         digest = _digest(staging)
+        guideline = project.guideline
+        if guideline is not None and guideline.is_file():
+            shutil.copyfile(guideline, staging / guideline.name)
+        context = CardContext(
+            project=project,
+            policy=tuple(policy),
+            chosen_by={rule: int((selection.chosen["chosen_by"] == rule).sum()) for rule in policy},
+            account={s: int((accounted["status"] == s).sum()) for s in (USED, VOTES, PARTLY, ONLY)},
+            agreement=agreement,
+            guideline=guideline.name if guideline is not None and guideline.is_file() else None,
+            warnings=tuple(warnings),
+        )
         card = dataset_card(
             by_split,
             tables,
             sha256=digest,
             proportions=None if predefined else proportions,
             seed=seed,
-            agreement=agreement,
+            context=context,
             path=card_path,
         )
         (staging / "README.md").write_text(card, encoding="utf-8")
@@ -168,7 +223,32 @@ def export(
         replace_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return ExportReport(out, counts, digest, fingerprints)
+    return ExportReport(
+        out, counts, digest, fingerprints, accounted, tuple(policy), tuple(warnings), agreement is not None
+    )
+
+
+def _empty_splits(by_split: dict[str, dict[str, pa.Table]], ours: bool) -> list[str]:
+    """A warning when one of our splits got no claim rows (too few articles to split)."""
+    if not ours or not any(t.num_rows for t in by_split.get("claims", {}).values()):
+        return []
+    empty = [s for s in SPLITS if not by_split["claims"].get(s, pa.table({})).num_rows]
+    if not empty:
+        return []
+    return [f"split(s) {', '.join(empty)} are empty: too few articles with claims to split by article"]
+
+
+def matching_agreement(path: Path | None, tables: dict[str, pd.DataFrame]) -> dict[str, Any] | None:
+    """The agreement report at ``path`` when it was computed on the same data (its ``data_sha256``)."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(report, dict) or report.get("data_sha256") != data_hash(tables):
+        return None
+    return report
 
 
 def _digest(folder: Path) -> str:

@@ -7,6 +7,7 @@ from enum import StrEnum
 from datasets import ClassLabel, Features, List, Value
 
 from schemas import vocabulary as V
+from stancebank.project import POLICIES
 
 
 def label(enum: type[StrEnum]) -> ClassLabel:
@@ -27,7 +28,20 @@ def _article_fields() -> dict[str, object]:
         "synthetic": Value("bool"),
         "annotation_id": Value("string"),
         "annotator": Value("string"),
+        "chosen_by": ClassLabel(names=list(POLICIES)),  # the export policy's rule that chose the annotation
     }
+
+
+def votes(enum: type[StrEnum]) -> dict[str, object]:
+    """``<name>_votes``: every annotator's value; ``<name>_distribution``: each label's share of them."""
+    return {
+        "votes": List({"annotator": Value("string"), "value": label(enum)}),
+        "distribution": List(Value("float32")),
+    }
+
+
+def _voted(attributes: dict[str, type[StrEnum]]) -> dict[str, object]:
+    return {f"{name}_{kind}": f for name, enum in attributes.items() for kind, f in votes(enum).items()}
 
 
 def span_features() -> dict[str, object]:
@@ -85,6 +99,7 @@ def claims_features() -> Features:
             "score_scale": Value("string"),
             "token_info": Value("string"),
             "group": Value("string"),
+            **_voted({"stance": V.Stance, "certainty": V.Certainty, "polarity": V.Polarity}),
         }
     )
 
@@ -120,6 +135,24 @@ def sources_features() -> Features:
             "claim_texts": List(Value("string")),
             "claim_stances": List(label(V.Stance)),
             "claim_certainties": List(label(V.Certainty)),
+            **_voted({"identified": V.Identified, "source_type": V.SourceType, "reliability": V.Reliability}),
+        }
+    )
+
+
+def annotations_features() -> Features:
+    """One row per annotation (every annotator, gold included): nothing is dropped."""
+    return Features(
+        {
+            **_article_fields(),
+            "created_at": Value("string"),
+            "updated_at": Value("string"),
+            "guideline_version": Value("string"),
+            "used": Value("bool"),
+            "spans": List(span_features()),
+            "relations": List(
+                {"type": label(V.RelationType), "from_id": Value("string"), "to_id": Value("string")}
+            ),
         }
     )
 
@@ -129,6 +162,7 @@ FEATURES = {
     "claims": claims_features,
     "sources": sources_features,
     "pairs": pairs_features,
+    "annotations": annotations_features,
 }
 #: Configs written only when they have rows (our own corpus has no document-level labels).
 OPTIONAL_CONFIGS = ("pairs",)

@@ -17,6 +17,9 @@ import pandas as pd
 import pyarrow as pa
 
 from schemas import vocabulary as V
+from stancebank.project import DEFAULT_POLICY
+from train.policy import choose
+from train.votes import Selection, select, vote_columns
 
 CONTEXT_LIMIT = 600
 #: Columns every config repeats from the task (article + target + annotation).
@@ -33,6 +36,7 @@ BASE = (
     "synthetic",
     "annotation_id",
     "annotator",
+    "chosen_by",
 )
 _SPAN_FIELDS = (
     "span_id",
@@ -46,12 +50,11 @@ _SPAN_FIELDS = (
 )
 
 
-def chosen_annotations(annotations: pd.DataFrame) -> pd.DataFrame:
-    """One annotation per task: the adjudicated gold when present, else the earliest one."""
-    order = annotations.assign(_gold=annotations["annotator"] != V.GOLD_ANNOTATOR).sort_values(
-        ["article_id", "target_id", "_gold", "created_at", "annotation_id"]
-    )
-    return order.drop_duplicates(["article_id", "target_id"]).drop(columns="_gold")
+def chosen_annotations(
+    annotations: pd.DataFrame, spans: pd.DataFrame | None = None, policy: tuple[str, ...] = DEFAULT_POLICY
+) -> pd.DataFrame:
+    """One annotation per task, chosen by ``policy`` (see :mod:`train.policy`)."""
+    return choose(annotations, annotations.iloc[0:0] if spans is None else spans, policy)
 
 
 def context(text: str, start: int, end: int) -> str:
@@ -105,13 +108,24 @@ def _table(columns: dict[str, Any]) -> pa.Table:
     return pa.table({name: v if isinstance(v, pa.Array) else _arrow(v) for name, v in columns.items()})
 
 
-def build_rows(tables: dict[str, pd.DataFrame]) -> dict[str, pa.Table]:
-    """articles / claims / sources / pairs as Arrow tables with string labels, deterministic order."""
+def _base(tables: dict[str, pd.DataFrame], chosen: pd.DataFrame) -> pd.DataFrame:
+    """One row per annotation of ``chosen`` with its target and article fields."""
     articles = tables["articles"].drop_duplicates("article_id")
     targets = tables["targets"].drop_duplicates("target_id")[["target_id", "text"]]
-    chosen = chosen_annotations(tables["annotations"]).sort_values(["article_id", "target_id"], kind="stable")
+    extra = [c for c in ("chosen_by", "created_at", "updated_at", "guideline_version") if c in chosen]
     base = (
-        chosen[["article_id", "target_id", "annotation_id", "annotator", "related", "doc_stance", "metadata"]]
+        chosen[
+            [
+                "article_id",
+                "target_id",
+                "annotation_id",
+                "annotator",
+                "related",
+                "doc_stance",
+                "metadata",
+                *extra,
+            ]
+        ]
         .merge(targets.rename(columns={"text": "target"}), on="target_id", how="left")
         .merge(
             articles.drop(columns=["metadata", "_file", "_line"]).rename(columns={"text": "article_text"}),
@@ -121,13 +135,18 @@ def build_rows(tables: dict[str, pd.DataFrame]) -> dict[str, pa.Table]:
         .reset_index(drop=True)
     )
     base["synthetic"] = base["synthetic"].astype(bool)
-    row_of = pd.Series(np.arange(len(base)), index=pd.Index(base["annotation_id"]))
+    return base
 
+
+def _nested(tables: dict[str, pd.DataFrame], base: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    row_of = pd.Series(np.arange(len(base)), index=pd.Index(base["annotation_id"]))
     spans = _children(tables["spans"], row_of, ["start", "end", "label", "span_id"])
     spans["start"], spans["end"] = spans["start"].astype("int64"), spans["end"].astype("int64")
     relations = _children(tables["relations"], row_of, ["from_id", "to_id", "type"])
-    texts = base["article_text"].tolist()
+    return spans, relations
 
+
+def _span_lists(base: pd.DataFrame, spans: pd.DataFrame, relations: pd.DataFrame) -> dict[str, pa.Array]:
     span_structs = _struct(
         spans,
         _SPAN_FIELDS,
@@ -136,26 +155,57 @@ def build_rows(tables: dict[str, pd.DataFrame]) -> dict[str, pa.Table]:
             "original_score": _original(spans["metadata"], "score"),
         },
     )
+    return {
+        "spans": _lists(spans["row"].to_numpy(), len(base), span_structs),
+        "relations": _lists(
+            relations["row"].to_numpy(), len(base), _struct(relations, ("type", "from_id", "to_id"), {})
+        ),
+    }
+
+
+def build_rows(tables: dict[str, pd.DataFrame], selection: Selection | None = None) -> dict[str, pa.Table]:
+    """articles / claims / sources / pairs (one row per task's chosen annotation, with every annotator's
+    votes) and annotations (one row per annotation) as Arrow tables with string labels, deterministic."""
+    selection = selection or select(tables, DEFAULT_POLICY)
+    chosen = selection.chosen.sort_values(["article_id", "target_id"], kind="stable")
+    base = _base(tables, chosen)
+    spans, relations = _nested(tables, base)
+    texts = base["article_text"].tolist()
     base_columns = {name: base[name] for name in BASE}
-    rows = {
+    return {
         "articles": _table(
             {
                 **base_columns,
                 "text": base["article_text"],
                 "licence": base["licence"],
-                "spans": _lists(spans["row"].to_numpy(), len(base), span_structs),
-                "relations": _lists(
-                    relations["row"].to_numpy(),
-                    len(base),
-                    _struct(relations, ("type", "from_id", "to_id"), {}),
-                ),
+                **_span_lists(base, spans, relations),
             }
         ),
-        "claims": _claims(base, texts, spans, relations),
-        "sources": _sources(base, texts, spans, relations),
+        "claims": _claims(base, texts, spans, relations, selection),
+        "sources": _sources(base, texts, spans, relations, selection),
         "pairs": _pairs(base),
+        "annotations": _annotations(tables, selection),
     }
-    return rows
+
+
+def _annotations(tables: dict[str, pd.DataFrame], selection: Selection) -> pa.Table:
+    """Every annotation, with whether (and by which policy rule) it is its task's row."""
+    rule = selection.chosen.set_index("annotation_id")["chosen_by"]
+    everything = tables["annotations"].sort_values(
+        ["article_id", "target_id", "annotation_id"], kind="stable"
+    )
+    base = _base(tables, everything.assign(chosen_by=everything["annotation_id"].map(rule)))
+    spans, relations = _nested(tables, base)
+    return _table(
+        {
+            **{name: base[name] for name in BASE},
+            "created_at": base["created_at"].astype(str),
+            "updated_at": base["updated_at"].astype(str),
+            "guideline_version": base["guideline_version"],
+            "used": base["chosen_by"].notna(),
+            **_span_lists(base, spans, relations),
+        }
+    )
 
 
 def _children(frame: pd.DataFrame, row_of: pd.Series, order: list[str]) -> pd.DataFrame:
@@ -235,7 +285,9 @@ def _context_starts(texts: list[str], spans: pd.DataFrame) -> list[int]:
     return starts
 
 
-def _claims(base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations: pd.DataFrame) -> pa.Table:
+def _claims(
+    base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations: pd.DataFrame, selection: Selection
+) -> pa.Table:
     claims = spans.loc[spans["label"] == V.SpanLabel.CLAIM].reset_index(drop=True)
     claims["position"] = np.arange(len(claims))
     # the source: the first head of a source_of relation (by span id), as in the relations' order
@@ -282,11 +334,20 @@ def _claims(base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations
             "score_scale": _original(claims["metadata"], "scale"),
             "token_info": _original(claims["metadata"], "rest"),
             "group": _group(task),
+            **vote_columns(
+                pd.DataFrame(
+                    {"annotation_id": task["annotation_id"], "span_id": claims["span_id"].to_numpy()}
+                ),
+                selection,
+                {"stance": V.Stance, "certainty": V.Certainty, "polarity": V.Polarity},
+            ),
         }
     )
 
 
-def _sources(base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations: pd.DataFrame) -> pa.Table:
+def _sources(
+    base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations: pd.DataFrame, selection: Selection
+) -> pa.Table:
     sources = spans.loc[spans["label"] == V.SpanLabel.SOURCE].reset_index(drop=True)
     sources["position"] = np.arange(len(sources))
     # each source's claims: tails of its source_of relations, by claim start then span id
@@ -315,5 +376,12 @@ def _sources(base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relation
             "claim_texts": _lists(positions, len(sources), _arrow(own["claim_text"])),
             "claim_stances": _lists(positions, len(sources), _arrow(own["claim_stance"])),
             "claim_certainties": _lists(positions, len(sources), _arrow(own["claim_certainty"])),
+            **vote_columns(
+                pd.DataFrame(
+                    {"annotation_id": task["annotation_id"], "span_id": sources["span_id"].to_numpy()}
+                ),
+                selection,
+                {"identified": V.Identified, "source_type": V.SourceType, "reliability": V.Reliability},
+            ),
         }
     )

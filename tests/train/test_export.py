@@ -16,6 +16,7 @@ import yaml
 from schemas import vocabulary as V
 from stancebank.cli import main
 from stancebank.corpus import read_corpus
+from stancebank.project import POLICIES, load_project
 from tests.stancebank.test_shipped_data import DATA
 from train import card as card_module
 from train import export as export_module
@@ -41,7 +42,17 @@ ENUM_OF_COLUMN = {
     "doc_stance": V.Stance,
     "doc_label": V.DocumentStance,
     **{name: values for name, values in V.ATTRIBUTE_VALUES.items()},
+    **{f"{name}_votes.value": values for name, values in V.ATTRIBUTE_VALUES.items()},
 }
+
+
+#: The shipped corpus's project and its agreement report (what `stancebank export` in the checkout uses).
+SHIPPED = load_project(DATA.parent)
+AGREEMENT = SHIPPED.reports_dir / "agreement" / "agreement.json"
+
+
+def shipped_export(tables: dict[str, Any], out: Path) -> export_module.ExportReport:
+    return export(tables, out, project=SHIPPED, agreement_path=AGREEMENT)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +63,7 @@ def tables() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def exported(tables: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("hf") / "hf"
-    export(tables, out)
+    shipped_export(tables, out)
     return out
 
 
@@ -62,7 +73,11 @@ def _class_labels(feature: Any, name: str = "") -> list[tuple[str, datasets.Clas
     if isinstance(feature, datasets.List):
         return _class_labels(feature.feature, name)
     if isinstance(feature, dict):
-        return [found for key, sub in feature.items() for found in _class_labels(sub, key)]
+        return [
+            found
+            for key, sub in feature.items()
+            for found in _class_labels(sub, f"{name}.{key}" if key == "value" else key)
+        ]
     return []
 
 
@@ -71,6 +86,9 @@ def test_class_labels_are_the_vocabulary_in_order(config: str) -> None:
     labels = _class_labels(dict(FEATURES[config]()))
     assert labels
     for column, feature in labels:
+        if column == "chosen_by":
+            assert feature.names == list(POLICIES)
+            continue
         assert feature.names == V.values(ENUM_OF_COLUMN[column]), column
 
 
@@ -114,8 +132,8 @@ def _hashes(folder: Path) -> dict[str, str]:
 
 
 def test_export_is_byte_identical(tables: dict[str, Any], exported: Path, tmp_path: Path) -> None:
-    first = export(tables, tmp_path / "one")
-    second = export(tables, tmp_path / "two")
+    first = shipped_export(tables, tmp_path / "one")
+    second = shipped_export(tables, tmp_path / "two")
     assert _hashes(tmp_path / "one") == _hashes(tmp_path / "two") == _hashes(exported)
     assert first.fingerprints == second.fingerprints
     assert first.sha256 == second.sha256

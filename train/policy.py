@@ -1,0 +1,164 @@
+"""Which annotation of a task becomes its row in the one-row-per-claim configs, and every vote.
+
+A policy is an ordered list of rules; the first rule that picks an annotation for a task wins:
+
+- ``gold``: the adjudicated annotation (annotator ``gold``), when the task has one.
+- ``majority``: among the task's human annotations (two or more), the one that agrees most with the
+  others: for each annotation, the number of its spans that the overlap rule of
+  :mod:`annotate.matching` pairs with a span of another annotation with the same attribute values,
+  summed over the other annotations. A strict maximum wins; a tie (always the case with two
+  annotators, whose agreement is symmetric) leaves the task to the next rule.
+- ``latest``: the most recently updated annotation (ties: created, then annotation id).
+- ``earliest``: the first created annotation (ties: annotation id).
+
+Votes: every other annotation of the task is matched span by span (overlap rule) against the chosen
+one; a matched span's attribute values become that annotator's vote on the chosen claim or source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from annotate.matching import Span, match
+from schemas import vocabulary as V
+from schemas.errors import StanceBankError
+from stancebank.project import DEFAULT_POLICY, POLICIES
+
+RULES = POLICIES
+
+
+class PolicyError(StanceBankError, ValueError):
+    """A policy that names an unknown rule or no rule at all."""
+
+
+def parse_policy(text: str | Sequence[str]) -> tuple[str, ...]:
+    """``"gold,majority,latest"`` (or a list) -> a checked tuple of rules."""
+    rules = tuple(r.strip() for r in (text.split(",") if isinstance(text, str) else text) if r.strip())
+    bad = [r for r in rules if r not in RULES]
+    if bad or not rules:
+        raise PolicyError(f"the policy must be a comma-separated list of {list(RULES)}; got {text!r}")
+    return rules
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
+
+
+def _span(row: dict[str, Any]) -> Span:
+    return Span(str(row["span_id"]), str(row["label"]), int(row["start"]), int(row["end"]))
+
+
+def _attributes(row: dict[str, Any]) -> tuple[Any, ...]:
+    names = V.SPAN_ATTRIBUTES[V.SpanLabel(row["label"])]
+    return tuple(None if pd.isna(row.get(n)) else row.get(n) for n in names)
+
+
+def _agreement(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> int:
+    """Spans of ``a`` and ``b`` paired by the overlap rule that also carry the same attribute values."""
+    by_id_a = {str(s["span_id"]): s for s in a}
+    by_id_b = {str(s["span_id"]): s for s in b}
+    pairs = match([_span(s) for s in a], [_span(s) for s in b], "overlap")
+    return sum(_attributes(by_id_a[x.span_id]) == _attributes(by_id_b[y.span_id]) for x, y in pairs)
+
+
+def _majority(members: pd.DataFrame, spans_of: dict[str, list[dict[str, Any]]]) -> str | None:
+    humans = members.loc[members["annotator"] != V.GOLD_ANNOTATOR, "annotation_id"].tolist()
+    if len(humans) < 2:
+        return None
+    scores = {
+        a: sum(_agreement(spans_of.get(a, []), spans_of.get(b, [])) for b in humans if b != a) for a in humans
+    }
+    best = max(scores.values())
+    winners = [a for a, s in scores.items() if s == best]
+    return winners[0] if len(winners) == 1 else None
+
+
+def choose(
+    annotations: pd.DataFrame, spans: pd.DataFrame, policy: Sequence[str] = DEFAULT_POLICY
+) -> pd.DataFrame:
+    """One annotation per task with the rule that chose it (column ``chosen_by``)."""
+    policy = parse_policy(policy)
+    spans_of: dict[str, list[dict[str, Any]]] = {}
+    if "majority" in policy:
+        for annotation_id, group in spans.groupby("annotation_id", sort=False):
+            spans_of[str(annotation_id)] = _records(group)
+    chosen: list[tuple[str, str]] = []
+    for _, members in annotations.groupby(["article_id", "target_id"], sort=True):
+        pick = _pick(members, policy, spans_of)
+        if pick is not None:
+            chosen.append(pick)
+    ids = pd.DataFrame(chosen, columns=["annotation_id", "chosen_by"])
+    return annotations.merge(ids, on="annotation_id", how="inner")
+
+
+def _pick(
+    members: pd.DataFrame, policy: Sequence[str], spans_of: dict[str, list[dict[str, Any]]]
+) -> tuple[str, str] | None:
+    for rule in policy:
+        if rule == "gold":
+            gold = members.loc[members["annotator"] == V.GOLD_ANNOTATOR, "annotation_id"]
+            if len(gold):
+                return str(gold.min()), rule
+        elif rule == "majority":
+            winner = _majority(members, spans_of)
+            if winner is not None:
+                return winner, rule
+        elif rule == "latest":
+            order = members.sort_values(["updated_at", "created_at", "annotation_id"], na_position="first")
+            return str(order["annotation_id"].iloc[-1]), rule
+        elif rule == "earliest":
+            order = members.sort_values(["created_at", "annotation_id"], na_position="last")
+            return str(order["annotation_id"].iloc[0]), rule
+    return None
+
+
+def votes(
+    chosen: pd.DataFrame, annotations: pd.DataFrame, spans: pd.DataFrame, labels: Sequence[str]
+) -> pd.DataFrame:
+    """(chosen annotation id, chosen span id, annotator, voter annotation id, voter span id, attributes…):
+    every human annotation's span matched (overlap rule) to a CLAIM/SOURCE span of its task's chosen
+    annotation. The chosen annotation votes for itself unless it is the gold."""
+    wanted = spans.loc[spans["label"].isin(list(labels))]
+    by_annotation = {str(k): _records(g) for k, g in wanted.groupby("annotation_id", sort=False)}
+    humans = annotations.loc[annotations["annotator"] != V.GOLD_ANNOTATOR]
+    voters = {
+        key: list(zip(g["annotation_id"].astype(str), g["annotator"].astype(str), strict=True))
+        for key, g in humans.groupby(["article_id", "target_id"], sort=False)
+    }
+    rows: list[dict[str, Any]] = []
+    for record in chosen.to_dict("records"):
+        own = by_annotation.get(str(record["annotation_id"]), [])
+        if not own:
+            continue
+        own_by_id = {str(s["span_id"]): s for s in own}
+        for voter_id, annotator in voters.get((record["article_id"], record["target_id"]), []):
+            theirs = {str(s["span_id"]): s for s in by_annotation.get(voter_id, [])}
+            if voter_id == record["annotation_id"]:
+                pairs = [(s, s) for s in own_by_id.values()]
+            else:
+                matched = match([_span(s) for s in own], [_span(s) for s in theirs.values()], "overlap")
+                pairs = [(own_by_id[x.span_id], theirs[y.span_id]) for x, y in matched]
+            for mine, vote in pairs:
+                rows.append(
+                    {
+                        "annotation_id": str(record["annotation_id"]),
+                        "span_id": str(mine["span_id"]),
+                        "annotator": annotator,
+                        "voter_annotation_id": voter_id,
+                        "voter_span_id": str(vote["span_id"]),
+                        **{name: vote.get(name) for name in V.ATTRIBUTE_VALUES},
+                    }
+                )
+    columns = [
+        "annotation_id",
+        "span_id",
+        "annotator",
+        "voter_annotation_id",
+        "voter_span_id",
+        *V.ATTRIBUTE_VALUES,
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["annotation_id", "span_id", "annotator"], kind="stable").reset_index(drop=True)

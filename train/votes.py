@@ -1,0 +1,100 @@
+"""Every annotator's judgement on a claim or source: vote lists, label distributions, and the account of
+which annotation reached which config (used for the row, a vote on it, or only the ``annotations`` config).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from schemas import vocabulary as V
+from train.policy import choose, votes
+
+#: Span labels that have a row of their own (claims, sources), hence votes.
+VOTED_LABELS = (V.SpanLabel.CLAIM.value, V.SpanLabel.SOURCE.value)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The annotation chosen per task (with ``chosen_by``) and every vote on its claims and sources."""
+
+    policy: tuple[str, ...]
+    chosen: pd.DataFrame
+    votes: pd.DataFrame
+
+
+def select(tables: dict[str, pd.DataFrame], policy: tuple[str, ...]) -> Selection:
+    annotations, spans = tables["annotations"], tables["spans"]
+    chosen = choose(annotations, spans, policy)
+    return Selection(tuple(policy), chosen, votes(chosen, annotations, spans, VOTED_LABELS))
+
+
+def vote_columns(
+    rows: pd.DataFrame, selection: Selection, attributes: dict[str, type[StrEnum]]
+) -> dict[str, pa.Array]:
+    """``<attr>_votes`` (list of {annotator, value}) and ``<attr>_distribution`` (share of each label in
+    vocabulary order among the votes that give a value) for ``rows`` (columns annotation_id, span_id)."""
+    keys = rows[["annotation_id", "span_id"]].reset_index(drop=True).assign(position=np.arange(len(rows)))
+    cast = selection.votes.astype({"annotation_id": str, "span_id": str})
+    matched = cast.merge(keys.astype({"annotation_id": str, "span_id": str}), on=["annotation_id", "span_id"])
+    matched = matched.sort_values(["position", "annotator"], kind="stable")
+    positions = matched["position"].to_numpy()
+    offsets = np.zeros(len(rows) + 1, dtype=np.int32)
+    np.cumsum(np.bincount(positions, minlength=len(rows)), out=offsets[1:])
+    columns: dict[str, pa.Array] = {}
+    for name, enum in attributes.items():
+        values = [None if pd.isna(v) else str(v) for v in matched[name].tolist()]
+        struct = pa.StructArray.from_arrays(
+            [pa.array(matched["annotator"].tolist(), pa.string()), pa.array(values, pa.string())],
+            names=["annotator", "value"],
+        )
+        columns[f"{name}_votes"] = pa.ListArray.from_arrays(pa.array(offsets), struct)
+        labels = V.values(enum)
+        counts = np.zeros((len(rows), len(labels)))
+        index = {label: i for i, label in enumerate(labels)}
+        for position, value in zip(positions.tolist(), values, strict=True):
+            if value in index:
+                counts[position, index[value]] += 1
+        totals = counts.sum(axis=1, keepdims=True)
+        shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+        columns[f"{name}_distribution"] = pa.array(
+            [list(map(float, row)) for row in shares], pa.list_(pa.float64())
+        )
+    return columns
+
+
+#: Statuses of an annotation in the account, in table order.
+USED, VOTES, PARTLY, ONLY = "used", "votes", "partly votes", "annotations only"
+
+
+def account(tables: dict[str, pd.DataFrame], selection: Selection) -> pd.DataFrame:
+    """One row per annotation: annotator, status (see the constants), why it was not used, and the
+    number of its CLAIM/SOURCE spans and of those that reached claims/sources (as row or vote)."""
+    annotations = tables["annotations"][["annotation_id", "article_id", "target_id", "annotator"]]
+    spans = tables["spans"]
+    own = spans.loc[spans["label"].isin(VOTED_LABELS)].groupby("annotation_id").size()
+    reached = selection.votes.drop_duplicates(["voter_annotation_id", "voter_span_id"])
+    reached_n = reached.groupby("voter_annotation_id").size()
+    task_rule = selection.chosen.set_index(["article_id", "target_id"])["chosen_by"]
+    chosen_ids = set(selection.chosen["annotation_id"].astype(str))
+    frame = annotations.copy()
+    used = frame["annotation_id"].astype(str).isin(chosen_ids).to_numpy()
+    own_n = frame["annotation_id"].map(own).fillna(0).to_numpy(dtype=np.int64)
+    frame["spans"] = own_n
+    frame["reached"] = np.where(
+        used, own_n, frame["annotation_id"].map(reached_n).fillna(0).to_numpy(dtype=np.int64)
+    )
+    rule = [task_rule.get((a, t)) for a, t in zip(frame["article_id"], frame["target_id"], strict=True)]
+    frame["reason"] = [
+        "" if u else f"its task's row is the {r} annotation" for u, r in zip(used, rule, strict=True)
+    ]
+    frame["status"] = np.select(
+        [used, frame["reached"] >= frame["spans"], frame["reached"] > 0],
+        [USED, VOTES, PARTLY],
+        default=ONLY,
+    )
+    return frame.sort_values(["annotator", "annotation_id"]).reset_index(drop=True)
