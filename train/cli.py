@@ -6,6 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
+from stancebank.project import DATA, DATASET
+
 
 def cmd_export(args: argparse.Namespace) -> int:
     from stancebank.validate import load_valid
@@ -33,9 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with document-level labels) as parquet with a dataset card that datasets.load_dataset(OUT, CONFIG) "
         "reads. Deterministic. Imported corpora keep their own splits.",
     )
-    parser.add_argument("data", nargs="*", type=Path, default=[Path("data")])
-    parser.add_argument("--out", type=Path, default=Path("data/hf"))
+    parser.add_argument("data", nargs="*", type=Path, default=[DATA], help="data folders or .jsonl files")
+    parser.add_argument("--out", type=Path, default=DATASET, help="dataset folder")
     parser.add_argument("--split", default="0.7,0.15,0.15", help="train,validation,test proportions")
-    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--seed", type=int, default=13, help="random seed of the split")
     parser.add_argument("--push-to-hub", metavar="REPO", help="also upload (needs HF_TOKEN)")
     parser.set_defaults(func=cmd_export)

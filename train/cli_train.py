@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stancebank.project import DATA, DATASET, PREDICTIONS, REPORTS
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -253,11 +255,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="all, or one model of the task: majority, stratified, tfidf-lr, char-svm, cues-lr "
         "(our tasks); majority, tfidf-lr, pair-gbdt (fnc1); mean, tfidf-ridge, cues-ridge (certainty-score)",
     )
-    parser.add_argument(
-        "--fit-on", default="train,validation", help="splits to train on (default train,validation)"
-    )
-    parser.add_argument("--dataset", type=Path, default=Path("data/hf"))
-    parser.add_argument("--out", type=Path, default=Path("reports"))
+    parser.add_argument("--fit-on", default="train,validation", help="splits to train on")
+    parser.add_argument("--dataset", type=Path, default=DATASET, help="exported dataset folder")
+    parser.add_argument("--out", type=Path, default=REPORTS, help="reports folder")
     parser.set_defaults(func=cmd_train)
     evaluate = sub.add_parser(
         "evaluate",
@@ -265,9 +265,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Load a skops model (untrusted types refused) and score it on one split of any dataset "
         "in StanceBank's export format.",
     )
-    evaluate.add_argument("--model", type=Path, required=True)
-    evaluate.add_argument("--dataset", type=Path, default=Path("data/hf"))
-    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--model", type=Path, required=True, help="a .skops model written by train")
+    evaluate.add_argument("--dataset", type=Path, default=DATASET, help="exported dataset folder")
+    evaluate.add_argument("--split", default="test", help="split to score")
     evaluate.add_argument(
         "--metric",
         choices=("default", "fnc1"),
@@ -281,8 +281,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Write Label Studio predictions (one CLAIM region per sentence, the model's value and "
         "probability per region) for tasks without annotations, least confident task first.",
     )
-    predict.add_argument("--model", type=Path, required=True)
-    predict.add_argument("data", nargs="*", type=Path, default=[Path("data")])
-    predict.add_argument("--out", type=Path, default=Path("predictions.jsonl"))
+    predict.add_argument("--model", type=Path, required=True, help="a claim .skops model written by train")
+    predict.add_argument("data", nargs="*", type=Path, default=[DATA], help="data folders or .jsonl files")
+    predict.add_argument("--out", type=Path, default=PREDICTIONS, help="predictions JSONL")
     predict.add_argument("--include-annotated", action="store_true", help="also tasks that have annotations")
     predict.set_defaults(func=cmd_predict)
