@@ -204,7 +204,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "data/annotations/ls-<project>.jsonl, and list what was rejected and why.",
     )
     pull_p.add_argument(
-        "data", nargs="?", type=Path, default=DATA, help="data folder that receives annotations/ls-<project>.jsonl"
+        "data",
+        nargs="?",
+        type=Path,
+        default=DATA,
+        help="data folder that gets annotations/ls-<title>.jsonl",
     )
     connection(pull_p)
     pull_p.add_argument("--from-snapshot", type=Path, help="convert a saved *.export.json instead")

@@ -48,7 +48,7 @@ class Credentials:
 
 
 def studio_home(project: Project) -> Path:
-    """``$STANCEBANK_STUDIO_HOME`` when set, else the project's ``[studio] home`` (never the shell's folder)."""
+    """``$STANCEBANK_STUDIO_HOME`` when set, else the project's ``[studio] home`` (never the cwd's)."""
     if os.environ.get("STANCEBANK_STUDIO_HOME"):
         return Path(os.environ["STANCEBANK_STUDIO_HOME"]).resolve()
     return project.studio_home

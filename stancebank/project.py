@@ -88,7 +88,9 @@ def _checked(raw: dict[str, Any], source: Path) -> dict[str, dict[str, Any]]:
         out[section] = {}
         for key, (kind, default) in keys.items():
             value = given.get(key, default)
-            if not isinstance(value, kind) or (kind is list and not all(isinstance(v, str) for v in value)):
+            if not isinstance(value, kind) or (
+                isinstance(value, list) and not all(isinstance(v, str) for v in value)
+            ):
                 what = "a list of strings" if kind is list else "a string"
                 raise ProjectError(f"{where}: [{section}] {key} must be {what}, got {value!r}")
             out[section][key] = value

@@ -153,8 +153,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         one = formats.add_parser(
             fmt, help=what, description=f"Import {what} into --out (a new StanceBank data folder)."
         )
-        one.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="input files (fnc1: or its folder)")
-        one.add_argument("--out", type=Path, required=True, help="output folder (a new StanceBank data folder)")
+        one.add_argument(
+            "paths", nargs="+", type=Path, metavar="PATH", help="input files (fnc1: or its folder)"
+        )
+        one.add_argument(
+            "--out", type=Path, required=True, help="output folder (a new StanceBank data folder)"
+        )
         _common(one)
         if fmt in ("table", "conll-factuality"):
             one.add_argument("--corpus", help="corpus name used in ids and metadata")

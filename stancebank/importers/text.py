@@ -82,10 +82,9 @@ def _table_rows(writer: ImportWriter, path: Path) -> Iterator[tuple[int, dict[st
 
 def row_problem(row: dict[str, str]) -> str | None:
     """Why a table row is not an article we can import (None: it is)."""
-    if not row["id"].strip():
-        return "empty 'id'"
-    if not row["text"].strip():
-        return "empty 'text'"
+    empty = [k for k in ("id", "text") if not row[k].strip()]
+    if empty:
+        return f"empty {empty[0]!r}"
     published = row.get("published", "").strip()
     if published:
         try:
@@ -121,7 +120,9 @@ def _targets_rows(writer: ImportWriter, path: Path) -> Iterator[tuple[int, dict[
         yield from writer.csv_rows(path, ("article_id", "target"))
         return
     for line, record in writer.jsonl_records(path):
-        if not isinstance(record, dict) or not all(isinstance(record.get(k), str) for k in ("article_id", "target")):
+        if not isinstance(record, dict) or not all(
+            isinstance(record.get(k), str) for k in ("article_id", "target")
+        ):
             writer.reject(path, line, "expected an object with string fields 'article_id' and 'target'")
             continue
         yield line, record
@@ -212,7 +213,9 @@ def _article(
     article_id = record["article_id"]
     where = f"{path.name}" + (f", line {line}" if line else "")
     if article_id in seen:
-        writer.reject(path, line, f"article id {article_id!r} already given by {seen[article_id]}", article_id)
+        writer.reject(
+            path, line, f"article id {article_id!r} already given by {seen[article_id]}", article_id
+        )
         return
     texts = [t for t in (own_target, options.target) if t] + [t for t, _ in targets.get(article_id, [])]
     texts = list(dict.fromkeys(texts))

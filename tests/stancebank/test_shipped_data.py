@@ -11,14 +11,14 @@ from schemas import vocabulary as V
 from stancebank.authoring import build
 from stancebank.corpus import Corpus, read_corpus
 from stancebank.validate import validate_corpus
+from tests.shipped import DATA, shipped_files
 
-DATA = Path(__file__).resolve().parents[2] / "data"
 SEED = Path(__file__).resolve().parents[3] / "shared" / "seed-article.txt"
 
 
 @pytest.fixture(scope="module")
 def corpus() -> Corpus:
-    return read_corpus([DATA])
+    return read_corpus(shipped_files())
 
 
 def test_shipped_data_validates(corpus: Corpus) -> None:

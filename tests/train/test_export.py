@@ -16,7 +16,7 @@ import yaml
 from schemas import vocabulary as V
 from stancebank.cli import main
 from stancebank.corpus import read_corpus
-from tests.stancebank.test_shipped_data import DATA
+from tests.shipped import DATA, shipped_files
 from train import card as card_module
 from train import export as export_module
 from train import splits as splits_module
@@ -46,7 +46,7 @@ ENUM_OF_COLUMN = {
 
 @pytest.fixture(scope="module")
 def tables() -> dict[str, Any]:
-    return read_corpus([DATA]).tables
+    return read_corpus(shipped_files()).tables
 
 
 @pytest.fixture(scope="module")
