@@ -94,8 +94,13 @@ def test_gold_validates_and_export_prefers_it(tmp_path: Path) -> None:
 
 def test_committed_gold_is_up_to_date(tmp_path: Path) -> None:
     """data/annotations/gold.jsonl and data/gold/ are what `make demo` makes (adjudicator amira)."""
-    outcome = adjudicate(read_corpus(shipped_files(DATA, gold=False)).tables, adjudicator="amira")
-    data = copy_shipped(tmp_path / "data")
-    write_outcome(outcome, data)
+    check_committed_gold(DATA, tmp_path)
+
+
+def check_committed_gold(data: Path, scratch: Path) -> None:
+    """Adjudicating the shipped annotations of ``data`` (by name) gives its committed gold files."""
+    outcome = adjudicate(read_corpus(shipped_files(data, gold=False)).tables, adjudicator="amira")
+    out = copy_shipped(scratch / "data", data)
+    write_outcome(outcome, out)
     for rel in ("annotations/gold.jsonl", "gold/votes.jsonl", "gold/unresolved.jsonl"):
-        assert (data / rel).read_bytes() == (DATA / rel).read_bytes(), rel
+        assert (out / rel).read_bytes() == (data / rel).read_bytes(), rel
