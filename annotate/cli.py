@@ -94,13 +94,13 @@ def cmd_push(args: argparse.Namespace) -> int:
     report = push(
         _studio(args),
         corpus,
-        title=args.project,
+        title=args.title,
         force=args.force,
         batch_size=args.batch_size,
         predictions=args.predictions,
     )
     print(
-        f"project {args.project!r} (id {report.project_id}): {report.created} task(s) imported, "
+        f"project {args.title!r} (id {report.project_id}): {report.created} task(s) imported, "
         f"{report.existing} already there, {report.predictions} prediction(s) sent"
     )
     if report.changed:
@@ -122,7 +122,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
     if args.from_snapshot:
         report = convert_snapshot(args.from_snapshot, data_dir=data_dir)
     else:
-        report = pull(_studio(args), title=args.project, data_dir=data_dir)
+        report = pull(_studio(args), title=args.title, data_dir=data_dir)
     if report.rejects:
         table = Table(title=f"{report.rejected} rejected annotation(s)")
         for column in ("task", "annotation", "annotator", "reason"):
@@ -141,7 +141,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 def connection(parser: argparse.ArgumentParser) -> None:
     """Options of every verb that talks to a server."""
     parser.add_argument("--url", help="server URL (default: the one `studio start` recorded)")
-    parser.add_argument("--project", default=STUDIO_TITLE, help="Label Studio project title")
+    parser.add_argument("--project", dest="title", default=STUDIO_TITLE, help="Label Studio project title")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument("--retries", type=int, default=3, help="retries on transient errors")
 

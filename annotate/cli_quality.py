@@ -56,8 +56,8 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
     if args.push_review and outcome.unresolved:
         from annotate.cli import _studio
 
-        project_id, created = push_review(_studio(args), corpus, outcome, title=f"{args.project} review")
-        print(f"review project {args.project} review (id {project_id}): {created} disputed item(s) as tasks")
+        project_id, created = push_review(_studio(args), corpus, outcome, title=f"{args.title} review")
+        print(f"review project {args.title} review (id {project_id}): {created} disputed item(s) as tasks")
     return 0
 
 

@@ -170,7 +170,7 @@ def find_project(project_dir: Path | None = None, *, start: Path | None = None) 
 
 def _toml_string(value: str) -> str:
     if "\n" in value:
-        return '"""\n' + value.replace("\\", "\\\\").replace('"""', '\\"\\"\\"') + '\n"""'
+        return '"""\n' + value.replace("\\", "\\\\").replace('"""', '\\"\\"\\"') + '"""'
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
