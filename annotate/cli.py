@@ -154,7 +154,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run Label Studio; push tasks, pull annotations",
         description="A private Label Studio on 127.0.0.1 and the bridge to it.",
     )
-    verbs = studio.add_subparsers(dest="studio_command", required=True, metavar="VERB")
+    verbs = studio.add_subparsers(dest="studio_command", required=True, metavar="VERB", help="what to do")
 
     verbs.add_parser(
         "install",

@@ -122,7 +122,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the project folder (holding stancebank.toml); default: found by walking up from the "
         "current folder",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        parser_class=_Parser,
+        help="one stage of the work; COMMAND --help for its options",
+    )
 
     init = sub.add_parser(
         "init",

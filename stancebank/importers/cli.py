@@ -121,7 +121,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "was imported, 1 when some were rejected (the rest is written), 2 when nothing could be imported. "
         "'stancebank import FORMAT --help' explains each format.",
     )
-    formats = parser.add_subparsers(dest="fmt", required=True, metavar="FORMAT")
+    formats = parser.add_subparsers(
+        dest="fmt", required=True, metavar="FORMAT", help="the input's format; FORMAT --help for its options"
+    )
     text = formats.add_parser(
         "text",
         help="your own articles: .txt/.md files or a JSONL/CSV table",
