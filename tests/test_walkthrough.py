@@ -88,8 +88,12 @@ def test_your_own_project_end_to_end(
         name: studio.create_user(f"{name}-{project['id']}", f"{name}{project['id']}@example.org")
         for name in ("ana", "ben")
     }
+    articles = {
+        a["article_id"]: a["text"]
+        for a in map(json.loads, (root / "data" / "articles.jsonl").read_text(encoding="utf-8").splitlines())
+    }
     for number, (key, task) in enumerate(sorted(tasks.items())):
-        text = task["data"][convert.TEXT_NAME]
+        text = articles[key.split("|")[0]]
         for name, stance in (("ana", "support"), ("ben", "support" if number % 3 else "neutral")):
             spans, relations = _spans(text, stance, "possible")
             studio.create_annotation(
