@@ -140,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("dir", nargs="?", type=Path, default=Path("."), help="the project folder")
     init.add_argument("--name", default="", help="project and dataset name (default: the folder's name)")
     init.add_argument("--description", default="", help="one paragraph for the dataset card")
-    init.add_argument("--license", default="unknown", help="licence id of the dataset (e.g. cc-by-4.0)")
+    licence_default = "unknown"  # not a label
+    init.add_argument("--license", default=licence_default, help="licence id of the dataset, e.g. cc-by-4.0")
     init.add_argument("--citation-file", type=Path, help="a BibTeX file for the card's citation section")
     init.add_argument("--language", action="append", help="ISO 639-1 code of the texts; repeatable (en)")
     init.set_defaults(func=cmd_init)
