@@ -7,11 +7,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stancebank.project import DATA, STUDIO_TITLE, project_of
+
 if TYPE_CHECKING:
     from annotate.client import Studio
-
-
-DEFAULT_PROJECT = "StanceBank"
 
 
 def _url(args: argparse.Namespace, home: Path) -> str:
@@ -29,7 +28,7 @@ def _studio(args: argparse.Namespace) -> Studio:
     from annotate import server
     from annotate.client import Studio
 
-    home = server.studio_home()
+    home = server.studio_home(project_of(args))
     token = os.environ.get("LABEL_STUDIO_API_KEY") or server.credentials(home).token
     return Studio(_url(args, home), token, timeout=args.timeout, retries=args.retries)
 
@@ -37,7 +36,7 @@ def _studio(args: argparse.Namespace) -> Studio:
 def cmd_install(args: argparse.Namespace) -> int:
     from annotate import server
 
-    binary = server.install(server.studio_home())
+    binary = server.install(server.studio_home(project_of(args)))
     print(f"label-studio {server.LABEL_STUDIO_VERSION} ready: {binary}")
     return 0
 
@@ -45,7 +44,7 @@ def cmd_install(args: argparse.Namespace) -> int:
 def cmd_start(args: argparse.Namespace) -> int:
     from annotate import server
 
-    home = server.studio_home()
+    home = server.studio_home(project_of(args))
     state = server.start(home, port=args.port)
     creds = server.credentials(home)
     print(f"Label Studio is up at {state['url']} (pid {state['pid']}, data in {home / 'data'})")
@@ -58,7 +57,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 def cmd_stop(args: argparse.Namespace) -> int:
     from annotate import server
 
-    stopped = server.stop(server.studio_home())
+    stopped = server.stop(server.studio_home(project_of(args)))
     print("Label Studio stopped" if stopped else "Label Studio was not running")
     return 0
 
@@ -66,7 +65,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from annotate import server
 
-    home = server.studio_home()
+    home = server.studio_home(project_of(args))
     state = server.status(home)
     if state is None:
         print("Label Studio is not running")
@@ -95,14 +94,14 @@ def cmd_push(args: argparse.Namespace) -> int:
     report = push(
         _studio(args),
         corpus,
-        title=args.project,
+        title=args.title,
         force=args.force,
         batch_size=args.batch_size,
         predictions=args.predictions,
         document_labels=args.document_labels,
     )
     print(
-        f"project {args.project!r} (id {report.project_id}): {report.created} task(s) imported, "
+        f"project {args.title!r} (id {report.project_id}): {report.created} task(s) imported, "
         f"{report.existing} already there, {report.predictions} prediction(s) sent"
     )
     if report.document_labels:
@@ -126,7 +125,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
     if args.from_snapshot:
         report = convert_snapshot(args.from_snapshot, data_dir=data_dir)
     else:
-        report = pull(_studio(args), title=args.project, data_dir=data_dir)
+        report = pull(_studio(args), title=args.title, data_dir=data_dir)
     if report.rejects:
         table = Table(title=f"{report.rejected} rejected annotation(s)")
         for column in ("task", "annotation", "annotator", "reason"):
@@ -151,7 +150,7 @@ DOCUMENT_HELP = (
 def connection(parser: argparse.ArgumentParser) -> None:
     """Options of every verb that talks to a server."""
     parser.add_argument("--url", help="server URL (default: the one `studio start` recorded)")
-    parser.add_argument("--project", default=DEFAULT_PROJECT, help="project title (default: %(default)s)")
+    parser.add_argument("--project", dest="title", default=STUDIO_TITLE, help="Label Studio project title")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument("--retries", type=int, default=3, help="retries on transient errors")
 
@@ -164,19 +163,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run Label Studio; push tasks, pull annotations",
         description="A private Label Studio on 127.0.0.1 and the bridge to it.",
     )
-    verbs = studio.add_subparsers(dest="studio_command", required=True, metavar="VERB")
+    verbs = studio.add_subparsers(dest="studio_command", required=True, metavar="VERB", help="what to do")
 
     verbs.add_parser(
         "install",
         help="install label-studio into its own venv",
-        description="Install the pinned label-studio into .studio/venv.",
+        description="Install the pinned label-studio into the studio home's venv/ "
+        "(the project's [studio] home, or $STANCEBANK_STUDIO_HOME).",
     ).set_defaults(func=cmd_install)
     start = verbs.add_parser(
         "start",
         help="start the server on 127.0.0.1",
         description="Install if needed, start on 127.0.0.1, wait for /health.",
     )
-    start.add_argument("--port", type=int, default=server.DEFAULT_PORT)
+    start.add_argument("--port", type=int, default=server.DEFAULT_PORT, help="port on 127.0.0.1")
     start.add_argument("--show-token", action="store_true", help="also print the API token")
     start.set_defaults(func=cmd_start)
     verbs.add_parser("stop", help="stop the server", description="SIGTERM the recorded server.").set_defaults(
@@ -201,10 +201,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Create or update the project and import every (article, target) "
         "task not already there; optionally attach predictions.",
     )
-    push_p.add_argument("data", nargs="*", type=Path, default=[Path("data")])
+    push_p.add_argument("data", nargs="*", type=Path, default=[DATA], help="data folders or .jsonl files")
     connection(push_p)
     push_p.add_argument("--force", action="store_true", help="update a config even if it orphans labels")
-    push_p.add_argument("--batch-size", type=int, default=500)
+    push_p.add_argument("--batch-size", type=int, default=500, help="tasks per import request")
     push_p.add_argument("--predictions", type=Path, help="JSONL of predictions to attach")
     push_p.add_argument("--document-labels", action="store_true", help=DOCUMENT_HELP)
     push_p.set_defaults(func=cmd_push)
@@ -214,7 +214,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Snapshot the full export, convert it into "
         "data/annotations/ls-<project>.jsonl, and list what was rejected and why.",
     )
-    pull_p.add_argument("data", nargs="?", type=Path, default=Path("data"))
+    pull_p.add_argument(
+        "data",
+        nargs="?",
+        type=Path,
+        default=DATA,
+        help="data folder that gets annotations/ls-<title>.jsonl",
+    )
     connection(pull_p)
     pull_p.add_argument("--from-snapshot", type=Path, help="convert a saved *.export.json instead")
     pull_p.set_defaults(func=cmd_pull)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from stancebank.project import AGREEMENT_REPORT, DATA
+
 
 def cmd_agreement(args: argparse.Namespace) -> int:
     from rich.console import Console
@@ -55,8 +57,8 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
     if args.push_review and outcome.unresolved:
         from annotate.cli import _studio
 
-        project_id, created = push_review(_studio(args), corpus, outcome, title=f"{args.project} review")
-        print(f"review project {args.project} review (id {project_id}): {created} disputed item(s) as tasks")
+        project_id, created = push_review(_studio(args), corpus, outcome, title=f"{args.title} review")
+        print(f"review project {args.title} review (id {project_id}): {created} disputed item(s) as tasks")
     return 0
 
 
@@ -68,12 +70,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "agreement",
         help="inter-annotator agreement report",
         description="Span F1 (exact and overlap), Krippendorff's α and Cohen's κ on matched spans, relation "
-        "F1, per pair of annotators and overall, with bootstrap 95%% intervals; writes Markdown, JSON, PNG.",
+        "F1, per pair of annotators and overall, with bootstrap 95% intervals; writes Markdown, JSON, PNG.",
     )
-    parser.add_argument("data", nargs="*", type=Path, default=[Path("data")])
-    parser.add_argument("--out", type=Path, default=Path("reports/agreement"))
+    parser.add_argument("data", nargs="*", type=Path, default=[DATA], help="data folders or .jsonl files")
+    parser.add_argument("--out", type=Path, default=AGREEMENT_REPORT, help="report folder")
     parser.add_argument("--bootstrap", type=int, default=200, help="resamples for the intervals")
-    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--seed", type=int, default=13, help="random seed of the bootstrap")
     parser.add_argument("--min-alpha", type=float, help="exit 1 if any α of --attributes is below this")
     parser.add_argument("--attributes", default=",".join(V.ATTRIBUTE_VALUES), help="for --min-alpha")
     parser.set_defaults(func=cmd_agreement)
@@ -84,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Match spans across annotators, majority vote per decision, ties to --adjudicator; "
         "writes data/annotations/gold.jsonl, data/gold/votes.jsonl and data/gold/unresolved.jsonl.",
     )
-    adj.add_argument("data", nargs="?", type=Path, default=Path("data"))
+    adj.add_argument("data", nargs="?", type=Path, default=DATA, help="data folder (gold is written into it)")
     adj.add_argument("--adjudicator", help="annotator whose annotation breaks ties")
     adj.add_argument("--push-review", action="store_true", help="send unresolved items to Label Studio")
     connection(adj)

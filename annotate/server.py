@@ -1,6 +1,7 @@
 """A private Label Studio for this project: installed in its own venv, bound to 127.0.0.1, SQLite.
 
-Everything lives under the studio home (``.studio/`` or ``$STANCEBANK_STUDIO_HOME``), which git ignores:
+Everything lives under the studio home (the project's ``[studio] home``, ``.studio/`` by default, or
+``$STANCEBANK_STUDIO_HOME``), which git ignores:
 ``venv/`` (label-studio), ``data/`` (SQLite, uploads), ``credentials.json`` (0600: admin e-mail,
 password and API token), ``server.json`` (pid, port, url) and ``server.log``.
 """
@@ -24,6 +25,7 @@ from typing import Any
 
 from schemas.errors import StanceBankError
 from stancebank.files import write_atomic
+from stancebank.project import Project
 
 LABEL_STUDIO_VERSION = "1.23.2"
 DEFAULT_PORT = 8080
@@ -45,8 +47,11 @@ class Credentials:
         return f"Credentials(email={self.email!r}, password='***', token='***')"
 
 
-def studio_home() -> Path:
-    return Path(os.environ.get("STANCEBANK_STUDIO_HOME", ".studio")).resolve()
+def studio_home(project: Project) -> Path:
+    """``$STANCEBANK_STUDIO_HOME`` when set, else the project's ``[studio] home`` (never the cwd's)."""
+    if os.environ.get("STANCEBANK_STUDIO_HOME"):
+        return Path(os.environ["STANCEBANK_STUDIO_HOME"]).resolve()
+    return project.studio_home
 
 
 def venv_dir(home: Path) -> Path:

@@ -15,9 +15,32 @@ from rich.table import Table
 from schemas.errors import InvalidDataError, StanceBankError
 from stancebank import __version__
 from stancebank.failures import Failure
+from stancebank.project import DATA, find_project, resolve_defaults
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
-DEFAULT_DATA = Path("data")
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Every argument's default in its help (lists joined, nothing for a flag or an unset option);
+    descriptions wrapped to the terminal."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default in (None, False, argparse.SUPPRESS) or action.nargs == 0:
+            return text
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            shown = " ".join(map(str, default)) if isinstance(default, list) else str(default)
+            return f"{text} (default: {shown.replace('%', '%%')})"
+        return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose help shows defaults (its subcommands inherit it)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
 
 def _failure_table(failures: list[Failure]) -> Table:
@@ -41,7 +64,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from stancebank.corpus import read_corpus
     from stancebank.validate import validate_corpus
 
-    corpus = read_corpus(args.paths or [DEFAULT_DATA])
+    corpus = read_corpus(args.paths)
     failures = validate_corpus(corpus)
     if args.format == "json":
         print(json.dumps([f._asdict() for f in failures], ensure_ascii=False, indent=1))
@@ -57,20 +80,71 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from stancebank.summary import corpus_summary
     from stancebank.validate import load_valid
 
-    corpus = load_valid(args.paths or [DEFAULT_DATA])
+    corpus = load_valid(args.paths)
     console = Console()
     for table in corpus_summary(corpus.tables):
         console.print(table)
     return EXIT_OK
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from stancebank.files import read_text
+    from stancebank.init import init_project
+
+    citation = read_text(args.citation_file) if args.citation_file else ""
+    written = init_project(
+        args.dir,
+        name=args.name,
+        description=args.description,
+        license=args.license,
+        citation=citation,
+        languages=tuple(args.language or ["en"]),
+    )
+    root = args.dir.resolve()
+    for path in written:
+        print(f"written {path.relative_to(root)}")
+    print(f"project {root.name!r} ready in {root}; next: stancebank import text PATH… (from inside it)")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="stancebank",
-        description="Annotated-dataset toolkit for stance, certainty and source reliability in news.",
+        description="Annotated-dataset toolkit for stance, certainty and source reliability in news. "
+        "Every command works on the project found by walking up from the current folder to the first "
+        "stancebank.toml (or --project-dir, or $STANCEBANK_PROJECT_DIR); its defaults are that project's.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        metavar="DIR",
+        help="the project folder (holding stancebank.toml); default: found by walking up from the "
+        "current folder",
+    )
+    sub = parser.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        parser_class=_Parser,
+        help="one stage of the work; COMMAND --help for its options",
+    )
+
+    init = sub.add_parser(
+        "init",
+        help="start a new project: stancebank.toml, data/, a starter guideline",
+        description="Write stancebank.toml, data/articles.jsonl and data/targets.jsonl (empty), "
+        "data/annotations/, data/GUIDELINES.md (a starter guideline) and a .gitignore for Label Studio's "
+        "state and secrets. Refuses a folder that already holds a stancebank.toml (exit 2).",
+    )
+    init.add_argument("dir", nargs="?", type=Path, default=Path("."), help="the project folder")
+    init.add_argument("--name", default="", help="project and dataset name (default: the folder's name)")
+    init.add_argument("--description", default="", help="one paragraph for the dataset card")
+    licence_default = "unknown"  # not a label
+    init.add_argument("--license", default=licence_default, help="licence id of the dataset, e.g. cc-by-4.0")
+    init.add_argument("--citation-file", type=Path, help="a BibTeX file for the card's citation section")
+    init.add_argument("--language", action="append", help="ISO 639-1 code of the texts; repeatable (en)")
+    init.set_defaults(func=cmd_init)
 
     validate = sub.add_parser(
         "validate",
@@ -79,9 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
         "cross-table rule. Exit 0 when valid, 1 on invalid data, 2 on unreadable input.",
     )
     validate.add_argument(
-        "paths", nargs="*", type=Path, help="data directories or .jsonl files (default: data/)"
+        "paths", nargs="*", type=Path, default=[DATA], help="data directories or .jsonl files"
     )
-    validate.add_argument("--format", choices=("table", "json"), default="table")
+    validate.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     validate.set_defaults(func=cmd_validate)
 
     summary = sub.add_parser(
@@ -90,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate, then print a summary of the corpus: articles, tasks, annotators, "
         "spans per label and the distribution of every attribute.",
     )
-    summary.add_argument("paths", nargs="*", type=Path, help="data directories (default: data/)")
+    summary.add_argument("paths", nargs="*", type=Path, default=[DATA], help="data directories or files")
     summary.set_defaults(func=cmd_summary)
 
     from stancebank.importers.cli import register as register_import
@@ -115,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
+        if func is not cmd_init:
+            args.project = find_project(args.project_dir)
+            resolve_defaults(args, args.project)
         return func(args)
     except InvalidDataError as exc:
         print(f"stancebank: {exc}; run 'stancebank validate' for the list", file=sys.stderr)

@@ -85,3 +85,13 @@ def parse_json_line(path: Path, number: int, line: str) -> Any:
         ) from None
     except RecursionError:
         raise UnreadableInputError(str(path), "JSON nested too deeply", line=number) from None
+
+
+def read_text(path: Path, what: str = "a text file") -> str:
+    """A UTF-8 text file's content, with a clear error when it is missing, a folder or not UTF-8."""
+    with open_input(path, what) as handle:
+        data = handle.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableInputError(str(path), f"not UTF-8 (byte {exc.start})") from None

@@ -88,7 +88,9 @@ def _checked(raw: dict[str, Any], source: Path) -> dict[str, dict[str, Any]]:
         out[section] = {}
         for key, (kind, default) in keys.items():
             value = given.get(key, default)
-            if not isinstance(value, kind) or (kind is list and not all(isinstance(v, str) for v in value)):
+            if not isinstance(value, kind) or (
+                isinstance(value, list) and not all(isinstance(v, str) for v in value)
+            ):
                 what = "a list of strings" if kind is list else "a string"
                 raise ProjectError(f"{where}: [{section}] {key} must be {what}, got {value!r}")
             out[section][key] = value
@@ -168,7 +170,7 @@ def find_project(project_dir: Path | None = None, *, start: Path | None = None) 
 
 def _toml_string(value: str) -> str:
     if "\n" in value:
-        return '"""\n' + value.replace("\\", "\\\\").replace('"""', '\\"\\"\\"') + '\n"""'
+        return '"""\n' + value.replace("\\", "\\\\").replace('"""', '\\"\\"\\"') + '"""'
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -213,6 +215,42 @@ policy = ["gold", "majority", "latest"]
 project_title = ""
 home = ".studio"
 """
+
+
+class ProjectDefault:
+    """A command-line default that is a setting of the project (``data_dir``, ``studio_title``…),
+    optionally with a sub-path; ``main`` replaces it with the value once the project is found. Its
+    text is what ``--help`` shows as the default."""
+
+    def __init__(self, attr: str, sub: str = "", shown: str = "") -> None:
+        self.attr, self.sub = attr, sub
+        self.shown = shown or (f"<project {attr}>/{sub}" if sub else f"<project {attr}>")
+
+    def value(self, project: Project) -> Any:
+        base = getattr(project, self.attr)
+        return base / self.sub if self.sub else base
+
+    def __repr__(self) -> str:
+        return self.shown
+
+    __str__ = __repr__
+
+
+DATA = ProjectDefault("data_dir", shown="the project's data folder")
+DATASET = ProjectDefault("dataset_dir", shown="the project's dataset folder")
+REPORTS = ProjectDefault("reports_dir", shown="the project's reports folder")
+AGREEMENT_REPORT = ProjectDefault("reports_dir", "agreement", shown="the project's reports folder/agreement")
+PREDICTIONS = ProjectDefault("root", "predictions.jsonl", shown="<project>/predictions.jsonl")
+STUDIO_TITLE = ProjectDefault("studio_title", shown="the project's [studio] project_title")
+
+
+def resolve_defaults(args: Any, project: Project) -> None:
+    """Replace every ``ProjectDefault`` left in ``args`` (alone or in a list) by the project's value."""
+    for key, value in vars(args).items():
+        if isinstance(value, ProjectDefault):
+            setattr(args, key, value.value(project))
+        elif isinstance(value, list) and any(isinstance(v, ProjectDefault) for v in value):
+            setattr(args, key, [v.value(project) if isinstance(v, ProjectDefault) else v for v in value])
 
 
 def project_of(args: Any) -> Project:

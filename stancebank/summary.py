@@ -11,7 +11,8 @@ from schemas import vocabulary as V
 def corpus_summary(tables: dict[str, pd.DataFrame]) -> list[Table]:
     """Rich tables: corpus sizes, spans per label, and every attribute's value counts."""
     articles, annotations, spans = tables["articles"], tables["annotations"], tables["spans"]
-    per_task = annotations.groupby(["article_id", "target_id"])["annotator"].nunique()
+    people = annotations[annotations["annotator"] != V.GOLD_ANNOTATOR]  # gold is adjudicated, not a person
+    per_task = people.groupby(["article_id", "target_id"])["annotator"].nunique()
     sizes = Table(title="Corpus")
     sizes.add_column("what")
     sizes.add_column("count", justify="right")
@@ -20,7 +21,8 @@ def corpus_summary(tables: dict[str, pd.DataFrame]) -> list[Table]:
         ("synthetic articles", int(articles["synthetic"].sum())),
         ("targets", len(tables["targets"])),
         ("annotations", len(annotations)),
-        ("annotators", annotations["annotator"].nunique()),
+        ("annotators", people["annotator"].nunique()),
+        ("gold annotations", int((annotations["annotator"] == V.GOLD_ANNOTATOR).sum())),
         ("tasks with ≥ 2 annotators", int((per_task >= 2).sum())),
         ("relations", len(tables["relations"])),
     ):

@@ -404,6 +404,25 @@ def _fnc_without(kind: str) -> Callable[[Path], list[str]]:
     return write
 
 
+def _folder(files: dict[str, bytes]) -> Callable[[Path], list[str]]:
+    def write(root: Path) -> list[str]:
+        (root / "in").mkdir()
+        for name, content in files.items():
+            (root / "in" / name).write_bytes(content)
+        return [str(root / "in")]
+
+    return write
+
+
+def _with_targets(content: bytes, name: str = "targets.jsonl") -> Callable[[Path], list[str]]:
+    def write(root: Path) -> list[str]:
+        (root / "a.txt").write_bytes(b"A story.\n")
+        (root / name).write_bytes(content)
+        return [str(root / "a.txt"), "--targets", str(root / name)]
+
+    return write
+
+
 def _existing_out(root: Path) -> list[str]:
     (root / "out").mkdir()
     (root / "out" / "articles.jsonl").write_text("{}\n", encoding="utf-8")
@@ -468,6 +487,22 @@ IMPORT_CASES: list[tuple[str, Callable[[Path], list[str]], str, list[str], int, 
     ("brat input missing", lambda root: [str(root / "gone.ann")], "brat", BRAT, 2, "nothing imported"),
     ("empty split group", _file("t.csv", b"body,claim,c\nA,x,\n"), "table",
      [*TABLE, "--split-group-col", "c"], 2, "t.csv:2: empty 'c'"),
+    ("text table without id", _file("a.csv", b"title,text\nT,Body.\n"), "text", ["--target", "X."], 2,
+     "a.csv:1: missing column(s) ['id']"),
+    ("text file not UTF-8", _file("a.txt", b"caf\xe9 story\n"), "text", ["--target", "X."], 2,
+     "a.txt: not UTF-8 (byte 3)"),
+    ("text without any target", _file("a.txt", b"A story.\n"), "text", [], 2,
+     "nothing imported from"),
+    ("text rows all bad", _file("a.csv", b"id,text,published\n1,Body.,2024-02-30\n"), "text",
+     ["--target", "X."], 2, "first: "),
+    ("folder without texts", _folder({"notes.pdf": b"%PDF"}), "text", ["--target", "X."], 2,
+     "no .txt or .md files in this folder"),
+    ("not a text file", _file("a.pdf", b"%PDF"), "text", ["--target", "X."], 2,
+     "a.pdf: not a folder, text file (.txt, .md) or table"),
+    ("targets file malformed", _with_targets(b'{"article_id": "a",,}\n'), "text", [], 2,
+     "targets.jsonl:1: invalid JSON"),
+    ("targets file without column", _with_targets(b"article,target\na,X.\n", "targets.csv"), "text", [], 2,
+     "targets.csv:1: missing column(s) ['article_id']"),
 ]  # fmt: skip
 
 
@@ -492,6 +527,42 @@ def test_import_refuses(
     assert message in err and "Traceback" not in err and err.count("\n") == 1, err
     assert _tree(tmp_path) == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]  # no staging folder left
+
+
+MERGE_CASES = [
+    ("id already in the data", b"Another story.\n", "a1.txt", "already has article_id(s) a1: rename"),
+    ("merged data invalid", b"Story.\n", "ok.txt", "the data with the imported articles fails"),
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"), [c[1:] for c in MERGE_CASES], ids=[c[0] for c in MERGE_CASES]
+)
+def test_import_text_into_existing_data_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, name: str, message: str
+) -> None:
+    """Adding articles to a data folder: a colliding id, or data that would not validate, changes nothing."""
+    records = base_records()
+    if "fails" in message:  # the data is invalid already (a target of no article): nothing is added to it
+        records["targets"].append({"target_id": "zz:t1", "article_id": "zz", "text": "orphan"})
+    write_records(tmp_path / "data", records)
+    (tmp_path / name).write_bytes(content)
+    before = _tree(tmp_path)
+    argv = [
+        "import",
+        "text",
+        str(tmp_path / name),
+        "--target",
+        "X.",
+        "--out",
+        str(tmp_path / "data"),
+        "--quiet",
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1, err
+    assert _tree(tmp_path) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".data.")]
 
 
 def test_import_ids_cannot_escape_the_output_folder(tmp_path: Path) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    pass
+from stancebank.project import DATA, DATASET, PREDICTIONS, REPORTS
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -202,8 +201,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="figure the best model is chosen by: default = macro-F1 (Pearson r for scores); fnc1 = "
         "the FNC-1 score (pairs; also reported whenever the labels include unrelated)",
     )
-    parser.add_argument("--dataset", type=Path, default=Path("data/hf"), help="exported dataset folder")
-    parser.add_argument("--out", type=Path, default=Path("reports"), help="reports folder")
+    parser.add_argument("--dataset", type=Path, default=DATASET, help="exported dataset folder")
+    parser.add_argument("--out", type=Path, default=REPORTS, help="reports folder")
     parser.set_defaults(func=cmd_train)
     evaluate = sub.add_parser(
         "evaluate",
@@ -212,7 +211,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "in StanceBank's export format; optionally write its per-item predictions.",
     )
     evaluate.add_argument("--model", type=Path, required=True, help="a model-*.skops file written by train")
-    evaluate.add_argument("--dataset", type=Path, default=Path("data/hf"), help="exported dataset folder")
+    evaluate.add_argument("--dataset", type=Path, default=DATASET, help="exported dataset folder")
     evaluate.add_argument("--split", default="test", help="split to score (default test)")
     evaluate.add_argument(
         "--predictions",
@@ -238,10 +237,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "scale the model was fitted on).",
     )
     predict.add_argument("--model", type=Path, required=True, help="a model-*.skops file written by train")
-    predict.add_argument(
-        "data", nargs="*", type=Path, default=[Path("data")], help="data folders (default data)"
-    )
-    predict.add_argument("--out", type=Path, default=Path("predictions.jsonl"), help="output JSONL")
+    predict.add_argument("data", nargs="*", type=Path, default=[DATA], help="data folders or .jsonl files")
+    predict.add_argument("--out", type=Path, default=PREDICTIONS, help="predictions JSONL")
     predict.add_argument("--include-annotated", action="store_true", help="also tasks that have annotations")
     predict.add_argument(
         "--claim-model",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from annotate.quality import base_files, write_outcome
 from stancebank.corpus import read_corpus
 from stancebank.validate import validate_corpus
 from tests.annotate.test_agreement import tables_of, two_annotators
-from tests.stancebank.test_shipped_data import DATA
+from tests.shipped import DATA, copy_shipped, shipped_files
 from train.rows import chosen_annotations
 
 
@@ -81,8 +80,7 @@ def test_span_only_one_annotator_marked_is_a_presence_vote(tmp_path: Path) -> No
 
 
 def test_gold_validates_and_export_prefers_it(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    shutil.copytree(DATA, data, ignore=shutil.ignore_patterns("hf", "raw"))
+    data = copy_shipped(tmp_path / "data")
     tables = read_corpus(base_files(data)).tables
     outcome = adjudicate(tables, adjudicator="amira")
     paths = write_outcome(outcome, data)
@@ -96,9 +94,13 @@ def test_gold_validates_and_export_prefers_it(tmp_path: Path) -> None:
 
 def test_committed_gold_is_up_to_date(tmp_path: Path) -> None:
     """data/annotations/gold.jsonl and data/gold/ are what `make demo` makes (adjudicator amira)."""
-    outcome = adjudicate(read_corpus(base_files(DATA)).tables, adjudicator="amira")
-    data = tmp_path / "data"
-    shutil.copytree(DATA, data, ignore=shutil.ignore_patterns("hf", "raw"))
-    write_outcome(outcome, data)
+    check_committed_gold(DATA, tmp_path)
+
+
+def check_committed_gold(data: Path, scratch: Path) -> None:
+    """Adjudicating the shipped annotations of ``data`` (by name) gives its committed gold files."""
+    outcome = adjudicate(read_corpus(shipped_files(data, gold=False)).tables, adjudicator="amira")
+    out = copy_shipped(scratch / "data", data)
+    write_outcome(outcome, out)
     for rel in ("annotations/gold.jsonl", "gold/votes.jsonl", "gold/unresolved.jsonl"):
-        assert (data / rel).read_bytes() == (DATA / rel).read_bytes(), rel
+        assert (out / rel).read_bytes() == (data / rel).read_bytes(), rel

@@ -14,7 +14,7 @@ from annotate.config import config_hash, label_config
 from schemas import vocabulary as V
 from stancebank.corpus import read_corpus
 from tests.corpus_factory import TEXT, base_records
-from tests.stancebank.test_shipped_data import DATA
+from tests.shipped import shipped_files
 
 ALPHABET = st.sampled_from(list("ab c\r\n東京😀👍🏽é"))
 
@@ -59,12 +59,8 @@ def test_tables_to_results_to_tables_is_identity(case: Any) -> None:
 
 
 def test_shipped_corpus_round_trips() -> None:
-    corpus = read_corpus([DATA])
-    records = [
-        line
-        for path in sorted((DATA / "annotations").glob("*.jsonl"))
-        for line in path.read_text(encoding="utf-8").splitlines()
-    ]
+    corpus = read_corpus(shipped_files())
+    records = [line for path in shipped_files()[2:] for line in path.read_text(encoding="utf-8").splitlines()]
     texts = dict(zip(corpus["articles"]["article_id"], corpus["articles"]["text"], strict=True))
     import json
 

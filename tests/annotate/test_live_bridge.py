@@ -17,7 +17,7 @@ from annotate.server import StudioError
 from stancebank.corpus import read_corpus
 from stancebank.validate import load_valid
 from tests.annotate.conftest import LiveStudio
-from tests.stancebank.test_shipped_data import DATA
+from tests.shipped import DATA
 
 pytestmark = pytest.mark.integration
 

@@ -11,12 +11,11 @@ import pytest
 
 from stancebank.cli import main
 from tests.corpus_factory import base_records, write_records
-
-DATA = Path(__file__).resolve().parents[2] / "data"
+from tests.shipped import shipped_files
 
 
 def test_shipped_data_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", str(DATA)]) == 0
+    assert main(["validate", *map(str, shipped_files())]) == 0
     assert capsys.readouterr().out.startswith("valid: ")
 
 
@@ -90,7 +89,7 @@ def test_non_object_line_is_invalid_data(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def test_summary_counts(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["summary", str(DATA)]) == 0
+    assert main(["summary", *map(str, shipped_files())]) == 0
     out = capsys.readouterr().out
     assert "articles" in out and "CLAIM" in out
 

@@ -302,13 +302,22 @@ def test_force_does_not_replace_hand_made_annotations(
     assert (data / "annotations" / "amira.jsonl").read_text() == "{}\n"
 
 
-def test_every_import_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+def _help(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     with pytest.raises(SystemExit) as stop:
-        main(["import", "--help"])
+        main([*argv, "--help"])
     assert stop.value.code == 0
-    text = capsys.readouterr().out
-    for name in ("fnc1", "certainty-jsonl", "table", "conll-factuality", "--label-map", "--group-col"):
+    return capsys.readouterr().out
+
+
+def test_every_import_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(capsys, "import")
+    for name in ("text", "fnc1", "certainty-jsonl", "table", "conll-factuality"):
         assert name in text
+    table = _help(capsys, "import", "table")
+    assert "usage: stancebank import table" in table and "--label-map" in table and "--group-col" in table
+    fnc1 = _help(capsys, "import", "fnc1")
+    assert "usage: stancebank import fnc1" in fnc1 and "Fake News Challenge" in fnc1
+    assert "--label-map" not in fnc1
 
 
 @pytest.mark.parametrize("chunk", ["1", "2", "3"])

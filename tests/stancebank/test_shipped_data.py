@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -11,26 +12,37 @@ from schemas import vocabulary as V
 from stancebank.authoring import build
 from stancebank.corpus import Corpus, read_corpus
 from stancebank.validate import validate_corpus
+from tests.annotate.test_adjudicate import check_committed_gold
+from tests.shipped import DATA, copy_shipped, shipped_files
 
-DATA = Path(__file__).resolve().parents[2] / "data"
 SEED = Path(__file__).resolve().parents[3] / "shared" / "seed-article.txt"
 
 
 @pytest.fixture(scope="module")
 def corpus() -> Corpus:
-    return read_corpus([DATA])
+    return read_corpus(shipped_files())
 
 
 def test_shipped_data_validates(corpus: Corpus) -> None:
     assert validate_corpus(corpus) == []
 
 
-def test_data_is_what_the_authoring_file_builds(tmp_path: Path) -> None:
-    build(DATA / "authoring" / "stories.txt", tmp_path)
-    built = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.jsonl"))
+def check_authoring_builds(data: Path, built_dir: Path) -> None:
+    """The authoring file builds the shipped files: annotations byte for byte; articles and targets as
+    the first lines of data/'s (a user's own articles are added after them)."""
+    build(DATA / "authoring" / "stories.txt", built_dir)
+    built = sorted(p.relative_to(built_dir) for p in built_dir.rglob("*.jsonl"))
     assert [str(p) for p in built][:2] == ["annotations/amira.jsonl", "annotations/bruno.jsonl"]
     for rel in built:
-        assert (tmp_path / rel).read_bytes() == (DATA / rel).read_bytes(), rel
+        ours, theirs = (built_dir / rel).read_bytes(), (data / rel).read_bytes()
+        if str(rel) in ("articles.jsonl", "targets.jsonl"):
+            assert theirs.startswith(ours), rel
+        else:
+            assert ours == theirs, rel
+
+
+def test_data_is_what_the_authoring_file_builds(tmp_path: Path) -> None:
+    check_authoring_builds(DATA, tmp_path)
 
 
 def test_corpus_meets_the_brief(corpus: Corpus) -> None:
@@ -82,6 +94,12 @@ def test_guideline_has_examples() -> None:
 def test_guideline_example_is_in_the_seed_annotation(
     corpus: Corpus, example: tuple[str, str, list[str], list[tuple[str, str]]]
 ) -> None:
+    check_guideline_example(corpus, example)
+
+
+def check_guideline_example(
+    corpus: Corpus, example: tuple[str, str, list[str], list[tuple[str, str]]]
+) -> None:
     label, text, attrs, heads = example
     spans = corpus["spans"][corpus["spans"]["article_id"] == "seed-001"]
     match = spans[(spans["label"] == label) & (spans["text"] == text)]
@@ -95,3 +113,38 @@ def test_guideline_example_is_in_the_seed_annotation(
     by_id = spans.set_index("span_id")
     found = {(by_id.loc[h, "label"], by_id.loc[h, "text"]) for h in into["from_id"]}
     assert set(heads) <= found, found
+
+
+def test_what_a_user_adds_to_data_cannot_break_the_shipped_corpus_tests(tmp_path: Path) -> None:
+    """A copy of the shipped data plus what a user's work leaves in data/: a pulled Label Studio file
+    that annotates the seed story again, an imported article with its target, an import record. The
+    shipped-corpus checks, pointed at the copy, still pass."""
+    data = copy_shipped(tmp_path / "data")
+    seed = next(
+        json.loads(line)
+        for line in (DATA / "annotations" / "amira.jsonl").read_text(encoding="utf-8").splitlines()
+        if json.loads(line)["article_id"] == "seed-001"
+    )
+    pulled = {**seed, "annotation_id": "ls-9:1", "annotator": "newcomer", "ls_task_id": 9}
+    (data / "annotations" / "ls-stancebank.jsonl").write_text(json.dumps(pulled) + "\n", encoding="utf-8")
+    article = {
+        **json.loads((DATA / "articles.jsonl").read_text(encoding="utf-8").splitlines()[1]),
+        "article_id": "mine-1",
+    }
+    with (data / "articles.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(article, ensure_ascii=False) + "\n")
+    with (data / "targets.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"target_id": "mine-1:t1", "article_id": "mine-1", "text": "X."}) + "\n")
+    (data / "imports" / "text-1").mkdir(parents=True)
+    (data / "imports" / "text-1" / "import.json").write_text("{}", encoding="utf-8")
+    everything = read_corpus([data])
+    assert validate_corpus(everything) == []  # the user's data is valid…
+    seed_claims = everything["spans"][everything["spans"]["article_id"] == "seed-001"]
+    assert (seed_claims["text"] == _guideline_examples()[0][1]).sum() == 2  # …and read naively, breaks
+
+    corpus = read_corpus(shipped_files(data))
+    assert validate_corpus(corpus) == []
+    for example in _guideline_examples():
+        check_guideline_example(corpus, example)
+    check_authoring_builds(data, tmp_path / "built")
+    check_committed_gold(data, tmp_path / "gold")

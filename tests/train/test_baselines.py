@@ -13,7 +13,7 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from stancebank.cli import main
-from tests.stancebank.test_shipped_data import DATA
+from tests.shipped import DATA
 from train.baselines import TASKS, TrainingError, model_path
 from train.cues import CueFeatures
 from train.evaluation import load_model, metrics

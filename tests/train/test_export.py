@@ -17,7 +17,7 @@ from schemas import vocabulary as V
 from stancebank.cli import main
 from stancebank.corpus import read_corpus
 from stancebank.project import POLICIES, load_project
-from tests.stancebank.test_shipped_data import DATA
+from tests.shipped import DATA, shipped_files
 from train import card as card_module
 from train import export as export_module
 from train import splits as splits_module
@@ -57,7 +57,7 @@ def shipped_export(tables: dict[str, Any], out: Path) -> export_module.ExportRep
 
 @pytest.fixture(scope="module")
 def tables() -> dict[str, Any]:
-    return read_corpus([DATA]).tables
+    return read_corpus(shipped_files()).tables
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 
 from stancebank.cli import main
 from stancebank.validate import load_valid
-from tests.stancebank.test_shipped_data import DATA
+from tests.shipped import DATA
 from train.baselines import TrainingError, model_path
 from train.predict import predict, sentences
 
