@@ -29,7 +29,7 @@ def _studio(args: argparse.Namespace) -> Studio:
     from annotate import server
     from annotate.client import Studio
 
-    home = server.studio_home()
+    home = server.studio_home(args)
     token = os.environ.get("LABEL_STUDIO_API_KEY") or server.credentials(home).token
     return Studio(_url(args, home), token, timeout=args.timeout, retries=args.retries)
 
@@ -37,7 +37,7 @@ def _studio(args: argparse.Namespace) -> Studio:
 def cmd_install(args: argparse.Namespace) -> int:
     from annotate import server
 
-    binary = server.install(server.studio_home())
+    binary = server.install(server.studio_home(args))
     print(f"label-studio {server.LABEL_STUDIO_VERSION} ready: {binary}")
     return 0
 
@@ -45,7 +45,7 @@ def cmd_install(args: argparse.Namespace) -> int:
 def cmd_start(args: argparse.Namespace) -> int:
     from annotate import server
 
-    home = server.studio_home()
+    home = server.studio_home(args)
     state = server.start(home, port=args.port)
     creds = server.credentials(home)
     print(f"Label Studio is up at {state['url']} (pid {state['pid']}, data in {home / 'data'})")
@@ -58,7 +58,11 @@ def cmd_start(args: argparse.Namespace) -> int:
 def cmd_stop(args: argparse.Namespace) -> int:
     from annotate import server
 
-    stopped = server.stop(server.studio_home())
+    home = server.studio_home(args)
+    stale = server.clear_stale(home)
+    if stale is not None:
+        print(_stale_message(stale))
+    stopped = server.stop(home)
     print("Label Studio stopped" if stopped else "Label Studio was not running")
     return 0
 
@@ -66,7 +70,10 @@ def cmd_stop(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from annotate import server
 
-    home = server.studio_home()
+    home = server.studio_home(args)
+    stale = server.clear_stale(home)
+    if stale is not None:
+        print(_stale_message(stale))
     state = server.status(home)
     if state is None:
         print("Label Studio is not running")
@@ -75,6 +82,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.show_token:
         print(f"API token: {server.credentials(home).token}")
     return 0
+
+
+def _stale_message(stale: dict[str, object]) -> str:
+    if "pid" not in stale:
+        return "cleared an unreadable server state file"
+    pid = stale["pid"]
+    return f"cleared stale server state: pid {pid} is not this project's Label Studio (not signalled)"
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -133,6 +147,8 @@ def cmd_pull(args: argparse.Namespace) -> int:
         Console(width=160).print(table)
     print(f"snapshot: {report.snapshot}")
     print(f"exported {report.exported} = converted {report.converted} + rejected {report.rejected}")
+    if report.predictions_only:
+        print(f"{report.predictions_only} task(s) have predictions but no annotation (nothing to pull)")
     if report.converted:
         print(f"written: {report.written}")
     print(f"rejects: {report.rejects_file}")

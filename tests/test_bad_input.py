@@ -281,7 +281,8 @@ def test_pull_path_from_a_hostile_title_stays_inside_the_data_folder(tmp_path: P
     meta = snapshot.with_name(snapshot.name.replace(".export.json", ".meta.json"))
     meta.write_text(json.dumps({**json.loads(meta.read_text()), "title": "../../../../tmp/evil"}))
     assert main(["studio", "pull", str(tmp_path / "data"), "--from-snapshot", str(snapshot)]) == 0
-    written = tmp_path / "data" / "annotations" / "ls-tmp-evil.jsonl"
+    project_id = json.loads(meta.read_text())["project_id"]
+    written = tmp_path / "data" / "annotations" / f"ls-tmp-evil-{project_id}.jsonl"
     assert written.exists() and not (tmp_path / "tmp").exists()
 
 
