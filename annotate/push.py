@@ -27,6 +27,26 @@ class PushReport:
     existing: int = 0
     changed: list[str] = field(default_factory=list)
     predictions: int = 0
+    removed: int = 0
+
+
+def remove_duplicates(studio: Studio, project_id: int) -> int:
+    """Delete the later copies of a task key that a retried import created twice (only copies that
+    nobody has annotated or predicted yet: they are fresh from this push)."""
+    tasks = json.loads(studio.export(project_id))
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for task in tasks:
+        key = (task.get("data") or {}).get("task_key")
+        if isinstance(key, str):
+            by_key.setdefault(key, []).append(task)
+    removed = 0
+    for copies in by_key.values():
+        copies.sort(key=lambda t: int(t["id"]))
+        for extra in copies[1:]:
+            if not extra.get("annotations") and not extra.get("predictions"):
+                studio.delete_task(int(extra["id"]))
+                removed += 1
+    return removed
 
 
 def ensure_project(studio: Studio, title: str, config: str, *, force: bool) -> int:
@@ -94,12 +114,15 @@ def push(
             report.changed.append(data["task_key"])
         else:
             report.existing += 1
+    resent = studio.resent
     with Progress(console=console, transient=True) as progress:
         bar = progress.add_task("importing tasks", total=len(new))
         for batch in _batches(new, batch_size):
             ids = studio.import_tasks(project_id, batch)
             report.created += len(ids)
             progress.advance(bar, len(batch))
+    if studio.resent != resent:  # a request that timed out may have landed after we looked
+        report.removed = remove_duplicates(studio, project_id)
     if predictions is not None:
         report.predictions = push_predictions(studio, project_id, corpus, predictions, config, console)
     return report
