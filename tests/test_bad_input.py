@@ -446,7 +446,13 @@ MIXED_EXPORT_CASES: list[tuple[str, Any, int, int, str]] = [
     ("annotations not a list", _second_task(annotations={"id": 10}), 1, 1, "'annotations' is not a list"),
     ("annotations null", _second_task(annotations=None), 1, 1, "'annotations' is null"),
     ("annotations missing", _without("annotations"), 1, 1, "no 'annotations' list"),
-    ("annotation not an object", _second_task(annotations=[7, None]), 1, 2, "annotation is not a JSON object"),
+    (
+        "annotation not an object",
+        _second_task(annotations=[7, None]),
+        1,
+        2,
+        "annotation is not a JSON object",
+    ),
     (
         "result not a list",
         _second_task(annotations=[{**LEGACY, "result": {"from_name": "spans"}}]),
@@ -474,7 +480,12 @@ MIXED_EXPORT_CASES: list[tuple[str, Any, int, int, str]] = [
     ids=[c[0] for c in MIXED_EXPORT_CASES],
 )
 def test_pull_keeps_the_good_annotations_of_a_partly_malformed_export(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], second: Any, converted: int, rejected: int, message: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    second: Any,
+    converted: int,
+    rejected: int,
+    message: str,
 ) -> None:
     records = base_records()
     records["annotations"] = []
