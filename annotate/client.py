@@ -34,11 +34,20 @@ class Studio:
     """A Label Studio server reached through the SDK."""
 
     def __init__(
-        self, url: str, token: str, *, timeout: float = 60.0, retries: int = 3, backoff: float = 0.5
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout: float = 60.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        export_timeout: float = 600.0,
     ) -> None:
         self.url = url
         self.retries = retries
         self.backoff = backoff
+        # an export grows with the project: it gets its own, longer time-out than the small calls
+        self.export_timeout = int(max(timeout, export_timeout))
         self.resent = 0  # how many creating calls were tried again (push then checks for duplicates)
         self._ls = LabelStudio(base_url=url, api_key=token, timeout=timeout, max_retries=0)
 
@@ -127,7 +136,10 @@ class Studio:
             "exporting",
             lambda: b"".join(
                 self._ls.projects.exports.download_sync(
-                    project_id, download_all_tasks=True, export_type="JSON"
+                    project_id,
+                    download_all_tasks=True,
+                    export_type="JSON",
+                    request_options={"timeout_in_seconds": self.export_timeout},
                 )
             ),
         )
