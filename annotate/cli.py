@@ -57,7 +57,11 @@ def cmd_start(args: argparse.Namespace) -> int:
 def cmd_stop(args: argparse.Namespace) -> int:
     from annotate import server
 
-    stopped = server.stop(server.studio_home(project_of(args)))
+    home = server.studio_home(project_of(args))
+    stale = server.clear_stale(home)
+    if stale is not None:
+        print(_stale_message(stale))
+    stopped = server.stop(home)
     print("Label Studio stopped" if stopped else "Label Studio was not running")
     return 0
 
@@ -66,6 +70,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     from annotate import server
 
     home = server.studio_home(project_of(args))
+    stale = server.clear_stale(home)
+    if stale is not None:
+        print(_stale_message(stale))
     state = server.status(home)
     if state is None:
         print("Label Studio is not running")
@@ -74,6 +81,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.show_token:
         print(f"API token: {server.credentials(home).token}")
     return 0
+
+
+def _stale_message(stale: dict[str, object]) -> str:
+    if "pid" not in stale:
+        return "cleared an unreadable server state file"
+    pid = stale["pid"]
+    return f"cleared stale server state: pid {pid} is not this project's Label Studio (not signalled)"
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -135,6 +149,8 @@ def cmd_pull(args: argparse.Namespace) -> int:
         Console(width=160).print(table)
     print(f"snapshot: {report.snapshot}")
     print(f"exported {report.exported} = converted {report.converted} + rejected {report.rejected}")
+    if report.predictions_only:
+        print(f"{report.predictions_only} task(s) have predictions but no annotation (nothing to pull)")
     if report.converted:
         print(f"written: {report.written}")
     print(f"rejects: {report.rejects_file}")

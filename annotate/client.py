@@ -6,6 +6,7 @@ backoff; 401/403/404 fail at once with a clear message. The token is never part 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -25,41 +26,82 @@ _FATAL = {
 }
 
 
+class _Transient(StudioError):
+    """A failure worth another try (connection refused or reset, time-out, 5xx)."""
+
+
 class Studio:
     """A Label Studio server reached through the SDK."""
 
     def __init__(
-        self, url: str, token: str, *, timeout: float = 60.0, retries: int = 3, backoff: float = 0.5
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout: float = 60.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        export_timeout: float = 600.0,
     ) -> None:
         self.url = url
         self.retries = retries
         self.backoff = backoff
+        # an export grows with the project: it gets its own, longer time-out than the small calls
+        self.export_timeout = int(max(timeout, export_timeout))
+        self.resent = 0  # how many creating calls were tried again (push then checks for duplicates)
         self._ls = LabelStudio(base_url=url, api_key=token, timeout=timeout, max_retries=0)
 
     def __repr__(self) -> str:
         return f"Studio(url={self.url!r})"
 
+    def _once(self, what: str, func: Callable[[], T]) -> T:
+        """One try: fatal answers raise StudioError, transient failures raise _Transient."""
+        try:
+            return func()
+        except ApiError as exc:
+            code = exc.status_code or 0
+            if code in _FATAL:
+                raise StudioError(f"{what}: {_FATAL[code]}") from None
+            message = f"{what}: Label Studio answered {code}: {shorten(exc.body, 200)}"
+            if code < 500:
+                raise StudioError(message) from None
+            raise _Transient(message) from None
+        except (httpx.TransportError, ConnectionError) as exc:
+            raise _Transient(
+                f"{what}: cannot reach Label Studio at {self.url} ({type(exc).__name__}) "
+                f"after {self.retries + 1} tries"
+            ) from None
+
     def _call(self, what: str, func: Callable[[], T]) -> T:
+        """An idempotent call (a read, or an update to a fixed value): simply tried again."""
         delay = self.backoff
         for attempt in range(self.retries + 1):
             try:
-                return func()
-            except ApiError as exc:
-                code = exc.status_code or 0
-                if code in _FATAL:
-                    raise StudioError(f"{what}: {_FATAL[code]}") from None
-                if code < 500 or attempt == self.retries:
-                    raise StudioError(
-                        f"{what}: Label Studio answered {code}: {shorten(exc.body, 200)}"
-                    ) from None
-            except (httpx.TransportError, ConnectionError) as exc:
+                return self._once(what, func)
+            except _Transient as exc:
                 if attempt == self.retries:
-                    raise StudioError(
-                        f"{what}: cannot reach Label Studio at {self.url} ({type(exc).__name__}) "
-                        f"after {self.retries + 1} tries"
-                    ) from None
+                    raise StudioError(str(exc)) from None
             time.sleep(delay)
             delay *= 2
+        raise AssertionError("unreachable")
+
+    def _create(self, what: str, send: Callable[[], T], arrived: Callable[[], T | None]) -> T:
+        """A call that creates something, so is not idempotent: a request that timed out may well have
+        landed. Before each retry ask the server (``arrived``) whether it did; send again only if not."""
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.resent += 1
+                time.sleep(delay)
+                delay *= 2
+                found = self._call(f"{what} (checking what arrived)", arrived)
+                if found is not None:
+                    return found
+            try:
+                return self._once(what, send)
+            except _Transient as exc:
+                if attempt == self.retries:
+                    raise StudioError(str(exc)) from None
         raise AssertionError("unreachable")
 
     # projects
@@ -94,29 +136,81 @@ class Studio:
             "exporting",
             lambda: b"".join(
                 self._ls.projects.exports.download_sync(
-                    project_id, download_all_tasks=True, export_type="JSON"
+                    project_id,
+                    download_all_tasks=True,
+                    export_type="JSON",
+                    request_options={"timeout_in_seconds": self.export_timeout},
                 )
             ),
         )
 
+    def task_keys(self, project_id: int) -> dict[str, list[int]]:
+        """task_key -> ids of the tasks carrying it (more than one would be a duplicate)."""
+        keys: dict[str, list[int]] = {}
+        for task in json.loads(self.export(project_id)):
+            data = task.get("data") if isinstance(task, dict) else None
+            if isinstance(data, dict) and isinstance(data.get("task_key"), str):
+                keys.setdefault(data["task_key"], []).append(int(task["id"]))
+        return keys
+
     def import_tasks(self, project_id: int, tasks: Sequence[dict[str, Any]]) -> list[int]:
-        request: Any = list(tasks)
-        response: Any = self._call(
-            "importing tasks",
-            lambda: self._ls.projects.import_tasks(id=project_id, request=request, return_task_ids=True),
-        )
-        return list(response.task_ids or [])
+        """Import tasks, each exactly once: every task carries its stable ``data.task_key``; after a
+        failed try, the keys already in the project are listed and only the missing tasks are sent
+        again. Returns the task ids, in the order of ``tasks``."""
+        keys = [str(t["data"]["task_key"]) for t in tasks]
+        if len(set(keys)) != len(keys):
+            raise StudioError("importing tasks: the batch holds the same task_key twice")
+        ids: dict[str, int] = {}
+        pending = list(tasks)
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.resent += 1
+                time.sleep(delay)
+                delay *= 2
+                present = self.task_keys(project_id)  # a read (the export), retried on its own
+                ids.update({k: present[k][0] for k in keys if k in present})
+                pending = [t for t in pending if t["data"]["task_key"] not in ids]
+                if not pending:
+                    break
+            request: Any = list(pending)
+            try:
+                response: Any = self._once(
+                    "importing tasks",
+                    lambda request=request: self._ls.projects.import_tasks(  # type: ignore[misc]
+                        id=project_id, request=request, return_task_ids=True
+                    ),
+                )
+            except _Transient as exc:
+                if attempt == self.retries:
+                    raise StudioError(str(exc)) from None
+                continue
+            ids.update(zip((t["data"]["task_key"] for t in pending), response.task_ids or [], strict=False))
+            break
+        return [ids[k] for k in keys if k in ids]
+
+    def delete_task(self, task_id: int) -> None:
+        self._call("deleting task", lambda: self._ls.tasks.delete(id=str(task_id)))
 
     def create_prediction(
         self, task_id: int, result: list[dict[str, Any]], model_version: str, score: float
     ) -> int:
-        prediction = self._call(
-            "creating prediction",
-            lambda: self._ls.predictions.create(
+        """Create a prediction once: a retry first looks for the same prediction on the task."""
+        before = set(self._call("listing predictions", lambda: self._prediction_ids(task_id)))
+
+        def arrived() -> int | None:
+            for p in self._ls.predictions.list(task=task_id):
+                if p.id not in before and p.model_version == model_version and _same(p.result, result):
+                    return int(p.id or 0)
+            return None
+
+        def send() -> int:
+            prediction = self._ls.predictions.create(
                 task=task_id, result=result, model_version=model_version, score=score
-            ),
-        )
-        return int(prediction.id or 0)
+            )
+            return int(prediction.id or 0)
+
+        return self._create("creating prediction", send, arrived)
 
     def create_annotation(
         self,
@@ -126,13 +220,28 @@ class Studio:
         completed_by: int | None = None,
         was_cancelled: bool = False,
     ) -> int:
+        """Create an annotation once: a retry first looks for the same annotation on the task."""
         kwargs: dict[str, Any] = {"result": result, "was_cancelled": was_cancelled}
         if completed_by is not None:
             kwargs["completed_by"] = completed_by
-        annotation = self._call(
-            "creating annotation", lambda: self._ls.annotations.create(id=task_id, **kwargs)
-        )
-        return int(annotation.id or 0)
+        before = set(self._call("listing annotations", lambda: self._annotation_ids(task_id)))
+
+        def arrived() -> int | None:
+            for a in self._ls.annotations.list(id=task_id):
+                if a.id not in before and _same(a.result, result):
+                    return int(a.id or 0)
+            return None
+
+        def send() -> int:
+            return int(self._ls.annotations.create(id=task_id, **kwargs).id or 0)
+
+        return self._create("creating annotation", send, arrived)
+
+    def _prediction_ids(self, task_id: int) -> list[int]:
+        return [int(p.id or 0) for p in self._ls.predictions.list(task=task_id)]
+
+    def _annotation_ids(self, task_id: int) -> list[int]:
+        return [int(a.id or 0) for a in self._ls.annotations.list(id=task_id)]
 
     # users
     def users(self) -> dict[int, str]:
@@ -143,3 +252,13 @@ class Studio:
     def create_user(self, username: str, email: str) -> int:
         user = self._call("creating user", lambda: self._ls.users.create(username=username, email=email))
         return int(user.id)
+
+
+def _same(stored: Any, sent: list[dict[str, Any]]) -> bool:
+    """The server's copy of a result equals what we sent (it may add keys such as ``origin``)."""
+    if not isinstance(stored, list) or len(stored) != len(sent):
+        return False
+    return all(
+        isinstance(a, dict) and all(a.get(k) == v for k, v in b.items())
+        for a, b in zip(stored, sent, strict=True)
+    )

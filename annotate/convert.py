@@ -255,6 +255,52 @@ def _relation(item: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": labels[0], "from_id": str(item.get("from_id")), "to_id": str(item.get("to_id"))}
 
 
+LEGACY_ANNOTATIONS = "completions"  # what Label Studio < 1.0 called annotations (same shape)
+
+
+def task_annotations(task: Mapping[str, Any]) -> tuple[list[Any], str | None]:
+    """The annotations of an exported task, or the reason the task as a whole is malformed.
+
+    A full export always has an ``annotations`` list. Pre-1.0 exports call it ``completions``: those
+    are accepted as annotations (same shape). ``annotations`` null, not a list, or missing without
+    ``completions`` is malformed; both keys at once is ambiguous. A malformed task counts as one
+    exported item (see ``exported_count``) and becomes one reject."""
+    has_new, has_old = "annotations" in task, LEGACY_ANNOTATIONS in task
+    if has_new and has_old:
+        return [], "task has both 'annotations' and legacy 'completions': refusing to guess"
+    key = "annotations" if has_new or not has_old else LEGACY_ANNOTATIONS
+    if key not in task:
+        return [], "task has no 'annotations' list"
+    value = task[key]
+    if value is None:
+        return [], f"task {key!r} is null, not a list"
+    if not isinstance(value, list):
+        return [], f"task {key!r} is not a list: {shorten(value, 60)}"
+    return value, None
+
+
+def exported_count(export: Iterable[Any]) -> int:
+    """How many items the export holds for the count exported = converted + rejected: each annotation
+    of a well-formed task, and 1 for each malformed task (it becomes one reject)."""
+    total = 0
+    for task in export:
+        if not isinstance(task, Mapping):
+            total += 1
+            continue
+        annotations, problem = task_annotations(task)
+        total += 1 if problem is not None else len(annotations)
+    return total
+
+
+def predictions_only(export: Iterable[Any]) -> int:
+    """Tasks with predictions but no annotation: not annotations, so not pulled, but reported."""
+    return sum(
+        1
+        for task in export
+        if isinstance(task, Mapping) and task.get("predictions") and not task_annotations(task)[0]
+    )
+
+
 def export_to_records(
     export: Iterable[Mapping[str, Any]],
     *,
@@ -278,18 +324,28 @@ def export_to_records(
         raw_data = task.get("data")
         data: Mapping[str, Any] = raw_data if isinstance(raw_data, Mapping) else {}
         key = data.get("task_key") if isinstance(data.get("task_key"), str) else None
-        task_id = task.get("id") if isinstance(task.get("id"), int) else None
-        annotations = task.get("annotations") or []
-        if not isinstance(annotations, list):
-            rejects.append(Reject(task_id, None, None, key, "task annotations are not a list"))
+        raw_id = task.get("id")
+        task_id = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
+        annotations, problem = task_annotations(task)
+        if problem is not None:
+            rejects.append(Reject(task_id, None, None, key, problem))
             continue
         for annotation in annotations:
             if not isinstance(annotation, Mapping):
-                rejects.append(Reject(task_id, None, None, key, "annotation is not a JSON object"))
+                reason = f"annotation is not a JSON object: {shorten(annotation, 60)}"
+                rejects.append(Reject(task_id, None, None, key, reason))
                 continue
             author = annotation.get("completed_by")
             annotator = users.get(author, f"user-{author}") if isinstance(author, int) else f"user-{author}"
             annotation_id = annotation.get("id") if isinstance(annotation.get("id"), int) else None
+            if task_id is None:
+                reason = f"task has no integer id ({shorten(raw_id, 40)}): cannot trace the annotation"
+                rejects.append(Reject(None, annotation_id, annotator, key, reason))
+                continue
+            if not isinstance(annotation.get("result", []), list):
+                reason = f"annotation result is not a list: {shorten(annotation.get('result'), 60)}"
+                rejects.append(Reject(task_id, annotation_id, annotator, key, reason))
+                continue
             try:
                 records.append(
                     _annotation_record(

@@ -155,7 +155,7 @@ def _convert_export(raw: bytes, options: dict[str, Any]) -> Converted | None:
         )
     except (pa.ArrowException, ValueError):
         return None
-    if table.num_rows != len(raws):
+    if table.num_rows != len(raws) or _irregular(table, raw):
         return None
     if not table.num_rows:
         return Converted(0, [], [])
@@ -178,6 +178,40 @@ def _convert_export(raw: bytes, options: dict[str, Any]) -> Converted | None:
         rejects += more_rejects
     records.sort(key=lambda r: r["annotation_id"])
     return Converted(len(annotations), records, rejects)
+
+
+def _irregular(table: pa.Table, raw: bytes) -> bool:
+    """A task without an annotations list (null, missing, legacy 'completions') or without an id, or a
+    legacy key anywhere: the careful path decides, task by task."""
+    return bool(
+        table.column("annotations").null_count or table.column("id").null_count or b'"completions"' in raw
+    )
+
+
+class _Counted(msgspec.Struct):
+    annotations: msgspec.Raw = msgspec.Raw(b"null")
+    completions: msgspec.Raw = msgspec.Raw(b"null")
+    predictions: msgspec.Raw = msgspec.Raw(b"null")
+
+
+def predictions_only(raw: bytes) -> int:
+    """Tasks holding predictions but no annotation (they are not pulled, but reported)."""
+    empty = (b"null", b"[]")
+    try:
+        tasks = msgspec.json.decode(raw, type=list[_Counted])
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        try:
+            export = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return 0
+        return convert.predictions_only(export) if isinstance(export, list) else 0
+    return sum(
+        1
+        for t in tasks
+        if bytes(t.predictions).strip() not in empty
+        and bytes(t.annotations).strip() in empty
+        and bytes(t.completions).strip() in empty
+    )
 
 
 def _null_annotation_tasks(table: pa.Table) -> set[int]:

@@ -21,7 +21,7 @@ import pandas as pd
 from annotate import convert
 from annotate.client import Studio
 from annotate.config import accepted_configs, config_hash
-from annotate.fastpull import convert_export
+from annotate.fastpull import convert_export, predictions_only
 from annotate.server import StudioError
 from schemas.errors import InvalidDataError, UnreadableInputError
 from stancebank.authoring import GUIDELINE_VERSION
@@ -40,14 +40,56 @@ class PullReport:
     written: Path
     rejects_file: Path
     rejects: list[convert.Reject]
+    predictions_only: int = 0
 
 
 def slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "project"
 
 
-def snapshot_dir(data_dir: Path, title: str) -> Path:
-    return data_dir / "raw" / "label-studio" / slug(title)
+def project_name(title: str, project_id: int) -> str:
+    """One name per Label Studio project: two titles with the same slug (``Team A``, ``team-a``) are
+    told apart by the project id."""
+    return f"{slug(title)}-{int(project_id)}"
+
+
+def snapshot_dir(data_dir: Path, title: str, project_id: int) -> Path:
+    return data_dir / "raw" / "label-studio" / project_name(title, project_id)
+
+
+def target_file(data_dir: Path, title: str, project_id: int) -> Path:
+    return data_dir / "annotations" / f"ls-{project_name(title, project_id)}.jsonl"
+
+
+def _owner(path: Path) -> set[int]:
+    """The Label Studio project ids the records of a pulled file came from (``ls-<project>-<id>``)."""
+    owners: set[int] = set()
+    try:
+        lines = path.read_bytes().splitlines()
+    except OSError:
+        return owners
+    for line in lines:
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            owners.add(-1)
+            continue
+        annotation_id = record.get("annotation_id") if isinstance(record, dict) else None
+        match = re.fullmatch(r"ls-(\d+)-\d+", str(annotation_id))
+        owners.add(int(match.group(1)) if match else -1)
+    return owners
+
+
+def check_owner(target: Path, project_id: int) -> None:
+    """Refuse to replace a pulled file that holds annotations of another project (never overwrite
+    annotations silently)."""
+    if target.exists():
+        others = _owner(target) - {int(project_id)}
+        if others:
+            raise StudioError(
+                f"{target} holds annotations that did not come from Label Studio project {project_id}; "
+                "not overwriting it (move it away, or pull into another data folder)"
+            )
 
 
 def save_snapshot(folder: Path, raw: bytes, meta: dict[str, Any]) -> Path:
@@ -84,7 +126,8 @@ def pull(studio: Studio, *, title: str, data_dir: Path) -> PullReport:
         "users": {str(k): v for k, v in studio.users().items()},
         "exported_at": datetime.now(UTC).isoformat(),
     }
-    snapshot = save_snapshot(snapshot_dir(data_dir, title), raw, meta)
+    check_owner(target_file(data_dir, title, project["id"]), project["id"])
+    snapshot = save_snapshot(snapshot_dir(data_dir, title, project["id"]), raw, meta)
     return convert_snapshot(snapshot, data_dir=data_dir)
 
 
@@ -98,8 +141,14 @@ def convert_snapshot(snapshot: Path, *, data_dir: Path) -> PullReport:
         raise UnreadableInputError(str(exc.filename), "no such file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UnreadableInputError(str(meta_path), f"not JSON: {exc}") from None
-    base = [p for p in data_files([data_dir]) if not p.name.startswith("ls-" + slug(meta["title"]))]
-    corpus = read_corpus(base)
+    try:
+        project_id = int(meta["project_id"])
+        title = str(meta["title"])
+    except (KeyError, TypeError, ValueError):
+        raise UnreadableInputError(str(meta_path), "needs an integer project_id and a title") from None
+    target, legacy, migrate = _targets(data_dir, title, project_id)
+    skip = {target.resolve(), legacy.resolve()} if migrate else {target.resolve()}
+    corpus = read_corpus([p for p in data_files([data_dir]) if p.resolve() not in skip])
     expected = accepted_configs()  # span-only, or with the document-level choices
     actual = config_hash(meta["label_config"])
     options: dict[str, Any] = {
@@ -114,18 +163,18 @@ def convert_snapshot(snapshot: Path, *, data_dir: Path) -> PullReport:
         "guideline_version": GUIDELINE_VERSION,
     }
     fast = convert_export(raw, **options)
+    unannotated = predictions_only(raw)
     if fast is not None:
         exported, records, rejects = fast.exported, fast.records, fast.rejects
     else:
         export = _parse_export(snapshot, raw)
-        exported = sum(len(t.get("annotations") or []) if isinstance(t, dict) else 0 for t in export)
+        exported = convert.exported_count(export)
         records, rejects = convert.export_to_records(export, **options)
     if actual not in expected:
         ours = " or ".join(f"{h[:12]}…" for h in expected)
         reason = f"made under a different labelling config (sha256 {actual[:12]}…, ours {ours})"
         rejects += [_reject(r, reason) for r in records]
         records = []
-    target = data_dir / "annotations" / f"ls-{slug(meta['title'])}.jsonl"
     records, late, text = _validated(records, corpus, target)
     rejects += late
     rejects.sort(key=lambda r: (r.task_id or 0, r.annotation_id or 0))
@@ -137,7 +186,20 @@ def convert_snapshot(snapshot: Path, *, data_dir: Path) -> PullReport:
         write_atomic(target, text)
     else:
         target.unlink(missing_ok=True)
-    return PullReport(exported, len(records), len(rejects), snapshot, target, rejects_file, rejects)
+    if migrate:  # same project, superseded by the file just written under its new name
+        legacy.unlink()
+    return PullReport(
+        exported, len(records), len(rejects), snapshot, target, rejects_file, rejects, unannotated
+    )
+
+
+def _targets(data_dir: Path, title: str, project_id: int) -> tuple[Path, Path, bool]:
+    """The file this project's annotations go to (checked to be this project's), the file name used
+    before project ids, and whether that older file is this project's and is to be replaced."""
+    target = target_file(data_dir, title, project_id)
+    check_owner(target, project_id)
+    legacy = data_dir / "annotations" / f"ls-{slug(title)}.jsonl"
+    return target, legacy, legacy.exists() and _owner(legacy) == {project_id}
 
 
 def _parse_export(snapshot: Path, raw: bytes) -> list[Any]:

@@ -28,6 +28,26 @@ class PushReport:
     changed: list[str] = field(default_factory=list)
     predictions: int = 0
     document_labels: int = 0
+    removed: int = 0
+
+
+def remove_duplicates(studio: Studio, project_id: int) -> int:
+    """Delete the later copies of a task key that a retried import created twice (only copies nobody
+    has annotated: they are fresh from this push, and their inline pre-annotations are on the kept copy)."""
+    tasks = json.loads(studio.export(project_id))
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for task in tasks:
+        key = (task.get("data") or {}).get("task_key")
+        if isinstance(key, str):
+            by_key.setdefault(key, []).append(task)
+    removed = 0
+    for copies in by_key.values():
+        copies.sort(key=lambda t: int(t["id"]))
+        for extra in copies[1:]:
+            if not extra.get("annotations"):
+                studio.delete_task(int(extra["id"]))
+                removed += 1
+    return removed
 
 
 def ensure_project(studio: Studio, title: str, config: str, *, force: bool) -> int:
@@ -99,6 +119,7 @@ def push(
             report.existing += 1
     labels = document.document_predictions(corpus)
     new = document.with_predictions(new, labels)
+    resent = studio.resent
     with Progress(console=console, transient=True) as progress:
         bar = progress.add_task("importing tasks", total=len(new))
         for batch in _batches(new, batch_size):
@@ -108,6 +129,8 @@ def push(
             progress.advance(bar, len(batch))
     unchanged = {key: task for key, task in present.items() if key not in report.changed}
     report.document_labels += document.send_to_existing(studio, unchanged, labels, console)
+    if studio.resent != resent:  # a request that timed out may have landed after we looked
+        report.removed = remove_duplicates(studio, project_id)
     if predictions is not None:
         report.predictions = push_predictions(studio, project_id, corpus, predictions, config, console)
     return report

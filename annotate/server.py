@@ -47,11 +47,40 @@ class Credentials:
         return f"Credentials(email={self.email!r}, password='***', token='***')"
 
 
-def studio_home(project: Project) -> Path:
-    """``$STANCEBANK_STUDIO_HOME`` when set, else the project's ``[studio] home`` (never the cwd's)."""
+def studio_home(project: Any = None) -> Path:
+    """``$STANCEBANK_STUDIO_HOME`` when set, else the project's ``[studio] home`` (never the cwd's);
+    ``project`` is a Project, parsed command-line arguments, or None (found from the current folder)."""
     if os.environ.get("STANCEBANK_STUDIO_HOME"):
         return Path(os.environ["STANCEBANK_STUDIO_HOME"]).resolve()
-    return project.studio_home
+    from stancebank.project import project_of
+
+    return (project if isinstance(project, Project) else project_of(project)).studio_home
+
+
+def make_private(home: Path) -> None:
+    """Make the studio home private to the user: 0700 folders, 0600 files, all the way down (the
+    SQLite database, its -wal/-journal files and the credentials hold the API token). The venv,
+    when it lives inside the home, is left as pip made it (it holds no secret and must stay runnable)."""
+    home.mkdir(parents=True, exist_ok=True)
+    venv = venv_dir(home).resolve()
+    for folder, dirs, files in os.walk(home):
+        here = Path(folder)
+        if here.resolve() == venv:
+            dirs[:] = []
+            continue
+        _chmod(here, 0o700)
+        if here == home:
+            dirs[:] = [d for d in dirs if (here / d).resolve() != venv]
+        for name in files:
+            _chmod(here / name, 0o600)
+
+
+def _chmod(path: Path, mode: int) -> None:
+    try:
+        if not path.is_symlink():
+            path.chmod(mode)
+    except FileNotFoundError:  # a temp file the server removed meanwhile
+        pass
 
 
 def venv_dir(home: Path) -> Path:
@@ -111,7 +140,7 @@ def credentials(home: Path) -> Credentials:
             "password": secrets.token_urlsafe(18),
             "token": secrets.token_hex(20),
         }
-        home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
         _write_private(path, json.dumps(stored, indent=1) + "\n")
     token = os.environ.get("LABEL_STUDIO_API_KEY") or stored["token"]
     return Credentials(stored["email"], stored["password"], token)
@@ -140,7 +169,7 @@ def server_env(home: Path, creds: Credentials) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("USERNAME", "PASSWORD", "HOST", "PORT", "DEBUG")}
     env = {k: v for k, v in env.items() if not k.startswith(("LABEL_STUDIO_", "HEARTEX_"))}
     for sub in ("data", "home", "tmp"):
-        (home / sub).mkdir(parents=True, exist_ok=True)
+        (home / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
     env.update(
         {
             "LABEL_STUDIO_BASE_DATA_DIR": str(home / "data"),
@@ -165,7 +194,12 @@ def read_state(home: Path) -> dict[str, Any] | None:
     path = home / "server.json"
     if not path.exists():
         return None
-    state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, OSError):
+        return None
+    if not isinstance(state, dict) or not isinstance(state.get("pid"), int) or isinstance(state["pid"], bool):
+        return None
     return state
 
 
@@ -179,17 +213,69 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def process_start(pid: int) -> int | None:
+    """The start time of ``pid`` in clock ticks since boot (field 22 of /proc/<pid>/stat), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()  # the command name may hold spaces and parentheses
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+
+
+def is_our_server(home: Path, state: dict[str, Any]) -> bool:
+    """True only if the recorded pid is still the label-studio this home started: the same start time
+    as recorded, and a command line naming this home's label-studio binary."""
+    pid = int(state["pid"])
+    if pid <= 1 or not _alive(pid):
+        return False
+    started = process_start(pid)
+    if started is None or state.get("started") != started:
+        return False
+    binary = str(state.get("binary") or label_studio_bin(home))
+    return binary in _cmdline(pid)[:3]
+
+
+def clear_stale(home: Path) -> dict[str, Any] | None:
+    """Forget a recorded server that is not ours any more (reboot, reused pid); return what was
+    recorded if it was stale, else None."""
+    state = read_state(home)
+    path = home / "server.json"
+    if state is None:
+        if path.exists():
+            path.unlink(missing_ok=True)
+            return {}
+        return None
+    if is_our_server(home, state):
+        return None
+    path.unlink(missing_ok=True)
+    return state
+
+
 def start(home: Path, *, port: int = DEFAULT_PORT, timeout: float = HEALTH_TIMEOUT) -> dict[str, Any]:
     """Start the server in the background and wait until /health answers; return its state."""
+    make_private(home)  # also fixes a home made by an earlier version (0644 database)
+    clear_stale(home)
     state = read_state(home)
-    if state and _alive(int(state["pid"])) and healthy(state["url"]):
+    if state and healthy(state["url"]):
         raise StudioError(f"Label Studio is already running at {state['url']} (pid {state['pid']})")
     if not port_is_free(port):
         raise StudioError(f"port {port} on 127.0.0.1 is taken; choose another with --port")
     binary = install(home)
     creds = credentials(home)
     log_path = home / "server.log"
-    with log_path.open("ab") as log:
+    with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         process = subprocess.Popen(
             [str(binary), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port)],
             cwd=home,
@@ -198,10 +284,17 @@ def start(home: Path, *, port: int = DEFAULT_PORT, timeout: float = HEALTH_TIMEO
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            umask=0o077,  # the database, its journal, exports and temp files: private to the user
         )
     url = f"http://127.0.0.1:{port}"
-    state = {"pid": process.pid, "port": port, "url": url}
-    write_atomic(home / "server.json", json.dumps(state) + "\n")
+    state = {
+        "pid": process.pid,
+        "port": port,
+        "url": url,
+        "started": process_start(process.pid),
+        "binary": str(binary),
+    }
+    _write_private(home / "server.json", json.dumps(state) + "\n")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -220,14 +313,15 @@ def start(home: Path, *, port: int = DEFAULT_PORT, timeout: float = HEALTH_TIMEO
 
 
 def stop(home: Path, *, timeout: float = 15.0) -> bool:
-    """SIGTERM the recorded server; True if one was running."""
+    """SIGTERM the recorded server if it is still ours (see ``is_our_server``); True if it was running.
+    A recorded pid that now names another process is never signalled: the stale state is cleared."""
+    if clear_stale(home) is not None:
+        return False
     state = read_state(home)
     if not state:
         return False
     pid = int(state["pid"])
     (home / "server.json").unlink(missing_ok=True)
-    if not _alive(pid):
-        return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -244,7 +338,8 @@ def stop(home: Path, *, timeout: float = 15.0) -> bool:
 
 def status(home: Path) -> dict[str, Any] | None:
     """The recorded state if the server answers /health, else None."""
+    clear_stale(home)
     state = read_state(home)
-    if state and _alive(int(state["pid"])) and healthy(state["url"]):
+    if state and healthy(state["url"]):
         return state
     return None

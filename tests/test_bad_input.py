@@ -345,7 +345,8 @@ def test_pull_path_from_a_hostile_title_stays_inside_the_data_folder(tmp_path: P
     meta = snapshot.with_name(snapshot.name.replace(".export.json", ".meta.json"))
     meta.write_text(json.dumps({**json.loads(meta.read_text()), "title": "../../../../tmp/evil"}))
     assert main(["studio", "pull", str(tmp_path / "data"), "--from-snapshot", str(snapshot)]) == 0
-    written = tmp_path / "data" / "annotations" / "ls-tmp-evil.jsonl"
+    project_id = json.loads(meta.read_text())["project_id"]
+    written = tmp_path / "data" / "annotations" / f"ls-tmp-evil-{project_id}.jsonl"
     assert written.exists() and not (tmp_path / "tmp").exists()
 
 
@@ -607,3 +608,142 @@ def test_train_refuses(
 
 def test_there_are_at_least_forty_cases() -> None:
     assert len(VALIDATE_CASES) + len(PULL_CASES) + len(EXPORT_CASES) + len(IMPORT_CASES) >= 60
+
+
+# --- pull: malformed tasks next to good ones (each malformed item is one reject; the rest is pulled) ----
+
+
+def _second_task(**fields: Any) -> dict[str, Any]:
+    records = base_records()
+    task = convert.tables_to_tasks(records["articles"], records["targets"])[1]
+    good = {"id": 10, "completed_by": 1, "result": [], "was_cancelled": False, **STAMPS}
+    return {"id": 6, **task, "annotations": [good], **fields}
+
+
+def _without(key: str, **fields: Any) -> dict[str, Any]:
+    task = _second_task(**fields)
+    task.pop(key)
+    return task
+
+
+STAMPS = {"created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z"}
+LEGACY = {"id": 10, "completed_by": 1, "result": [], "was_cancelled": False, **STAMPS}
+# (name, the second task, converted, rejected, reason in the output; "" = no reject)
+MIXED_EXPORT_CASES: list[tuple[str, Any, int, int, str]] = [
+    ("annotations not a list", _second_task(annotations={"id": 10}), 1, 1, "'annotations' is not a list"),
+    ("annotations null", _second_task(annotations=None), 1, 1, "'annotations' is null"),
+    ("annotations missing", _without("annotations"), 1, 1, "no 'annotations' list"),
+    (
+        "annotation not an object",
+        _second_task(annotations=[7, None]),
+        1,
+        2,
+        "annotation is not a JSON object",
+    ),
+    (
+        "result not a list",
+        _second_task(annotations=[{**LEGACY, "result": {"from_name": "spans"}}]),
+        1,
+        1,
+        "result is not a list",
+    ),
+    ("task without id", _without("id"), 1, 1, "task has no integer id"),
+    ("task id not an integer", _second_task(id="6"), 1, 1, "task has no integer id"),
+    ("task not an object", ["a", "list"], 1, 1, "task is not a JSON object"),
+    ("legacy completions are converted", _without("annotations", completions=[LEGACY]), 2, 0, ""),
+    (
+        "completions next to annotations",
+        _second_task(completions=[LEGACY]),
+        1,
+        1,
+        "both 'annotations' and legacy 'completions'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("second", "converted", "rejected", "message"),
+    [c[1:] for c in MIXED_EXPORT_CASES],
+    ids=[c[0] for c in MIXED_EXPORT_CASES],
+)
+def test_pull_keeps_the_good_annotations_of_a_partly_malformed_export(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    second: Any,
+    converted: int,
+    rejected: int,
+    message: str,
+) -> None:
+    records = base_records()
+    records["annotations"] = []
+    write_records(tmp_path, records)
+    (tmp_path / "annotations" / "amira.jsonl").unlink()
+    snapshot = _snapshot([*_export(), second])(tmp_path)
+    assert main(["studio", "pull", str(tmp_path), "--from-snapshot", str(snapshot)]) == (1 if rejected else 0)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    total = converted + rejected
+    assert f"exported {total} = converted {converted} + rejected {rejected}" in out
+    assert message in out
+    written = tmp_path / "annotations" / "ls-stancebank-1.jsonl"
+    pulled = [json.loads(line) for line in written.read_text(encoding="utf-8").splitlines()]
+    assert "ls-1-9" in {r["annotation_id"] for r in pulled}  # the good annotation is there
+    assert len(pulled) == converted
+
+
+def test_pull_counts_tasks_with_predictions_but_no_annotation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_records(tmp_path, {**base_records(), "annotations": []})
+    (tmp_path / "annotations" / "amira.jsonl").unlink()
+    predicted = _second_task(annotations=[], predictions=[{"id": 3, "result": [], "model_version": "m"}])
+    snapshot = _snapshot([*_export(), predicted])(tmp_path)
+    assert main(["studio", "pull", str(tmp_path), "--from-snapshot", str(snapshot)]) == 0
+    out = capsys.readouterr().out
+    assert "exported 1 = converted 1 + rejected 0" in out
+    assert "1 task(s) have predictions but no annotation" in out
+
+
+# --- pull: two projects whose titles make the same file name never overwrite each other ---------------
+
+
+def _project_snapshot(root: Path, project_id: int, title: str) -> Path:
+    snapshot = _snapshot(_export())(root)
+    folder = root / "raw" / "label-studio" / f"p{project_id}"
+    folder.mkdir(parents=True)
+    for path in snapshot.parent.glob(snapshot.name.split(".")[0] + ".*"):
+        path.rename(folder / path.name)
+    meta = folder / snapshot.name.replace(".export.json", ".meta.json")
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "project_id": project_id, "title": title}))
+    return folder / snapshot.name
+
+
+def test_titles_with_the_same_slug_pull_into_separate_files(tmp_path: Path) -> None:
+    write_records(tmp_path, {**base_records(), "annotations": []})
+    (tmp_path / "annotations" / "amira.jsonl").unlink()
+    first = _project_snapshot(tmp_path, 3, "Team A")
+    second = _project_snapshot(tmp_path, 4, "team-a")
+    assert main(["studio", "pull", str(tmp_path), "--from-snapshot", str(first)]) == 0
+    kept = (tmp_path / "annotations" / "ls-team-a-3.jsonl").read_bytes()
+    assert main(["studio", "pull", str(tmp_path), "--from-snapshot", str(second)]) == 0
+    assert (tmp_path / "annotations" / "ls-team-a-3.jsonl").read_bytes() == kept
+    other = (tmp_path / "annotations" / "ls-team-a-4.jsonl").read_text(encoding="utf-8")
+    assert json.loads(other)["annotation_id"] == "ls-4-9"
+
+
+@pytest.mark.parametrize(
+    "foreign",
+    [b'{"annotation_id": "ls-8-1"}\n', b'{"annotation_id": "a1:t1:amira"}\n', b"not json\n"],
+    ids=["another project's file", "a hand-written file", "an unreadable file"],
+)
+def test_pull_refuses_to_overwrite_a_file_from_elsewhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], foreign: bytes
+) -> None:
+    write_records(tmp_path, {**base_records(), "annotations": []})
+    (tmp_path / "annotations" / "amira.jsonl").unlink()
+    target = tmp_path / "annotations" / "ls-stancebank-1.jsonl"
+    target.write_bytes(foreign)
+    snapshot = _snapshot(_export())(tmp_path)
+    assert main(["studio", "pull", str(tmp_path), "--from-snapshot", str(snapshot)]) == 2
+    assert "not overwriting it" in capsys.readouterr().err
+    assert target.read_bytes() == foreign
