@@ -34,7 +34,7 @@ class Project:
     found: bool  # False: no stancebank.toml, the current folder with defaults
     name: str
     description: str = ""
-    license: str = "unknown"  # Hub / SPDX licence id, e.g. cc-by-4.0
+    license: str = "unknown"  # not a label: a Hub / SPDX licence id, e.g. cc-by-4.0
     license_details: str = ""
     citation: str = ""  # BibTeX, copied into the card as is
     homepage: str = ""
@@ -58,7 +58,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
     "project": {
         "name": (str, ""),
         "description": (str, ""),
-        "license": (str, "unknown"),
+        "license": (str, "unknown"),  # not a label
         "license_details": (str, ""),
         "citation": (str, ""),
         "homepage": (str, ""),
@@ -176,7 +176,7 @@ def project_toml(
     *,
     name: str,
     description: str = "",
-    license: str = "unknown",
+    license: str = "unknown",  # not a label
     citation: str = "",
     homepage: str = "",
     languages: tuple[str, ...] = ("en",),
