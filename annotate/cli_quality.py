@@ -12,8 +12,10 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     from annotate.agreement import agreement
     from annotate.agreement_report import alphas_below, write_report
     from schemas import vocabulary as V
+    from stancebank.outputs import check_output_dir, corpus_inputs, roots_of
     from stancebank.validate import load_valid
 
+    check_output_dir(args.out, "agreement", inputs=corpus_inputs(args.data), roots=roots_of(args))
     corpus = load_valid(args.data)
     console = Console(stderr=True)
     with console.status("computing agreement…") as status:
@@ -43,11 +45,12 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 def cmd_adjudicate(args: argparse.Namespace) -> int:
     from annotate.adjudicate import adjudicate
     from annotate.quality import base_files, push_review, write_outcome
+    from stancebank.outputs import roots_of
     from stancebank.validate import load_valid
 
     corpus = load_valid(base_files(args.data))
     outcome = adjudicate(corpus.tables, adjudicator=args.adjudicator)
-    paths = write_outcome(outcome, args.data)
+    paths = write_outcome(outcome, args.data, roots=roots_of(args))
     print(f"gold annotations: {len(outcome.gold)} task(s) → {paths['gold']}")
     print(f"decisions: {len(outcome.votes)} (every vote kept) → {paths['votes']}")
     print(f"unresolved items: {len(outcome.unresolved)} → {paths['unresolved']}")

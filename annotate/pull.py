@@ -28,6 +28,7 @@ from stancebank.authoring import GUIDELINE_VERSION
 from stancebank.corpus import Corpus, corpus_from_records, data_files, dumps_jsonl, read_corpus, write_atomic
 from stancebank.failures import Failure
 from stancebank.fastread import read_tables
+from stancebank.outputs import check_output_file
 from stancebank.validate import validate_corpus
 
 
@@ -125,12 +126,14 @@ def convert_snapshot(snapshot: Path, *, data_dir: Path) -> PullReport:
         rejects += [_reject(r, reason) for r in records]
         records = []
     target = data_dir / "annotations" / f"ls-{slug(meta['title'])}.jsonl"
+    rejects_file = snapshot.with_name(snapshot.name.replace(".export.json", ".rejects.jsonl"))
+    for output in (target, rejects_file):
+        check_output_file(output, inputs=[*base, snapshot, meta_path])
     records, late, text = _validated(records, corpus, target)
     rejects += late
     rejects.sort(key=lambda r: (r.task_id or 0, r.annotation_id or 0))
     if exported != len(records) + len(rejects):
         raise StudioError(f"count mismatch: {exported} exported != {len(records)} + {len(rejects)}")
-    rejects_file = snapshot.with_name(snapshot.name.replace(".export.json", ".rejects.jsonl"))
     write_atomic(rejects_file, dumps_jsonl(r._asdict() for r in rejects))
     if records:
         write_atomic(target, text)

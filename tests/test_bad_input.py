@@ -15,6 +15,8 @@ import pytest
 from annotate import convert
 from annotate.config import label_config
 from stancebank.cli import main
+from stancebank.outputs import MARKER
+from stancebank.project import project_toml
 from tests.corpus_factory import TEXT, base_records, write_records
 
 Records = dict[str, list[dict[str, Any]]]
@@ -378,7 +380,7 @@ IMPORT_CASES: list[tuple[str, Callable[[Path], list[str]], str, list[str], int, 
      "--label-map items look like"),
     ("table without its columns", _file("t.csv", b"body,claim\nA,x\n"), "table", [], 2,
      "needs --text-col and --target-col"),
-    ("output folder in use", _existing_out, "certainty-jsonl", [], 2, "not empty; refusing to replace"),
+    ("output folder in use", _existing_out, "certainty-jsonl", [], 2, "stancebank did not write"),
 ]  # fmt: skip
 
 
@@ -420,3 +422,106 @@ def test_import_ids_cannot_escape_the_output_folder(tmp_path: Path) -> None:
 
 def test_there_are_at_least_forty_cases() -> None:
     assert len(VALIDATE_CASES) + len(PULL_CASES) + len(EXPORT_CASES) + len(IMPORT_CASES) >= 60
+
+
+# --- outputs that would destroy the user's files ------------------------------------------------------
+# Each row runs inside a project (stancebank.toml + data/); the whole project is checked unchanged.
+
+
+def _user_folder(name: str) -> Callable[[Path], None]:
+    def write(root: Path) -> None:
+        (root / name).mkdir()
+        (root / name / "notes.txt").write_text("mine\n", encoding="utf-8")
+
+    return write
+
+
+def _marked(name: str, command: str) -> Callable[[Path], None]:
+    def write(root: Path) -> None:
+        _user_folder(name)(root)
+        (root / name / MARKER).write_text(json.dumps({"written_by": "stancebank", "command": command}))
+
+    return write
+
+
+def _symlinked(root: Path) -> None:
+    _marked("real", "export")(root)
+    (root / "link").symlink_to(root / "real")
+
+
+def _votes_folder(root: Path) -> None:
+    (root / "data" / "gold" / "votes.jsonl").mkdir(parents=True)
+
+
+CERTAINTY = str(FIXTURES / "certainty.jsonl")
+# (case id, extra set-up, command line, message)
+OUTPUT_CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
+    ("export over its own data", lambda r: None, ["export", "data", "--out", "data"],
+     "is or contains the input"),
+    ("export over the project folder", lambda r: None, ["export", "data", "--out", "."],
+     "is or contains the project folder"),
+    ("export above the project folder", lambda r: None, ["export", "data", "--out", ".."],
+     "is or contains the project folder"),
+    ("export over an input file", lambda r: None, ["export", "data", "--out", "data/targets.jsonl"],
+     "is or contains the input"),
+    ("export over the annotations folder", lambda r: None, ["export", "data", "--out", "data/annotations"],
+     "is or contains the input"),
+    ("export over a user's folder", _user_folder("mine"), ["export", "data", "--out", "mine"],
+     "stancebank did not write"),
+    ("export over an import", _marked("imported", "import"), ["export", "data", "--out", "imported"],
+     "holds the output of 'stancebank import'"),
+    ("export over a file", _raw("notes.txt", b"mine\n"), ["export", "data", "--out", "notes.txt"],
+     "exists and is not a folder"),
+    ("export through a symbolic link", _symlinked, ["export", "data", "--out", "link"],
+     "is a symbolic link"),
+    ("import --force over a user's folder", _user_folder("mine"),
+     ["import", "certainty-jsonl", CERTAINTY, "--out", "mine", "--force", "--quiet"],
+     "stancebank did not write"),
+    ("import --force over data", lambda r: None,
+     ["import", "certainty-jsonl", CERTAINTY, "--out", "data", "--force", "--quiet"],
+     "stancebank did not write"),
+    ("import --force over its own input", _raw("in.jsonl", GOOD_FINDING),
+     ["import", "certainty-jsonl", "in.jsonl", "--out", ".", "--force", "--quiet"],
+     "is or contains the project folder"),
+    ("agreement --out data", lambda r: None, ["agreement", "data", "--out", "data"],
+     "is or contains the input"),
+    ("agreement over a user's folder", _user_folder("mine"), ["agreement", "data", "--out", "mine"],
+     "stancebank did not write"),
+    ("train --out over its dataset", _marked("hf", "export"),
+     ["train", "--dataset", "hf", "--out", "hf"], "is or contains the input"),
+    ("train --out .", lambda r: None, ["train", "--dataset", "data/hf", "--out", "."],
+     "is or contains the project folder"),
+    ("predict --out over annotations", lambda r: None,
+     ["predict", "--model", "m.skops", "data", "--out", "data/annotations/amira.jsonl"],
+     "is or contains the input"),
+    ("predict --out over a folder", _user_folder("mine"),
+     ["predict", "--model", "m.skops", "data", "--out", "mine"], "exists and is a folder"),
+    ("adjudicate where a folder holds an output's name", _votes_folder, ["adjudicate", "data"],
+     "exists and is a folder"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("write", "argv", "message"), [c[1:] for c in OUTPUT_CASES], ids=[c[0] for c in OUTPUT_CASES]
+)
+def test_outputs_never_destroy(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    write: Callable[[Path], None],
+    argv: list[str],
+    message: str,
+) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "stancebank.toml").write_text(project_toml(name="t"), encoding="utf-8")
+    write_records(root / "data", base_records())
+    write(root)
+    monkeypatch.chdir(root)
+    before = _tree(tmp_path)
+    links = sorted(str(p) for p in tmp_path.rglob("*"))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1, err
+    assert _tree(tmp_path) == before
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == links  # no folder created either

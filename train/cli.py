@@ -8,11 +8,13 @@ from pathlib import Path
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from stancebank.outputs import check_output_dir, corpus_inputs, roots_of
     from stancebank.validate import load_valid
     from train.export import export, push_to_hub
     from train.splits import parse_proportions
 
     proportions = parse_proportions(args.split)
+    check_output_dir(args.out, "export", inputs=corpus_inputs(args.data), roots=roots_of(args))
     corpus = load_valid(args.data)
     report = export(corpus.tables, args.out, proportions=proportions, seed=args.seed, card_path=str(args.out))
     for config, splits in report.counts.items():

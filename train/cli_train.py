@@ -145,10 +145,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from rich.progress import Progress
     from rich.table import Table
 
+    from stancebank.outputs import check_output_dir, roots_of, write_marker
     from train.baselines import ALL_TASKS, TASKS, TrainingError, model_names
     from train.evaluation import PRIMARY
 
+    out = check_output_dir(args.out, "train", inputs=[args.dataset], roots=roots_of(args))
     tasks = list(TASKS) if args.task == "all" else [args.task]
+    out.mkdir(parents=True, exist_ok=True)
+    write_marker(out, "train")
     console = Console(width=max(120, Console().width))
     summary: dict[str, dict[str, Any]] = {}
     with Progress(console=Console(stderr=True), transient=True) as progress:
@@ -217,9 +221,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from stancebank.outputs import check_output_file, corpus_inputs, roots_of
     from stancebank.validate import load_valid
     from train.predict import predict, write_predictions
 
+    inputs = [args.model, args.model.with_suffix(".json"), *corpus_inputs(args.data)]
+    check_output_file(args.out, inputs=inputs, roots=roots_of(args))
     records = predict(args.model, load_valid(args.data), include_annotated=args.include_annotated)
     write_predictions(records, args.out)
     print(f"{len(records)} task(s) pre-annotated, least confident first → {args.out}")

@@ -24,7 +24,8 @@ from datasets.table import InMemoryTable
 
 from schemas.errors import StanceBankError
 from schemas.offsets import ArticleTexts
-from stancebank.corpus import replace_dir
+from stancebank.files import replace_dir
+from stancebank.outputs import check_output_dir, write_marker
 from train.card import dataset_card
 from train.features import FEATURES, OPTIONAL_CONFIGS
 from train.rows import build_rows
@@ -134,7 +135,7 @@ def export(
     articles = tables["articles"]
     predefined = predefined_splits(articles["article_id"].tolist(), articles["metadata"].tolist())
     by_split, _ = split_rows(rows, proportions=proportions, seed=seed, predefined=predefined)
-    out = out.resolve()
+    out = check_output_dir(out, "export")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -159,6 +160,7 @@ def export(
         )
         (staging / "README.md").write_text(card, encoding="utf-8")
         verify(staging, encoded)
+        write_marker(staging, "export")
         replace_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

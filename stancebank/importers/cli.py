@@ -36,7 +36,12 @@ def cmd_import(args: argparse.Namespace) -> int:
             language=args.language,
             licence=args.licence or "not stated: set --licence",
         )
-    with ImportWriter(args.out, args.fmt, list(args.paths), force=args.force, quiet=args.quiet) as writer:
+    from stancebank.outputs import roots_of
+
+    roots = roots_of(args)
+    with ImportWriter(
+        args.out, args.fmt, list(args.paths), force=args.force, quiet=args.quiet, roots=roots
+    ) as writer:
         if args.fmt == "fnc1":
             import_fnc1(writer, args.paths)
         elif args.fmt == "certainty-jsonl":
