@@ -28,6 +28,7 @@ from stancebank.authoring import GUIDELINE_VERSION
 from stancebank.corpus import Corpus, corpus_from_records, data_files, dumps_jsonl, read_corpus, write_atomic
 from stancebank.failures import Failure
 from stancebank.fastread import read_tables
+from stancebank.inputs import check_json_bytes, read_input
 from stancebank.outputs import check_output_file
 from stancebank.validate import validate_corpus
 
@@ -92,11 +93,12 @@ def pull(studio: Studio, *, title: str, data_dir: Path) -> PullReport:
 def convert_snapshot(snapshot: Path, *, data_dir: Path) -> PullReport:
     """Convert a saved export (plus its .meta.json) into data_dir/annotations/ls-<project>.jsonl."""
     meta_path = _meta_path(snapshot)
+    raw = read_input(snapshot, "a Label Studio export")
+    check_json_bytes(snapshot, raw)  # before msgspec, Arrow or orjson parse it
+    meta_bytes = read_input(meta_path, "the export's .meta.json")
+    check_json_bytes(meta_path, meta_bytes)
     try:
-        raw = snapshot.read_bytes()
-        meta = json.loads(meta_path.read_bytes())
-    except FileNotFoundError as exc:
-        raise UnreadableInputError(str(exc.filename), "no such file") from None
+        meta = json.loads(meta_bytes)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UnreadableInputError(str(meta_path), f"not JSON: {exc}") from None
     base = [p for p in data_files([data_dir]) if not p.name.startswith("ls-" + slug(meta["title"]))]

@@ -10,16 +10,17 @@ import ctypes
 import errno
 import json
 import os
-import re
 import shutil
 import signal
 import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from schemas.errors import UnreadableInputError
+from stancebank.inputs import open_input, parse_json_line, read_input
+
+__all__ = ["dumps_jsonl", "open_input", "parse_json_line", "read_input", "replace_dir", "write_atomic"]
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -116,37 +117,3 @@ def dumps_jsonl(records: Iterable[dict[str, Any]], *, compact: bool = False) -> 
 
         return b"".join(orjson.dumps(r) + b"\n" for r in records).decode("utf-8")
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-
-
-def open_input(path: Path, what: str = "a file") -> IO[bytes]:
-    """Open an input file for reading bytes; a missing, folder or unreadable path raises a clear error."""
-    try:
-        return path.open("rb")
-    except FileNotFoundError:
-        raise UnreadableInputError(str(path), "no such file") from None
-    except IsADirectoryError:
-        raise UnreadableInputError(str(path), f"is a directory, expected {what}") from None
-    except OSError as exc:
-        raise UnreadableInputError(str(path), f"cannot read: {exc.strerror}") from None
-
-
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def parse_json_line(path: Path, number: int, line: str) -> Any:
-    """One JSONL line parsed; malformed or too deeply nested JSON raises naming file and line."""
-    try:
-        value = json.loads(line)
-        if "\\u" in line and _SURROGATE_ESCAPE.search(line):
-            json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate cannot be encoded
-        return value
-    except UnicodeEncodeError:
-        raise UnreadableInputError(
-            str(path), "a \\u escape is half of a surrogate pair, not a character", line=number
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise UnreadableInputError(
-            str(path), f"invalid JSON: {exc.msg} at column {exc.colno}", line=number
-        ) from None
-    except RecursionError:
-        raise UnreadableInputError(str(path), "JSON nested too deeply", line=number) from None

@@ -146,6 +146,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from stancebank.outputs import check_output_dir, roots_of, write_marker
+    from stancebank.terminal import markup_safe
     from train.baselines import ALL_TASKS, TASKS, TrainingError, model_names
     from train.evaluation import PRIMARY
 
@@ -178,7 +179,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             macro = [f"{m['macro_f1']:.3f} [{f1[0]:.2f}, {f1[1]:.2f}]"] if primary != "macro_f1" else []
             table.add_row(name, shown, *macro, str(m.get("fit_seconds", "")))
         console.print(table)
-    console.print(f"reports: {args.out}/<task>/report.md, metrics.json, *.png, model-*.skops")
+    console.print(f"reports: {markup_safe(args.out)}/<task>/report.md, metrics.json, *.png, model-*.skops")
     return 0
 
 
@@ -222,6 +223,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from stancebank.outputs import check_output_file, corpus_inputs, roots_of
+    from stancebank.terminal import visible
     from stancebank.validate import load_valid
     from train.predict import predict, write_predictions
 
@@ -229,10 +231,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     check_output_file(args.out, inputs=inputs, roots=roots_of(args))
     records = predict(args.model, load_valid(args.data), include_annotated=args.include_annotated)
     write_predictions(records, args.out)
-    print(f"{len(records)} task(s) pre-annotated, least confident first → {args.out}")
+    print(visible(f"{len(records)} task(s) pre-annotated, least confident first → {args.out}"))
     for record in records[:5]:
-        print(f"  {record['task_key']}: uncertainty {record['uncertainty']:.3f}")
-    print(f"send them with: stancebank studio push --predictions {args.out}")
+        print(visible(f"  {record['task_key']}: uncertainty {record['uncertainty']:.3f}"))
+    print(visible(f"send them with: stancebank studio push --predictions {args.out}"))
     return 0
 
 

@@ -198,9 +198,7 @@ class ImportWriter:
             start = lines.line + 1
             for row in reader:
                 if None in row or any(v is None for v in row.values()):
-                    self.reject(
-                        path, start, f"row has {len(row) - (None in row)} fields, header has {len(header)}"
-                    )
+                    self.reject(path, start, f"row has {_fields_in(row)} fields, header has {len(header)}")
                 else:
                     yield start, row
                 start = lines.line + 1
@@ -322,6 +320,14 @@ class ImportWriter:
     def _first_reject(self) -> str:
         r = self.rejects[0]
         return f"{r.file}:{r.line}: {r.reason}"
+
+
+def _fields_in(row: dict[str | None, Any]) -> int:
+    """Cells of a CSV row read by DictReader: extra cells sit in a list under the key None, missing
+    ones are None."""
+    extra = row.get(None)
+    present = sum(1 for key, value in row.items() if key is not None and value is not None)
+    return present + (len(extra) if isinstance(extra, list) else 0)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from stancebank.importers.conll import import_conll
     from stancebank.importers.fnc1 import import_fnc1
     from stancebank.importers.table import Columns, import_table, parse_label_map
+    from stancebank.terminal import markup_safe, visible
 
     options = {k: v for k, v in vars(args).items() if k not in ("func", "command", "paths", "out", "fmt")}
     options = {k: str(v) if isinstance(v, Path) else v for k, v in options.items()}
@@ -52,7 +53,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             assert columns is not None
             import_table(writer, args.paths, columns)
         report = writer.commit(options=options)
-    table = Table(title=f"imported {args.fmt} → {report.out}")
+    table = Table(title=f"imported {args.fmt} → {markup_safe(report.out)}")
     for name in ("articles", "targets", "annotations", "spans", "rejected"):
         table.add_column(name, justify="right")
     table.add_row(
@@ -61,10 +62,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     )
     Console(stderr=False).print(table)
     for reject in report.rejects[:10]:
-        print(f"rejected {reject.file}:{reject.line}: {reject.reason}")
+        print(visible(f"rejected {reject.file}:{reject.line}: {reject.reason}"))
     if len(report.rejects) > 10:
         print(f"… and {len(report.rejects) - 10} more")
-    print(f"details: {report.out / REJECTS}, {report.out / MANIFEST}; next: stancebank export {report.out}")
+    print(
+        visible(
+            f"details: {report.out / REJECTS}, {report.out / MANIFEST}; next: stancebank export {report.out}"
+        )
+    )
     return 1 if report.rejects else 0
 
 

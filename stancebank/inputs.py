@@ -1,0 +1,160 @@
+"""The one layer every input goes through before a parser sees its bytes.
+
+- Only regular files are read: a FIFO, a device or a socket is refused from its ``stat`` (never
+  opened, so never waited on); the file is then opened non-blocking and checked again (no race).
+- JSON is bounded before any parser runs: nesting deeper than :data:`MAX_DEPTH` (the Arrow reader
+  crashes on deep nesting, ``json`` recurses) and integers outside 64 bits (Arrow, pandas and the
+  Label Studio ids are 64-bit) are refused naming file, line and field. The check is a byte scan:
+  strings are blanked by one regular expression, the brackets left are counted with numpy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from pathlib import Path
+from typing import IO, Any
+
+from schemas.errors import UnreadableInputError
+
+#: Deepest nesting of arrays/objects accepted in any JSON input (our records need 5; metadata the rest).
+MAX_DEPTH = 64
+_INT64 = (-(2**63), 2**63 - 1)
+#: A JSON string on one line (JSON strings hold no raw line break).
+_STRING = re.compile(rb'"[^"\\\n]*(?:\\.[^"\\\n]*)*"')
+#: An integer literal of 19 digits or more (outside strings, not part of a number with . or e).
+_LONG_INT = re.compile(rb"(?<![\w.+-])-?\d{19,}(?![\w.])")
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}\n")
+_KINDS = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFDIR: "a directory",
+}
+
+
+def _refuse_special(path: Path, mode: int, what: str) -> None:
+    if stat.S_ISREG(mode):
+        return
+    kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+    raise UnreadableInputError(str(path), f"is {kind}, expected {what}")
+
+
+def open_input(path: Path, what: str = "a file") -> IO[bytes]:
+    """Open a regular file for reading bytes; a missing, special or unreadable path raises a clear error
+    (a FIFO is refused from its stat and never opened: reading it would wait for a writer)."""
+    try:
+        _refuse_special(path, os.stat(path).st_mode, what)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise UnreadableInputError(str(path), "no such file") from None
+    except UnreadableInputError:
+        raise
+    except OSError as exc:
+        raise UnreadableInputError(str(path), f"cannot read: {exc.strerror}") from None
+    try:
+        _refuse_special(path, os.fstat(fd).st_mode, what)  # swapped for a FIFO since the stat
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def read_input(path: Path, what: str = "a file") -> bytes:
+    """The bytes of a regular file (see :func:`open_input`)."""
+    with open_input(path, what) as handle:
+        return handle.read()
+
+
+def check_json_bytes(path: Path, data: bytes, *, first_line: int = 1) -> None:
+    """Refuse JSON text nested deeper than :data:`MAX_DEPTH` or holding an integer outside 64 bits,
+    naming the file and line (``first_line``: the number of ``data``'s first line)."""
+    if b"[" not in data and b"{" not in data and not _LONG_INT.search(data):
+        return
+    skeleton = _STRING.sub(b'""', data)  # line breaks kept: line numbers stay right
+    brackets = b"\n" + skeleton.translate(None, _NOT_BRACKET)
+    if len(brackets) - brackets.count(b"\n") > MAX_DEPTH:
+        line = _too_deep(brackets)
+        if line is not None:
+            raise UnreadableInputError(
+                str(path), f"JSON nested too deeply (more than {MAX_DEPTH} levels)", line=first_line + line
+            )
+    for match in _LONG_INT.finditer(skeleton):
+        value = int(match.group())
+        if not _INT64[0] <= value <= _INT64[1]:
+            index = skeleton.count(b"\n", 0, match.start())
+            field = _field_of(data.split(b"\n")[index], value)
+            digits = match.group().decode()
+            shown = digits if len(digits) <= 24 else digits[:23] + "…"
+            raise UnreadableInputError(
+                str(path), f"integer {shown} in {field} is outside 64 bits", line=first_line + index
+            )
+
+
+def _too_deep(brackets: bytes) -> int | None:
+    """0-based line (in ``brackets``, which starts with a line break) whose nesting passes the bound."""
+    import numpy as np  # here: the server helpers import this module without the data stack
+
+    codes = np.frombuffer(brackets, dtype=np.uint8)
+    step = np.zeros(len(codes), dtype=np.int32)
+    step[(codes == 0x5B) | (codes == 0x7B)] = 1
+    step[(codes == 0x5D) | (codes == 0x7D)] = -1
+    depth = np.cumsum(step, dtype=np.int32)
+    breaks = codes == 0x0A
+    line_start = np.maximum.accumulate(np.where(breaks, np.arange(len(codes)), 0))
+    deep = np.flatnonzero(depth - depth[line_start] > MAX_DEPTH)
+    if not len(deep):
+        return None
+    return int(np.count_nonzero(breaks[: deep[0]])) - 1
+
+
+def _field_of(line: bytes, value: int) -> str:
+    """Where ``value`` sits in the JSON ``line`` (``spans[0].start``), as far as it can be told."""
+    try:
+        parsed = json.loads(line)
+    except ValueError:
+        key = re.search(rb'"([^"\\]{1,80})"\s*:\s*-?\d{19,}', line)
+        return f"field {key.group(1).decode(errors='replace')!r}" if key else "a field"
+    found = _path_to(parsed, value, "")
+    return f"field {found!r}" if found else "a field"
+
+
+def _path_to(node: Any, value: int, prefix: str) -> str | None:
+    if type(node) is int and node == value:
+        return prefix or "(the value)"
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, child in items:
+        where = f"{prefix}[{key}]" if isinstance(key, int) else f"{prefix}.{key}" if prefix else str(key)
+        found = _path_to(child, value, where)
+        if found:
+            return found
+    return None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def parse_json_line(path: Path, number: int, line: str, *, checked: bool = False) -> Any:
+    """One JSONL line parsed; malformed, too deeply nested JSON or a too large integer raises naming
+    file and line. ``checked``: :func:`check_json_bytes` already ran over the whole file."""
+    if not checked:
+        check_json_bytes(path, line.encode("utf-8", errors="surrogatepass"), first_line=number)
+    try:
+        value = json.loads(line)
+        if "\\u" in line and _SURROGATE_ESCAPE.search(line):
+            json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate cannot be encoded
+        return value
+    except UnicodeEncodeError:
+        raise UnreadableInputError(
+            str(path), "a \\u escape is half of a surrogate pair, not a character", line=number
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise UnreadableInputError(
+            str(path), f"invalid JSON: {exc.msg} at column {exc.colno}", line=number
+        ) from None
+    except RecursionError:
+        raise UnreadableInputError(str(path), "JSON nested too deeply", line=number) from None
