@@ -24,9 +24,11 @@ MAX_DEPTH = 64
 _INT64 = (-(2**63), 2**63 - 1)
 #: A JSON string on one line (JSON strings hold no raw line break).
 _STRING = re.compile(rb'"[^"\\\n]*(?:\\.[^"\\\n]*)*"')
-#: An integer literal of 19 digits or more (outside strings, not part of a number with . or e).
-_LONG_INT = re.compile(rb"(?<![\w.+-])-?\d{19,}(?![\w.])")
-_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}\n")
+#: Every digit to "0", every other byte to " ": integers of 19 digits or more are runs of :data:`_RUN`.
+_DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_RUN = b"0" * 19
+#: A backslash escape (only inside strings in valid JSON): removed, the quotes left delimit strings.
+_ESCAPE = re.compile(rb"\\.")
 _KINDS = {
     stat.S_IFIFO: "a FIFO (named pipe)",
     stat.S_IFCHR: "a character device",
@@ -73,43 +75,78 @@ def read_input(path: Path, what: str = "a file") -> bytes:
 def check_json_bytes(path: Path, data: bytes, *, first_line: int = 1) -> None:
     """Refuse JSON text nested deeper than :data:`MAX_DEPTH` or holding an integer outside 64 bits,
     naming the file and line (``first_line``: the number of ``data``'s first line)."""
-    if b"[" not in data and b"{" not in data and not _LONG_INT.search(data):
-        return
-    skeleton = _STRING.sub(b'""', data)  # line breaks kept: line numbers stay right
-    brackets = b"\n" + skeleton.translate(None, _NOT_BRACKET)
-    if len(brackets) - brackets.count(b"\n") > MAX_DEPTH:
-        line = _too_deep(brackets)
+    if data.count(b"[") + data.count(b"{") > MAX_DEPTH:
+        line = _too_deep(data)
         if line is not None:
             raise UnreadableInputError(
                 str(path), f"JSON nested too deeply (more than {MAX_DEPTH} levels)", line=first_line + line
             )
-    for match in _LONG_INT.finditer(skeleton):
-        value = int(match.group())
-        if not _INT64[0] <= value <= _INT64[1]:
-            index = skeleton.count(b"\n", 0, match.start())
-            field = _field_of(data.split(b"\n")[index], value)
-            digits = match.group().decode()
-            shown = digits if len(digits) <= 24 else digits[:23] + "…"
-            raise UnreadableInputError(
-                str(path), f"integer {shown} in {field} is outside 64 bits", line=first_line + index
-            )
+    digits = data.translate(_DIGITS)  # every digit a "0": a run of 19 is found by bytes.find
+    start = digits.find(_RUN)
+    while start != -1:
+        end = start + len(_RUN)
+        while end < len(digits) and digits[end] == 0x30:
+            end += 1
+        _check_integer(path, data, start, end, first_line)
+        start = digits.find(_RUN, end)
 
 
-def _too_deep(brackets: bytes) -> int | None:
-    """0-based line (in ``brackets``, which starts with a line break) whose nesting passes the bound."""
+def _check_integer(path: Path, data: bytes, start: int, end: int, first_line: int) -> None:
+    """Refuse the run of digits ``data[start:end]`` if it is an integer token outside 64 bits."""
+    before = data[start - 1 : start]
+    if before == b"-":
+        start, before = start - 1, data[start - 2 : start - 1]
+    if (before and before in b".eE+0123456789") or (data[end : end + 1] and data[end : end + 1] in b".eE"):
+        return  # part of a fraction or an exponent
+    line_start = data.rfind(b"\n", 0, start) + 1
+    if _ESCAPE.sub(b"", data[line_start:start]).count(b'"') % 2:
+        return  # inside a string
+    value = int(data[start:end])
+    if _INT64[0] <= value <= _INT64[1]:
+        return
+    index = data.count(b"\n", 0, start)
+    line_end = data.find(b"\n", start)
+    field = _field_of(data[line_start : None if line_end == -1 else line_end], value)
+    digits = data[start:end].decode()
+    shown = digits if len(digits) <= 24 else digits[:23] + "…"
+    raise UnreadableInputError(
+        str(path), f"integer {shown} in {field} is outside 64 bits", line=first_line + index
+    )
+
+
+def _too_deep(data: bytes) -> int | None:
+    """0-based line whose nesting (brackets outside strings, counted from the line's start) passes the
+    bound, or None. Vectorised: quotes not escaped by an odd run of backslashes delimit strings."""
     import numpy as np  # here: the server helpers import this module without the data stack
 
-    codes = np.frombuffer(brackets, dtype=np.uint8)
-    step = np.zeros(len(codes), dtype=np.int32)
-    step[(codes == 0x5B) | (codes == 0x7B)] = 1
-    step[(codes == 0x5D) | (codes == 0x7D)] = -1
-    depth = np.cumsum(step, dtype=np.int32)
-    breaks = codes == 0x0A
-    line_start = np.maximum.accumulate(np.where(breaks, np.arange(len(codes)), 0))
-    deep = np.flatnonzero(depth - depth[line_start] > MAX_DEPTH)
-    if not len(deep):
+    codes = np.frombuffer(data, dtype=np.uint8)
+    quotes = np.flatnonzero(codes == 0x22)
+    after_backslash = quotes[(quotes > 0) & (codes[np.maximum(quotes - 1, 0)] == 0x5C)]
+    escaped = [q for q in after_backslash.tolist() if _backslashes_before(data, q) % 2]
+    real = np.setdiff1d(quotes, np.array(escaped, dtype=quotes.dtype)) if escaped else quotes
+    breaks = np.flatnonzero(codes == 0x0A)
+    brackets = np.flatnonzero((codes == 0x5B) | (codes == 0x5D) | (codes == 0x7B) | (codes == 0x7D))
+    lines = np.searchsorted(breaks, brackets)
+    starts = np.where(lines > 0, breaks[np.maximum(lines - 1, 0)] + 1, 0) if len(breaks) else lines * 0
+    outside = (np.searchsorted(real, brackets) - np.searchsorted(real, starts)) % 2 == 0
+    brackets, lines = brackets[outside], lines[outside]
+    if not len(brackets):
         return None
-    return int(np.count_nonzero(breaks[: deep[0]])) - 1
+    opening = (codes[brackets] == 0x5B) | (codes[brackets] == 0x7B)
+    step = np.where(opening, 1, -1).astype(np.int64)
+    depth = np.cumsum(step)
+    first = np.ones(len(brackets), dtype=bool)
+    first[1:] = lines[1:] != lines[:-1]
+    base = (depth - step)[first][np.cumsum(first) - 1]
+    deep = np.flatnonzero(depth - base > MAX_DEPTH)
+    return int(lines[deep[0]]) if len(deep) else None
+
+
+def _backslashes_before(data: bytes, index: int) -> int:
+    count = 0
+    while index - count > 0 and data[index - count - 1] == 0x5C:
+        count += 1
+    return count
 
 
 def _field_of(line: bytes, value: int) -> str:
