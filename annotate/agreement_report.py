@@ -13,6 +13,7 @@ import pandas as pd
 
 from schemas import vocabulary as V
 from stancebank.corpus import write_atomic
+from stancebank.outputs import check_output_dir, write_marker
 from stancebank.plots import save_png
 
 #: The columns whose content the agreement depends on (table -> columns); gold annotations are left out,
@@ -105,7 +106,9 @@ def heatmap(result: dict[str, Any], path: Path) -> None:
 
 
 def write_report(result: dict[str, Any], out: Path) -> dict[str, Path]:
+    out = check_output_dir(out, "agreement")
     out.mkdir(parents=True, exist_ok=True)
+    write_marker(out, "agreement")
     paths = {"json": out / "agreement.json", "markdown": out / "report.md", "png": out / "alpha_heatmap.png"}
     write_atomic(paths["json"], json.dumps(result, indent=1, ensure_ascii=False) + "\n")
     write_atomic(paths["markdown"], markdown(result))

@@ -102,6 +102,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def cmd_push(args: argparse.Namespace) -> int:
     from annotate.push import push
+    from stancebank.terminal import visible
     from stancebank.validate import load_valid
 
     corpus = load_valid(args.data)
@@ -115,15 +116,17 @@ def cmd_push(args: argparse.Namespace) -> int:
         document_labels=args.document_labels,
     )
     print(
-        f"project {args.title!r} (id {report.project_id}): {report.created} task(s) imported, "
-        f"{report.existing} already there, {report.predictions} prediction(s) sent"
+        visible(
+            f"project {args.title!r} (id {report.project_id}): {report.created} task(s) imported, "
+            f"{report.existing} already there, {report.predictions} prediction(s) sent"
+        )
     )
     if report.document_labels:
         print(f"{report.document_labels} document-level label(s) sent as pre-annotations")
     if report.changed:
         print(
             f"{len(report.changed)} task(s) whose article text changed since they were pushed "
-            f"(not re-imported): {', '.join(report.changed)}"
+            f"(not re-imported): {visible(', '.join(report.changed))}"
         )
         return 1
     return 0
@@ -134,6 +137,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from annotate.pull import convert_snapshot, pull
+    from stancebank.terminal import markup_safe, visible
 
     data_dir = args.data
     if args.from_snapshot:
@@ -145,15 +149,16 @@ def cmd_pull(args: argparse.Namespace) -> int:
         for column in ("task", "annotation", "annotator", "reason"):
             table.add_column(column, overflow="fold")
         for r in report.rejects:
-            table.add_row(str(r.task_id), str(r.annotation_id), r.annotator or "", r.reason)
+            cells = (r.task_id, r.annotation_id, r.annotator or "", r.reason)
+            table.add_row(*(markup_safe(cell) for cell in cells))
         Console(width=160).print(table)
-    print(f"snapshot: {report.snapshot}")
+    print(visible(f"snapshot: {report.snapshot}"))
     print(f"exported {report.exported} = converted {report.converted} + rejected {report.rejected}")
     if report.predictions_only:
         print(f"{report.predictions_only} task(s) have predictions but no annotation (nothing to pull)")
     if report.converted:
-        print(f"written: {report.written}")
-    print(f"rejects: {report.rejects_file}")
+        print(visible(f"written: {report.written}"))
+    print(visible(f"rejects: {report.rejects_file}"))
     return 1 if report.rejected else 0
 
 

@@ -14,8 +14,11 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     from annotate.agreement import agreement
     from annotate.agreement_report import alphas_below, data_hash, write_report
     from schemas import vocabulary as V
+    from stancebank.outputs import check_output_dir, corpus_inputs, roots_of
+    from stancebank.terminal import visible
     from stancebank.validate import load_valid
 
+    check_output_dir(args.out, "agreement", inputs=corpus_inputs(args.data), roots=roots_of(args))
     corpus = load_valid(args.data)
     console = Console(stderr=True)
     with console.status("computing agreement…") as status:
@@ -32,13 +35,13 @@ def cmd_agreement(args: argparse.Namespace) -> int:
     overall = result["scopes"]["overall"]["figures"]
     for name in V.ATTRIBUTE_VALUES:
         print(f"α {name:12} {overall[f'alpha/{name}']['value']}")
-    print(f"report: {paths['markdown']}  json: {paths['json']}  heat-map: {paths['png']}")
+    print(visible(f"report: {paths['markdown']}  json: {paths['json']}  heat-map: {paths['png']}"))
     for warning in result["warnings"]:
-        print(f"warning: {warning}")
+        print(visible(f"warning: {warning}"))
     if args.min_alpha is not None:
         low = alphas_below(result, args.min_alpha, args.attributes.split(","))
         if low:
-            print(f"α below {args.min_alpha}: " + "; ".join(low))
+            print(visible(f"α below {args.min_alpha}: " + "; ".join(low)))
             return 1
     return 0
 
@@ -46,14 +49,16 @@ def cmd_agreement(args: argparse.Namespace) -> int:
 def cmd_adjudicate(args: argparse.Namespace) -> int:
     from annotate.adjudicate import adjudicate
     from annotate.quality import base_files, push_review, write_outcome
+    from stancebank.outputs import roots_of
+    from stancebank.terminal import visible
     from stancebank.validate import load_valid
 
     corpus = load_valid(base_files(args.data))
     outcome = adjudicate(corpus.tables, adjudicator=args.adjudicator)
-    paths = write_outcome(outcome, args.data)
-    print(f"gold annotations: {len(outcome.gold)} task(s) → {paths['gold']}")
-    print(f"decisions: {len(outcome.votes)} (every vote kept) → {paths['votes']}")
-    print(f"unresolved items: {len(outcome.unresolved)} → {paths['unresolved']}")
+    paths = write_outcome(outcome, args.data, roots=roots_of(args))
+    print(visible(f"gold annotations: {len(outcome.gold)} task(s) → {paths['gold']}"))
+    print(visible(f"decisions: {len(outcome.votes)} (every vote kept) → {paths['votes']}"))
+    print(visible(f"unresolved items: {len(outcome.unresolved)} → {paths['unresolved']}"))
     if args.push_review and outcome.unresolved:
         from annotate.cli import _studio
 

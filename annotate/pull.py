@@ -28,6 +28,8 @@ from stancebank.authoring import GUIDELINE_VERSION
 from stancebank.corpus import Corpus, corpus_from_records, data_files, dumps_jsonl, read_corpus, write_atomic
 from stancebank.failures import Failure
 from stancebank.fastread import read_tables
+from stancebank.inputs import check_json_bytes, read_input
+from stancebank.outputs import check_output_file
 from stancebank.validate import validate_corpus
 
 
@@ -134,11 +136,12 @@ def pull(studio: Studio, *, title: str, data_dir: Path) -> PullReport:
 def convert_snapshot(snapshot: Path, *, data_dir: Path) -> PullReport:
     """Convert a saved export (plus its .meta.json) into data_dir/annotations/ls-<project>.jsonl."""
     meta_path = _meta_path(snapshot)
+    raw = read_input(snapshot, "a Label Studio export")
+    check_json_bytes(snapshot, raw)  # before msgspec, Arrow or orjson parse it
+    meta_bytes = read_input(meta_path, "the export's .meta.json")
+    check_json_bytes(meta_path, meta_bytes)
     try:
-        raw = snapshot.read_bytes()
-        meta = json.loads(meta_path.read_bytes())
-    except FileNotFoundError as exc:
-        raise UnreadableInputError(str(exc.filename), "no such file") from None
+        meta = json.loads(meta_bytes)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UnreadableInputError(str(meta_path), f"not JSON: {exc}") from None
     try:
@@ -148,7 +151,8 @@ def convert_snapshot(snapshot: Path, *, data_dir: Path) -> PullReport:
         raise UnreadableInputError(str(meta_path), "needs an integer project_id and a title") from None
     target, legacy, migrate = _targets(data_dir, title, project_id)
     skip = {target.resolve(), legacy.resolve()} if migrate else {target.resolve()}
-    corpus = read_corpus([p for p in data_files([data_dir]) if p.resolve() not in skip])
+    base = [p for p in data_files([data_dir]) if p.resolve() not in skip]
+    corpus = read_corpus(base)
     expected = accepted_configs()  # span-only, or with the document-level choices
     actual = config_hash(meta["label_config"])
     options: dict[str, Any] = {
@@ -175,12 +179,14 @@ def convert_snapshot(snapshot: Path, *, data_dir: Path) -> PullReport:
         reason = f"made under a different labelling config (sha256 {actual[:12]}…, ours {ours})"
         rejects += [_reject(r, reason) for r in records]
         records = []
+    rejects_file = snapshot.with_name(snapshot.name.replace(".export.json", ".rejects.jsonl"))
+    for output in (target, rejects_file):
+        check_output_file(output, inputs=[*base, snapshot, meta_path])
     records, late, text = _validated(records, corpus, target)
     rejects += late
     rejects.sort(key=lambda r: (r.task_id or 0, r.annotation_id or 0))
     if exported != len(records) + len(rejects):
         raise StudioError(f"count mismatch: {exported} exported != {len(records)} + {len(rejects)}")
-    rejects_file = snapshot.with_name(snapshot.name.replace(".export.json", ".rejects.jsonl"))
     write_atomic(rejects_file, dumps_jsonl(r._asdict() for r in rejects))
     if records:
         write_atomic(target, text)

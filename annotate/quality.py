@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from annotate.push import ensure_project
 from schemas import vocabulary as V
 from schemas.errors import InvalidDataError
 from stancebank.corpus import Corpus, data_files, dumps_jsonl, read_corpus, write_atomic
+from stancebank.outputs import check_output_file
 from stancebank.validate import validate_corpus
 
 GOLD_FILE = f"{V.GOLD_ANNOTATOR}.jsonl"
@@ -23,9 +25,14 @@ def base_files(data_dir: Path) -> list[Path]:
     return [p for p in data_files([data_dir]) if p.name != GOLD_FILE]
 
 
-def write_outcome(outcome: Outcome, data_dir: Path) -> dict[str, Path]:
+def write_outcome(outcome: Outcome, data_dir: Path, *, roots: Sequence[Path] = ()) -> dict[str, Path]:
     """Gold annotations to annotations/gold.jsonl (after validating them), votes and disputes to gold/."""
     gold_path = data_dir / "annotations" / GOLD_FILE
+    votes = data_dir / "gold" / "votes.jsonl"
+    unresolved = data_dir / "gold" / "unresolved.jsonl"
+    inputs = base_files(data_dir)
+    for path in (gold_path, votes, unresolved):
+        check_output_file(path, inputs=inputs, roots=roots)
     pending = gold_path.with_name(f".{GOLD_FILE}.pending")
     pending.write_text(dumps_jsonl(outcome.gold), encoding="utf-8")
     try:
@@ -38,8 +45,6 @@ def write_outcome(outcome: Outcome, data_dir: Path) -> dict[str, Path]:
         write_atomic(gold_path, dumps_jsonl(outcome.gold))
     else:
         gold_path.unlink(missing_ok=True)
-    votes = data_dir / "gold" / "votes.jsonl"
-    unresolved = data_dir / "gold" / "unresolved.jsonl"
     write_atomic(votes, dumps_jsonl(_plain(v) for v in outcome.votes))
     write_atomic(unresolved, dumps_jsonl(_plain(u) for u in outcome.unresolved))
     return {"gold": gold_path, "votes": votes, "unresolved": unresolved}

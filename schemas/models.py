@@ -16,10 +16,12 @@ from pandera.typing import Series
 from schemas import vocabulary as V
 
 _ISO_639_1 = frozenset(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
-_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._:\-]*$"
+#: Patterns are matched from the start (pandera's str_matches is re.match): each ends in \Z, the end of
+#: the string (``$`` would also match before a trailing line break: "a1\n" would pass as an id).
+_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._:\-]*\Z"
 #: Label Studio region ids are nanoids: they may start with "-" or "_".
-_REGION_ID_PATTERN = r"^[A-Za-z0-9_\-][A-Za-z0-9._:\-]*$"
-_SHA256 = r"^[0-9a-f]{64}$"
+_REGION_ID_PATTERN = r"^[A-Za-z0-9_\-][A-Za-z0-9._:\-]*\Z"
+_SHA256 = r"^[0-9a-f]{64}\Z"
 
 #: Columns every table carries to point a failure at its origin; not part of the data model.
 ORIGIN_COLUMNS = ("_file", "_line")
@@ -172,7 +174,7 @@ class AnnotationModel(_Table):
     annotator: Series[str]
     created_at: Series[str]
     updated_at: Series[str]
-    guideline_version: Series[str] = pa.Field(str_matches=r"^\d+\.\d+$")
+    guideline_version: Series[str] = pa.Field(str_matches=r"^\d+\.\d+\Z")
     config_hash: Series[str] = pa.Field(nullable=True, str_matches=_SHA256)
     ls_task_id: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1)
     ls_annotation_id: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1)

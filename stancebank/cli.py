@@ -16,6 +16,7 @@ from schemas.errors import InvalidDataError, StanceBankError
 from stancebank import __version__
 from stancebank.failures import Failure
 from stancebank.project import DATA, find_project, resolve_defaults
+from stancebank.terminal import json_safe, markup_safe, visible
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -48,15 +49,8 @@ def _failure_table(failures: list[Failure]) -> Table:
     for name in ("file", "line", "article_id", "span_id", "rule", "column", "value"):
         table.add_column(name, overflow="fold")
     for f in failures:
-        table.add_row(
-            f.file,
-            "" if f.line is None else str(f.line),
-            f.article_id or "",
-            f.span_id or "",
-            f.rule,
-            f.column or "",
-            f.value or "",
-        )
+        cells = (f.file, f.line, f.article_id, f.span_id, f.rule, f.column, f.value)
+        table.add_row(*("" if cell is None else markup_safe(cell) for cell in cells))
     return table
 
 
@@ -67,7 +61,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     corpus = read_corpus(args.paths)
     failures = validate_corpus(corpus)
     if args.format == "json":
-        print(json.dumps([f._asdict() for f in failures], ensure_ascii=False, indent=1))
+        print(json_safe(json.dumps([f._asdict() for f in failures], ensure_ascii=False, indent=1)))
     elif failures:
         Console(width=200).print(_failure_table(failures))
     else:
@@ -194,10 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             resolve_defaults(args, args.project)
         return func(args)
     except InvalidDataError as exc:
-        print(f"stancebank: {exc}; run 'stancebank validate' for the list", file=sys.stderr)
+        print(f"stancebank: {visible(exc)}; run 'stancebank validate' for the list", file=sys.stderr)
         return EXIT_INVALID
     except StanceBankError as exc:
-        print(f"stancebank: error: {exc}", file=sys.stderr)
+        print(f"stancebank: error: {visible(exc)}", file=sys.stderr)
         return EXIT_UNREADABLE
     except KeyboardInterrupt:
         print("stancebank: interrupted", file=sys.stderr)
@@ -205,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so in one line; STANCEBANK_DEBUG=1 shows the traceback
         if os.environ.get("STANCEBANK_DEBUG"):
             raise
-        print(f"stancebank: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"stancebank: internal error: {type(exc).__name__}: {visible(exc)}", file=sys.stderr)
         return EXIT_UNREADABLE
 
 

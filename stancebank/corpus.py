@@ -24,7 +24,8 @@ import pandas as pd
 from schemas.errors import UnreadableInputError
 from schemas.models import ORIGIN_COLUMNS, TABLE_MODELS
 from stancebank.failures import Failure
-from stancebank.files import dumps_jsonl, open_input, parse_json_line, replace_dir, write_atomic
+from stancebank.files import dumps_jsonl, parse_json_line, replace_dir, write_atomic
+from stancebank.inputs import check_json_bytes, read_input
 
 #: pandera dtype class name -> the JSON types a record may carry for it.
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -172,12 +173,12 @@ def shorten(value: Any, limit: int = 80) -> str:
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     """Yield (line number, parsed value) for every non-blank line; unreadable input raises."""
-    with open_input(path, "a .jsonl file") as handle:
-        data = handle.read()
+    data = read_input(path, "a .jsonl file")
     if not data.strip():
         raise UnreadableInputError(str(path), "file is empty")
     if data.startswith(b"\xef\xbb\xbf"):
         raise UnreadableInputError(str(path), "starts with a UTF-8 byte-order mark; save without BOM", line=1)
+    check_json_bytes(path, data)  # before any parser: depth and 64-bit integers
     for number, raw in enumerate(data.split(b"\n"), start=1):
         try:
             line = raw.decode("utf-8")
@@ -186,7 +187,7 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
                 str(path), f"not UTF-8 (byte {exc.start + 1} of the line)", line=number
             ) from None
         if line.strip():
-            yield number, parse_json_line(path, number, line)
+            yield number, parse_json_line(path, number, line, checked=True)
 
 
 def classify(path: Path) -> str:

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from schemas.models import TABLE_MODELS
+from stancebank.inputs import check_json_bytes, read_input
 
 #: pandera dtype class name -> the Arrow type a JSON value of that column is read as.
 _ARROW = {"STRING": pa.string(), "INT64": pa.int64(), "BOOL": pa.bool_()}
@@ -98,12 +99,10 @@ def _line_numbers(data: bytes) -> list[int]:
 
 
 def _read_file(path: Path, schema: pa.Schema, given: bytes | None) -> tuple[pa.Table, list[int], bytes]:
-    try:
-        data = path.read_bytes() if given is None else given
-    except OSError as exc:
-        raise _Irregular(str(exc)) from None
+    data = read_input(path, "a .jsonl file") if given is None else given  # special files refused
     if data.isspace() or not data or data.startswith(b"\xef\xbb\xbf"):
         raise _Irregular("empty or BOM")
+    check_json_bytes(path, data)  # Arrow's parser crashes on deep nesting: bounded before it runs
     numbers = _line_numbers(data)
     options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
     try:

@@ -6,16 +6,30 @@ data stack.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
-import re
 import shutil
+import signal
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from schemas.errors import UnreadableInputError
+from stancebank.inputs import open_input, parse_json_line, read_input
+
+__all__ = [
+    "dumps_jsonl",
+    "open_input",
+    "parse_json_line",
+    "read_input",
+    "read_text",
+    "replace_dir",
+    "write_atomic",
+]
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -33,14 +47,75 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
+#: renameat2(2) flag: swap two paths atomically (Linux ≥ 3.15; ext4, xfs, btrfs, tmpfs …).
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _step(name: str) -> None:
+    """A point between two steps of a swap: ``STANCEBANK_KILL_AT=name`` SIGKILLs the process here (the
+    test proving that a version of the folder exists at every instant)."""
+    if os.environ.get("STANCEBANK_KILL_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap the paths ``a`` and ``b`` with renameat2(RENAME_EXCHANGE); False where the system
+    or the file system cannot (the caller falls back)."""
+    if os.environ.get("STANCEBANK_NO_EXCHANGE") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    errno_ = ctypes.get_errno()
+    if errno_ in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(errno_, os.strerror(errno_), str(b))
+
+
+def _backup(out: Path) -> Path:
+    return out.with_name(f".{out.name}.previous")
+
+
+def recover_dir(out: Path) -> None:
+    """Put back the previous version of ``out`` if a fallback swap was killed between its two renames."""
+    backup = _backup(out)
+    if backup.is_dir() and not out.exists():
+        os.replace(backup, out)
+
+
 def replace_dir(staging: Path, out: Path) -> None:
-    """Replace the folder ``out`` by ``staging`` with renames only (the old copy is removed last)."""
-    old = out.with_name(f".{out.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        os.replace(out, old)
-    os.replace(staging, out)
-    shutil.rmtree(old, ignore_errors=True)
+    """Replace the folder ``out`` by the finished folder ``staging``; a complete version (old or new)
+    is at ``out`` at every instant.
+
+    Linux: one renameat2(RENAME_EXCHANGE) swaps the two folders, then the old one (now at ``staging``)
+    is removed. Elsewhere: ``out`` is renamed to ``.<name>.previous`` and ``staging`` into place; killed
+    in between, the previous version is still whole in ``.<name>.previous`` and :func:`recover_dir`
+    (called by the next swap and by the output guard) puts it back."""
+    recover_dir(out)
+    _step("swap-start")
+    if not out.exists():
+        os.rename(staging, out)
+        _step("swap-installed")
+        return
+    if _exchange(staging, out):
+        _step("swap-exchanged")
+        shutil.rmtree(staging, ignore_errors=True)
+        _step("swap-done")
+        return
+    backup = _backup(out)
+    shutil.rmtree(backup, ignore_errors=True)
+    os.rename(out, backup)
+    _step("swap-backed-up")
+    os.rename(staging, out)
+    _step("swap-installed")
+    shutil.rmtree(backup, ignore_errors=True)
+    _step("swap-done")
 
 
 def dumps_jsonl(records: Iterable[dict[str, Any]], *, compact: bool = False) -> str:
@@ -53,44 +128,9 @@ def dumps_jsonl(records: Iterable[dict[str, Any]], *, compact: bool = False) -> 
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 
 
-def open_input(path: Path, what: str = "a file") -> IO[bytes]:
-    """Open an input file for reading bytes; a missing, folder or unreadable path raises a clear error."""
-    try:
-        return path.open("rb")
-    except FileNotFoundError:
-        raise UnreadableInputError(str(path), "no such file") from None
-    except IsADirectoryError:
-        raise UnreadableInputError(str(path), f"is a directory, expected {what}") from None
-    except OSError as exc:
-        raise UnreadableInputError(str(path), f"cannot read: {exc.strerror}") from None
-
-
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def parse_json_line(path: Path, number: int, line: str) -> Any:
-    """One JSONL line parsed; malformed or too deeply nested JSON raises naming file and line."""
-    try:
-        value = json.loads(line)
-        if "\\u" in line and _SURROGATE_ESCAPE.search(line):
-            json.dumps(value, ensure_ascii=False).encode("utf-8")  # a lone surrogate cannot be encoded
-        return value
-    except UnicodeEncodeError:
-        raise UnreadableInputError(
-            str(path), "a \\u escape is half of a surrogate pair, not a character", line=number
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise UnreadableInputError(
-            str(path), f"invalid JSON: {exc.msg} at column {exc.colno}", line=number
-        ) from None
-    except RecursionError:
-        raise UnreadableInputError(str(path), "JSON nested too deeply", line=number) from None
-
-
 def read_text(path: Path, what: str = "a text file") -> str:
     """A UTF-8 text file's content, with a clear error when it is missing, a folder or not UTF-8."""
-    with open_input(path, what) as handle:
-        data = handle.read()
+    data = read_input(path, what)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -3,9 +3,13 @@ modifies no output file (checked by hashes and mtimes) — except a pull's own r
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
+import os
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +19,10 @@ import pytest
 from annotate import convert
 from annotate.config import label_config
 from stancebank.cli import main
-from tests.corpus_factory import TEXT, base_records, write_records
+from stancebank.outputs import MARKER
+from stancebank.project import project_toml
+from stancebank.terminal import visible
+from tests.corpus_factory import TEXT, base_records, mutated, write_records
 
 Records = dict[str, list[dict[str, Any]]]
 SNAP = "raw/label-studio/stancebank/20260101T000000Z-00000000"
@@ -66,6 +73,57 @@ def _across_annotations(r: Records) -> None:
     other.update(annotation_id="a1:t1:bruno", annotator="bruno", spans=[other["spans"][0]], relations=[])
     r["annotations"].append(other)
     r["annotations"][1]["relations"] = [{"type": "source_of", "from_id": "s1", "to_id": "c1"}]
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def _deep_metadata(depth: int) -> Callable[[Path], None]:
+    """The first article's metadata nested ``depth`` levels (raw bytes: json.dumps would recurse)."""
+
+    def write(root: Path) -> None:
+        path = root / "articles.jsonl"
+        first, rest = path.read_bytes().split(b"\n", 1)
+        nested = b"[" * depth + b"]" * depth
+        path.write_bytes(
+            first.replace(b'"metadata": {}', b'"metadata": {"x": ' + nested + b"}") + b"\n" + rest
+        )
+
+    return write
+
+
+def _special(name: str, kind: str) -> Callable[[Path], None]:
+    """``name`` replaced by a FIFO (a writer unblocks a blocked reader after 20 s, so a regression fails
+    instead of hanging) or by a link to the character device /dev/null."""
+
+    def write(root: Path) -> None:
+        path = root / name
+        path.unlink()
+        if kind == "fifo":
+            os.mkfifo(path)
+
+            def unblock() -> None:
+                time.sleep(20)
+                with contextlib.suppress(OSError):
+                    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+                    os.close(fd)
+
+            threading.Thread(target=unblock, daemon=True).start()
+        else:
+            path.symlink_to("/dev/null")
+
+    return write
+
+
+def _renamed_article(new: str) -> Callable[[Records], None]:
+    def change(r: Records) -> None:
+        r["articles"][0]["article_id"] = new
+        for table in ("targets", "annotations"):
+            for record in r[table]:
+                if record["article_id"] == "a1":
+                    record["article_id"] = new
+
+    return change
 
 
 ARTICLE_LINE = json.dumps(base_records()["articles"][0], ensure_ascii=False).encode()
@@ -120,6 +178,50 @@ VALIDATE_CASES: list[tuple[str, Callable[[Path], None], int, str]] = [
     ),
     ("relation of the wrong direction", _relation(from_id="c1", to_id="s1"), 1, "relation_direction"),
     ("relation between annotations", _records(_across_annotations), 1, "relation_to_exists"),
+    # special files, depth and integer bounds: refused before any parser sees the bytes
+    ("a FIFO among the data files", _special("targets.jsonl", "fifo"), 2, "targets.jsonl: is a FIFO"),
+    ("a device among the data files", _special("targets.jsonl", "device"), 2, "is a character device"),
+    (
+        "metadata nested 100k deep (Arrow reader)",
+        _deep_metadata(100_000),
+        2,
+        "articles.jsonl:1: JSON nested too deeply",
+    ),
+    ("metadata nested one level past the bound", _deep_metadata(64), 2, "articles.jsonl:1: JSON nested too"),
+    ("offset beyond 64 bits", _span(end=2**70), 2, "in field 'spans[1].end' is outside 64 bits"),
+    (
+        "Label Studio id beyond 64 bits",
+        _records(lambda r: r["annotations"][0].update(ls_task_id=2**64)),
+        2,
+        "amira.jsonl:1: integer 18446744073709551616 in field 'ls_task_id'",
+    ),
+    (
+        "negative integer beyond 64 bits in metadata",
+        _records(lambda r: r["targets"][1].update(metadata={"n": [-(2**63) - 1]})),
+        2,
+        "targets.jsonl:2: integer -9223372036854775809 in field 'metadata.n[0]'",
+    ),
+    # ids are matched as whole strings: a trailing line break is no id
+    ("article id with a trailing newline", _records(_renamed_article("a1\n")), 1, "bad_format"),
+    (
+        "target id with a trailing newline",
+        _records(lambda r: r["targets"][1].update(target_id="a2:t1\n")),
+        1,
+        "bad_format",
+    ),
+    ("span id with a trailing newline", _span(id="q2\n"), 1, "bad_format"),
+    (
+        "annotation id with a trailing newline",
+        _records(lambda r: r["annotations"][0].update(annotation_id="a1:t1:amira\n")),
+        1,
+        "bad_format",
+    ),
+    (
+        "guideline version with a trailing newline",
+        _records(lambda r: r["annotations"][0].update(guideline_version="1.0\n")),
+        1,
+        "bad_format",
+    ),
 ]
 
 
@@ -243,6 +345,18 @@ def _document_snapshot(*items: tuple[str, list[Any]]) -> Callable[[Path], Path]:
     return _snapshot(_export(_document(*items)), config=label_config(document=True))
 
 
+def _raw_export(replace: bytes, by: bytes) -> bytes:
+    raw = json.dumps(_export(), ensure_ascii=False).encode()
+    assert replace in raw
+    return raw.replace(replace, by, 1)
+
+
+def _fifo_snapshot(root: Path) -> Path:
+    path = _snapshot(_export())(root)
+    _special(path.name, "fifo")(path.parent)
+    return path
+
+
 PULL_CASES: list[tuple[str, Callable[[Path], Path], int, str]] = [
     ("malformed export JSON", _snapshot(raw=b'[{"id": 1,'), 2, "not a JSON export"),
     ("export not UTF-8", _snapshot(raw=b'["caf\xe9"]'), 2, "not a JSON export"),
@@ -314,6 +428,25 @@ PULL_CASES: list[tuple[str, Callable[[Path], Path], int, str]] = [
         1,
         "document-level related True is not one of",
     ),
+    (
+        "export nested 100k deep",
+        _snapshot(raw=_raw_export(b'"id": 5,', b'"id": 5, "meta": ' + DEEP + b",")),
+        2,
+        "export.json:1: JSON nested too deeply",
+    ),
+    (
+        "task id beyond 64 bits",
+        _snapshot(raw=_raw_export(b'"id": 5,', b'"id": 123456789012345678901234,')),
+        2,
+        "integer 123456789012345678901234 in field '[0].id' is outside 64 bits",
+    ),
+    (
+        "annotation offset beyond 64 bits",
+        _snapshot(_export(lambda r: r[0]["value"].update(end=-(2**65)))),
+        2,
+        "in field '[0].annotations[0].result[0].value.end'",
+    ),
+    ("snapshot is a FIFO", _fifo_snapshot, 2, "is a FIFO"),
 ]
 
 
@@ -442,6 +575,17 @@ def _brat_pair(text: bytes) -> Callable[[Path], list[str]]:
     return write
 
 
+def _fifo_input(root: Path) -> list[str]:
+    (root / "c.jsonl").write_bytes(b"")
+    _special("c.jsonl", "fifo")(root)
+    return [str(root / "c.jsonl")]
+
+
+def _device_input(root: Path) -> list[str]:
+    (root / "t.csv").symlink_to("/dev/null")
+    return [str(root / "t.csv")]
+
+
 GOOD_FINDING = b'{"id": 1, "finding": "Fine.", "sentence-level-certainty": 3}\n'
 # (case id, input writer, format, extra args, exit code, message)
 IMPORT_CASES: list[tuple[str, Callable[[Path], list[str]], str, list[str], int, str]] = [
@@ -475,7 +619,13 @@ IMPORT_CASES: list[tuple[str, Callable[[Path], list[str]], str, list[str], int, 
      "--label-map items look like"),
     ("table without its columns", _file("t.csv", b"body,claim\nA,x\n"), "table", [], 2,
      "needs --text-col and --target-col"),
-    ("output folder in use", _existing_out, "certainty-jsonl", [], 2, "not empty; refusing to replace"),
+    ("output folder in use", _existing_out, "certainty-jsonl", [], 2, "stancebank did not write"),
+    ("input is a FIFO", _fifo_input, "certainty-jsonl", [], 2, "c.jsonl: is a FIFO"),
+    ("input is a device", _device_input, "table", TABLE, 2, "t.csv: is a character device"),
+    ("JSONL integer beyond 64 bits", _file("c.jsonl", b'{"id": 1180591620717411303424, "finding": "A."}\n'),
+     "certainty-jsonl", [], 2, "c.jsonl:1: integer 1180591620717411303424 in field 'id' is outside 64 bits"),
+    ("JSONL nested one level past the bound", _file("c.jsonl", b"[" * 65 + b"]" * 65 + b"\n"),
+     "certainty-jsonl", [], 2, "c.jsonl:1: JSON nested too deeply"),
     ("brat without a label map", _file("a.ann", b"T1\tSource 0 1\tM\n"), "brat", [], 2, "needs --label-map"),
     ("brat label map to no label of ours", _file("a.ann", b""), "brat", ["--label-map", "Source=SPEAKER"], 2,
      "--label-map items look like BratType=LABEL"),
@@ -747,3 +897,252 @@ def test_pull_refuses_to_overwrite_a_file_from_elsewhere(
     assert main(["studio", "pull", str(tmp_path), "--from-snapshot", str(snapshot)]) == 2
     assert "not overwriting it" in capsys.readouterr().err
     assert target.read_bytes() == foreign
+
+
+# --- outputs that would destroy the user's files ------------------------------------------------------
+# Each row runs inside a project (stancebank.toml + data/); the whole project is checked unchanged.
+
+
+def _user_folder(name: str) -> Callable[[Path], None]:
+    def write(root: Path) -> None:
+        (root / name).mkdir()
+        (root / name / "notes.txt").write_text("mine\n", encoding="utf-8")
+
+    return write
+
+
+def _marked(name: str, command: str) -> Callable[[Path], None]:
+    def write(root: Path) -> None:
+        _user_folder(name)(root)
+        (root / name / MARKER).write_text(json.dumps({"written_by": "stancebank", "command": command}))
+
+    return write
+
+
+def _symlinked(root: Path) -> None:
+    _marked("real", "export")(root)
+    (root / "link").symlink_to(root / "real")
+
+
+def _votes_folder(root: Path) -> None:
+    (root / "data" / "gold" / "votes.jsonl").mkdir(parents=True)
+
+
+CERTAINTY = str(FIXTURES / "certainty.jsonl")
+# (case id, extra set-up, command line, message)
+OUTPUT_CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
+    ("export over its own data", lambda r: None, ["export", "data", "--out", "data"],
+     "is or contains the input"),
+    ("export over the project folder", lambda r: None, ["export", "data", "--out", "."],
+     "is or contains the project folder"),
+    ("export above the project folder", lambda r: None, ["export", "data", "--out", ".."],
+     "is or contains the project folder"),
+    ("export over an input file", lambda r: None, ["export", "data", "--out", "data/targets.jsonl"],
+     "is or contains the input"),
+    ("export over the annotations folder", lambda r: None, ["export", "data", "--out", "data/annotations"],
+     "is or contains the input"),
+    ("export over a user's folder", _user_folder("mine"), ["export", "data", "--out", "mine"],
+     "stancebank did not write"),
+    ("export over an import", _marked("imported", "import"), ["export", "data", "--out", "imported"],
+     "holds the output of 'stancebank import'"),
+    ("export over a file", _raw("notes.txt", b"mine\n"), ["export", "data", "--out", "notes.txt"],
+     "exists and is not a folder"),
+    ("export through a symbolic link", _symlinked, ["export", "data", "--out", "link"],
+     "is a symbolic link"),
+    ("import --force over a user's folder", _user_folder("mine"),
+     ["import", "certainty-jsonl", CERTAINTY, "--out", "mine", "--force", "--quiet"],
+     "stancebank did not write"),
+    ("import --force over data", lambda r: None,
+     ["import", "certainty-jsonl", CERTAINTY, "--out", "data", "--force", "--quiet"],
+     "stancebank did not write"),
+    ("import --force over its own input", _raw("in.jsonl", GOOD_FINDING),
+     ["import", "certainty-jsonl", "in.jsonl", "--out", ".", "--force", "--quiet"],
+     "is or contains the project folder"),
+    ("agreement --out data", lambda r: None, ["agreement", "data", "--out", "data"],
+     "is or contains the input"),
+    ("agreement over a user's folder", _user_folder("mine"), ["agreement", "data", "--out", "mine"],
+     "stancebank did not write"),
+    ("train --out over its dataset", _marked("hf", "export"),
+     ["train", "--dataset", "hf", "--out", "hf"], "is or contains the input"),
+    ("train --out .", lambda r: None, ["train", "--dataset", "data/hf", "--out", "."],
+     "is or contains the project folder"),
+    ("predict --out over annotations", lambda r: None,
+     ["predict", "--model", "m.skops", "data", "--out", "data/annotations/amira.jsonl"],
+     "is or contains the input"),
+    ("predict --out over a folder", _user_folder("mine"),
+     ["predict", "--model", "m.skops", "data", "--out", "mine"], "exists and is a folder"),
+    ("adjudicate where a folder holds an output's name", _votes_folder, ["adjudicate", "data"],
+     "exists and is a folder"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("write", "argv", "message"), [c[1:] for c in OUTPUT_CASES], ids=[c[0] for c in OUTPUT_CASES]
+)
+def test_outputs_never_destroy(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    write: Callable[[Path], None],
+    argv: list[str],
+    message: str,
+) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "stancebank.toml").write_text(project_toml(name="t"), encoding="utf-8")
+    write_records(root / "data", base_records())
+    write(root)
+    monkeypatch.chdir(root)
+    before = _tree(tmp_path)
+    links = sorted(str(p) for p in tmp_path.rglob("*"))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1, err
+    assert _tree(tmp_path) == before
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == links  # no folder created either
+
+
+# --- import: rows rejected with the right reason (the rest is imported, exit 1) ------------------------
+
+CSV_REJECTS: list[tuple[str, bytes, str]] = [
+    ("thousands of extra cells", b"B,y," + b",".join([b"z"] * 5000), "row has 5002 fields, header has 2"),
+    ("one extra cell", b"B,y,z", "row has 3 fields, header has 2"),
+    ("a missing cell", b"B", "row has 1 fields, header has 2"),
+]
+
+
+@pytest.mark.parametrize(("row", "reason"), [c[1:] for c in CSV_REJECTS], ids=[c[0] for c in CSV_REJECTS])
+def test_csv_rows_are_rejected_with_their_true_width(tmp_path: Path, row: bytes, reason: str) -> None:
+    (tmp_path / "t.csv").write_bytes(b"body,claim\nA text,x\n" + row + b"\n")
+    out = tmp_path / "out"
+    assert main(["import", "table", str(tmp_path / "t.csv"), "--out", str(out), "--quiet", *TABLE]) == 1
+    rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["reason"]) for r in rejects] == [(3, reason)]
+
+
+# --- tiny corpora export: every article lands in a split, train is never empty --------------------------
+
+
+def _corpus_of(n: int) -> Records:
+    base = base_records()
+    records: Records = {"articles": [], "targets": [], "annotations": []}
+    for i in range(n):
+        article_id = f"n{i}"
+        annotation = copy.deepcopy(base["annotations"][0])
+        annotation.update(
+            annotation_id=f"{article_id}:t1:amira", article_id=article_id, target_id=f"{article_id}:t1"
+        )
+        records["articles"].append({**base["articles"][0], "article_id": article_id})
+        records["targets"].append(
+            {**base["targets"][0], "target_id": f"{article_id}:t1", "article_id": article_id}
+        )
+        records["annotations"].append(annotation)
+    return records
+
+
+@pytest.mark.parametrize(
+    ("n", "splits", "warning"),
+    [
+        (1, {"train": 1}, "split(s) validation, test have no articles"),
+        (2, {"train": 1, "test": 1}, "split(s) validation have no articles"),
+        (3, {"train": 1, "validation": 1, "test": 1}, None),
+    ],
+)
+def test_a_tiny_corpus_exports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], n: int, splits: dict[str, int], warning: str | None
+) -> None:
+    write_records(tmp_path / "data", _corpus_of(n))
+    assert main(["export", str(tmp_path / "data"), "--out", str(tmp_path / "hf")]) == 0
+    out, err = capsys.readouterr()
+    assert f"articles: {', '.join(f'{s} {k}' for s, k in splits.items())}" in out
+    assert (warning in err) if warning else not err
+
+
+# --- bounds that refuse hostile input let ordinary data through -----------------------------------------
+
+
+def test_the_input_bounds_let_valid_data_through(tmp_path: Path) -> None:
+    records = base_records()
+    nested: Any = {"deepest": 2**63 - 1, "lowest": -(2**63)}
+    for _ in range(55):  # the record, metadata and 55 levels: within the bound of 64
+        nested = [nested]
+    records["articles"][0]["metadata"] = {"x": nested}
+    write_records(tmp_path, records)
+    assert main(["validate", str(tmp_path), "--format", "json"]) == 0
+
+
+# --- values from data shown on a terminal: escaped, never interpreted ----------------------------------
+
+HOSTILE = [
+    "[/x]",
+    "[link=https://evil.example]x[/link]",
+    "[bold red]loud",
+    "\x1b[2J\x1b]8;;https://evil.example\x07x",
+    "\x9b31mC1",
+    "\u202egnp.exe",
+]
+RAW_CONTROLS = ("\x1b", "\x07", "\x9b", "\u202e")
+
+
+def _shown_safely(text: str, value: str) -> None:
+    assert "Traceback" not in text and "internal error" not in text, text
+    assert not any(c in text for c in RAW_CONTROLS), repr(text)
+    assert visible(value) in text, (visible(value), text)  # the markup shown as written
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_failure_table_shows_values_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    write_records(tmp_path, mutated(lambda r: r["annotations"][0]["spans"][1].update(cue_type=value)))
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "."]) == 1
+    _shown_safely(capsys.readouterr().out, value)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_json_report_keeps_values_and_escapes_controls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    write_records(tmp_path, mutated(lambda r: r["annotations"][0]["spans"][1].update(cue_type=value)))
+    assert main(["validate", str(tmp_path), "--format", "json"]) == 1
+    out = capsys.readouterr().out
+    assert not any(c in out for c in RAW_CONTROLS), repr(out)
+    assert value in {f["value"] for f in json.loads(out)}  # the same data, only written with escapes
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_pull_rejects_table_shows_values_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    records = base_records()
+    records["annotations"] = []
+    write_records(tmp_path, records)
+    (tmp_path / "annotations" / "amira.jsonl").unlink()
+    snapshot = _snapshot(_export(was_cancelled=True))(tmp_path)
+    meta = snapshot.with_name(snapshot.name.replace(".export.json", ".meta.json"))
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "users": {"1": value}}))
+    monkeypatch.chdir(tmp_path)
+    assert main(["studio", "pull", ".", "--from-snapshot", str(snapshot.relative_to(tmp_path))]) == 1
+    _shown_safely(capsys.readouterr().out, value)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_error_lines_show_paths_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    assert main(["validate", str(tmp_path / value.replace("/", "_"))]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    _shown_safely(err, value.replace("/", "_"))
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_import_messages_show_paths_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    source = tmp_path / f"{value.replace('/', '_')}.csv"
+    source.write_bytes(b"body,claim\nA text,x\nB,y,z\n")
+    assert main(["import", "table", str(source), "--out", str(tmp_path / "out"), "--quiet", *TABLE]) == 1
+    out = capsys.readouterr().out
+    _shown_safely(out, value.replace("/", "_"))

@@ -52,7 +52,9 @@ def print_account(report: ExportReport) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from stancebank.outputs import check_output_dir, corpus_inputs, roots_of
     from stancebank.project import project_of
+    from stancebank.terminal import visible
     from stancebank.validate import load_valid
     from train.export import UnrepresentedError, export, push_to_hub
     from train.policy import parse_policy
@@ -62,21 +64,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     proportions = parse_proportions(args.split)
     policy = parse_policy(args.policy) if args.policy else project.export_policy
     out = args.out or project.dataset_dir
-    corpus = load_valid(args.data or [project.data_dir])
-    if getattr(args, "format", "hf") == "brat":
+    data = args.data or [project.data_dir]
+    brat = getattr(args, "format", "hf") == "brat"
+    if brat and args.out is None:
+        raise StanceBankError("export --format brat needs --out (a new folder), not the dataset folder")
+    command = "export --format brat" if brat else "export"
+    check_output_dir(out, command, inputs=corpus_inputs(data), roots=roots_of(args))
+    corpus = load_valid(data)
+    if brat:
         from stancebank.brat_export import export_brat, splits_of
-
-        if args.out is None:
-            raise StanceBankError("export --format brat needs --out (a new folder), not the dataset folder")
 
         counts = export_brat(
             corpus.tables,
             out,
             split_of=splits_of(corpus.tables, proportions=proportions, seed=args.seed),
         )
-        print(
-            f"written {out}: " + ", ".join(f"{split} {n} article(s)" for split, n in sorted(counts.items()))
-        )
+        written = ", ".join(f"{split} {n} article(s)" for split, n in sorted(counts.items()))
+        print(visible(f"written {out}: {written}"))
         print(
             f"read back with: stancebank import brat {out} --out DIR "
             "--label-map SOURCE=SOURCE,CUE=CUE,CLAIM=CLAIM"
@@ -96,17 +100,17 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
     except UnrepresentedError as exc:
         print_account(exc.report)
-        print(f"stancebank: {exc}", file=sys.stderr)
+        print(f"stancebank: {visible(exc)}", file=sys.stderr)
         return 1
     for config, splits in report.counts.items():
         if any(splits.values()):
-            print(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items()))
+            print(visible(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items())))
     print_account(report)
     for warning in report.warnings:
-        print(f"warning: {warning}")
+        print(visible(f"warning: {warning}"))
     if not report.agreement:
         print("agreement: not computed for this data (run 'stancebank agreement', then export again)")
-    print(f"written {report.out} (content sha256 {report.sha256[:16]}…)")
+    print(visible(f"written {report.out} (content sha256 {report.sha256[:16]}…)"))
     if args.push_to_hub:
         push_to_hub(report.out, args.push_to_hub, token=os.environ.get("HF_TOKEN"))
         print(f"pushed to https://huggingface.co/datasets/{args.push_to_hub}")

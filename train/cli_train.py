@@ -15,10 +15,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     from rich.progress import Progress
     from rich.table import Table
 
+    from stancebank.outputs import check_output_dir, roots_of, write_marker
+    from stancebank.terminal import markup_safe
     from train.baselines import TASKS, TrainingError, model_names, task_of
     from train.evaluation import PRIMARY
     from train.training import check_fit_on, train_task
 
+    out = check_output_dir(args.out, "train", inputs=[args.dataset], roots=roots_of(args))
+    out.mkdir(parents=True, exist_ok=True)
+    write_marker(out, "train")
     if args.task == "attribution":  # span tagging + linking: its own models and reports
         from train.attribution.cli import cmd_train_attribution
 
@@ -71,7 +76,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             table.add_row(name, shown, *macro, str(m.get("fit_seconds", "")))
         console.print(table)
     console.print(
-        f"reports: {args.out}/<task>/report.md, metrics.json, predictions-*.jsonl, *.png, model-*.skops"
+        f"reports: {markup_safe(args.out)}/<task>/report.md, metrics.json, predictions-*.jsonl, *.png, "
+        "model-*.skops"
     )
     return 0
 
@@ -102,6 +108,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result = score(task, model, data, labels_of(loaded, task), scale, args.metric)
     predicted, confidence = result.pop("predicted"), result.pop("confidence")
     if args.predictions:
+        from stancebank.outputs import check_output_file, roots_of
+
+        inputs = [args.model, args.model.with_suffix(".json"), args.dataset]
+        check_output_file(args.predictions, inputs=inputs, roots=roots_of(args))
         write_item_predictions(args.predictions, data, predicted, confidence, task.kind)
     fitted_here = args.split in meta.get("fitted_on", {})
     if fitted_here:
@@ -130,16 +140,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from stancebank.outputs import check_output_file, corpus_inputs, roots_of
+    from stancebank.terminal import visible
     from stancebank.validate import load_valid
     from train.evaluation import model_meta
     from train.predict import CLAIM_TASKS, predict, predict_items, write_predictions
 
+    inputs = [args.model, args.model.with_suffix(".json"), *corpus_inputs(args.data)]
+    check_output_file(args.out, inputs=inputs, roots=roots_of(args))
     corpus = load_valid(args.data)
     task = model_meta(args.model)["task"]
     if task not in CLAIM_TASKS and task != "attribution":
         items = predict_items(args.model, corpus, include_annotated=args.include_annotated)
         write_predictions(items, args.out)
-        print(f"{len(items)} item(s) predicted → {args.out}")
+        print(visible(f"{len(items)} item(s) predicted → {args.out}"))
         return 0
     records = predict(
         args.model,
@@ -148,10 +162,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
         claim_models=args.claim_model or (),
     )
     write_predictions(records, args.out)
-    print(f"{len(records)} task(s) pre-annotated, least confident first → {args.out}")
+    print(visible(f"{len(records)} task(s) pre-annotated, least confident first → {args.out}"))
     for record in records[:5]:
-        print(f"  {record['task_key']}: uncertainty {record['uncertainty']:.3f}")
-    print(f"send them with: stancebank studio push --predictions {args.out}")
+        print(visible(f"  {record['task_key']}: uncertainty {record['uncertainty']:.3f}"))
+    print(visible(f"send them with: stancebank studio push --predictions {args.out}"))
     return 0
 
 

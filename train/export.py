@@ -26,7 +26,8 @@ from datasets.table import InMemoryTable
 from annotate.agreement_report import data_hash
 from schemas.errors import StanceBankError
 from schemas.offsets import ArticleTexts
-from stancebank.corpus import replace_dir
+from stancebank.files import replace_dir
+from stancebank.outputs import check_output_dir, write_marker
 from stancebank.project import DEFAULT_POLICY, Project, load_project
 from train.card import CardContext, dataset_card
 from train.features import FEATURES, OPTIONAL_CONFIGS
@@ -183,7 +184,7 @@ def export(
         )
         if len(planned.unrepresented):
             raise UnrepresentedError(planned)
-    out = out.resolve()
+    out = check_output_dir(out, "export")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
@@ -220,6 +221,7 @@ def export(
         )
         (staging / "README.md").write_text(card, encoding="utf-8")
         verify(staging, encoded)
+        write_marker(staging, "export")
         replace_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -51,9 +51,12 @@ GROUPED_LIMIT = 2_000
 
 
 def _hold_out(labels: Sequence[str], groups: Sequence[str], fraction: float, seed: int) -> set[str]:
-    """Groups of one StratifiedGroupKFold fold of size ≈ fraction."""
+    """Groups of one StratifiedGroupKFold fold of size ≈ fraction; none when fewer than two groups are
+    left (a tiny corpus: the split stays empty rather than take the last article from train)."""
     n_splits = max(2, round(1 / fraction))
     unique_groups = len(set(groups))
+    if unique_groups < 2:
+        return set()
     n_splits = min(n_splits, unique_groups)
     folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     _, held = next(folds.split(np.zeros(len(labels)), labels, groups))

@@ -33,6 +33,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from schemas import vocabulary as V
 from schemas.errors import StanceBankError, UnreadableInputError
 from stancebank.files import open_input, parse_json_line, replace_dir
+from stancebank.outputs import MARKER, check_output_dir, marker_text
 
 #: Files an import writes into ``--out``.
 REJECTS = "rejects.jsonl"
@@ -121,21 +122,16 @@ class ImportWriter:
     inputs: list[Path]
     force: bool = False
     quiet: bool = False
+    #: the project root and the current folder, which --out may not be or contain
+    roots: list[Path] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
     rejects: list[Reject] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.out = self.out.resolve()
-        if self.out.exists() and not self.out.is_dir():
-            raise CorpusImportError(f"{self.out}: exists and is not a folder")
+        self.out = check_output_dir(self.out, "import", inputs=self.inputs, roots=self.roots)
         if self.out.exists() and any(self.out.iterdir()) and not self.force:
             raise CorpusImportError(
                 f"{self.out}: not empty; refusing to replace earlier data (pass --force to replace it)"
-            )
-        if (self.out / "annotations").is_dir() and self.force and not (self.out / MANIFEST).exists():
-            raise CorpusImportError(
-                f"{self.out}: holds annotations that no import wrote; refusing to replace them even with "
-                "--force (choose another --out)"
             )
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self.staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=self.out.parent))
@@ -202,9 +198,7 @@ class ImportWriter:
             start = lines.line + 1
             for row in reader:
                 if None in row or any(v is None for v in row.values()):
-                    self.reject(
-                        path, start, f"row has {len(row) - (None in row)} fields, header has {len(header)}"
-                    )
+                    self.reject(path, start, f"row has {_fields_in(row)} fields, header has {len(header)}")
                 else:
                     yield start, row
                 start = lines.line + 1
@@ -319,12 +313,21 @@ class ImportWriter:
             "counts": {**dict(self.counts), "rejected": len(self.rejects)},
         }
         (self.staging / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        (self.staging / MARKER).write_text(marker_text("import"), encoding="utf-8")
         replace_dir(self.staging, self.out)
         return ImportReport(self.out, dict(self.counts), self.rejects)
 
     def _first_reject(self) -> str:
         r = self.rejects[0]
         return f"{r.file}:{r.line}: {r.reason}"
+
+
+def _fields_in(row: dict[str | None, Any]) -> int:
+    """Cells of a CSV row read by DictReader: extra cells sit in a list under the key None, missing
+    ones are None."""
+    extra = row.get(None)
+    present = sum(1 for key, value in row.items() if key is not None and value is not None)
+    return present + (len(extra) if isinstance(extra, list) else 0)
 
 
 @dataclass(frozen=True)

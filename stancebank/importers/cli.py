@@ -20,6 +20,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from stancebank.importers.conll import import_conll
     from stancebank.importers.fnc1 import import_fnc1
     from stancebank.importers.table import Columns, import_table, parse_label_map
+    from stancebank.terminal import visible
 
     skip = ("func", "command", "paths", "out", "fmt", "project", "project_dir")
     options = {k: v for k, v in vars(args).items() if k not in skip}
@@ -46,7 +47,12 @@ def cmd_import(args: argparse.Namespace) -> int:
             language=args.language,
             licence=args.licence or "not stated: set --licence",
         )
-    with ImportWriter(args.out, args.fmt, list(args.paths), force=args.force, quiet=args.quiet) as writer:
+    from stancebank.outputs import roots_of
+
+    roots = roots_of(args)
+    with ImportWriter(
+        args.out, args.fmt, list(args.paths), force=args.force, quiet=args.quiet, roots=roots
+    ) as writer:
         if args.fmt == "fnc1":
             import_fnc1(writer, args.paths)
         elif args.fmt == "certainty-jsonl":
@@ -63,7 +69,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             import_table(writer, args.paths, columns)
         report = writer.commit(options=options)
     code = _print_report(report, args.fmt, report.out, report.out)
-    print(f"next: stancebank export {report.out}")
+    print(visible(f"next: stancebank export {report.out}"))
     return code
 
 
@@ -73,6 +79,7 @@ def cmd_import_text(args: argparse.Namespace) -> int:
     from stancebank.importers.base import ImportWriter
     from stancebank.importers.merge import holds_data, merge_into
     from stancebank.importers.text import TextOptions, import_text, input_files
+    from stancebank.outputs import roots_of
 
     options = TextOptions(
         target=args.target,
@@ -88,7 +95,9 @@ def cmd_import_text(args: argparse.Namespace) -> int:
         staged = Path(scratch) / "staged" if merging else out
         files = input_files(list(args.paths))
         inputs = [*files, *([args.targets] if args.targets else [])]
-        with ImportWriter(staged, "text", inputs, force=args.force, quiet=args.quiet) as writer:
+        with ImportWriter(
+            staged, "text", inputs, force=args.force, quiet=args.quiet, roots=roots_of(args)
+        ) as writer:
             import_text(writer, files, options)
             report = writer.commit(options=recorded)
         where = merge_into(staged, out, "text") if merging else out
@@ -100,8 +109,9 @@ def _print_report(report: ImportReport, fmt: str, out: Path, details: Path) -> i
     from rich.table import Table
 
     from stancebank.importers.base import MANIFEST, REJECTS
+    from stancebank.terminal import markup_safe, visible
 
-    table = Table(title=f"imported {fmt} → {out}")
+    table = Table(title=f"imported {fmt} → {markup_safe(out)}")
     for name in ("articles", "targets", "annotations", "spans", "rejected"):
         table.add_column(name, justify="right")
     table.add_row(
@@ -110,10 +120,10 @@ def _print_report(report: ImportReport, fmt: str, out: Path, details: Path) -> i
     )
     Console(stderr=False).print(table)
     for reject in report.rejects[:10]:
-        print(f"rejected {reject.file}:{reject.line}: {reject.reason}")
+        print(visible(f"rejected {reject.file}:{reject.line}: {reject.reason}"))
     if len(report.rejects) > 10:
         print(f"… and {len(report.rejects) - 10} more")
-    print(f"details: {details / REJECTS}, {details / MANIFEST}")
+    print(visible(f"details: {details / REJECTS}, {details / MANIFEST}"))
     return 1 if report.rejects else 0
 
 

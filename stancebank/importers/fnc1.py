@@ -24,6 +24,7 @@ from stancebank.importers.base import (
     file_timestamp,
     safe_id,
 )
+from stancebank.inputs import open_input
 
 CORPUS = "fnc-1"
 ANNOTATOR = "fnc-1"
@@ -49,7 +50,7 @@ def _expand(paths: list[Path]) -> list[Path]:
 
 def _header(path: Path) -> str:
     try:
-        with path.open("rb") as handle:
+        with open_input(path) as handle:
             return handle.readline(1 << 16).decode("utf-8", errors="replace")
     except OSError:
         return ""  # the writer reports unreadable files with the reason

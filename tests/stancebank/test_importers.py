@@ -298,7 +298,7 @@ def test_force_does_not_replace_hand_made_annotations(
     code = main(
         ["import", "certainty-jsonl", str(FIXTURES / "certainty.jsonl"), "--out", str(data), "--force"]
     )
-    assert code == 2 and "no import wrote" in capsys.readouterr().err
+    assert code == 2 and "stancebank did not write" in capsys.readouterr().err
     assert (data / "annotations" / "amira.jsonl").read_text() == "{}\n"
 
 
