@@ -148,7 +148,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from train.baselines import ALL_TASKS, TASKS, TrainingError, model_names
     from train.evaluation import PRIMARY
 
-    if args.task == "attribution":  # span tagging + linking: its own models and reports
+    if args.task == "attribution":  # not a label: the task of span tagging + linking, its own reports
         from train.attribution.cli import cmd_train_attribution
 
         return cmd_train_attribution(args)
@@ -252,7 +252,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--task",
-        choices=["all", *TASK_NAMES, "attribution"],
+        choices=["all", *TASK_NAMES, "attribution"],  # not a label (a task name)
         default="all",
         help="all = the four tasks of our corpus; fnc1 and certainty-score need an imported corpus; "
         "attribution = SOURCE/CUE/CLAIM span taggers and their linker (reports in OUT/attribution)",
