@@ -86,7 +86,8 @@ def export_brat(tables: dict[str, pd.DataFrame], out: Path, *, split_of: dict[st
     if foreign or (out.exists() and not out.is_dir()):
         what = foreign[0].name if foreign else "not a folder"
         raise CorpusImportError(
-            f"{out}: holds files that are not brat standoff ({what}); refusing to replace it (choose a new --out)"
+            f"{out}: holds files that are not brat standoff ({what}); "
+            "refusing to replace it (choose a new --out)"
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
