@@ -20,7 +20,7 @@ import pandas as pd
 
 from schemas import vocabulary as V
 from stancebank.files import replace_dir
-from stancebank.importers.base import safe_id
+from stancebank.importers.base import CorpusImportError, safe_id
 
 _BREAK = re.compile(r"[\r\n]+")
 
@@ -78,6 +78,17 @@ def export_brat(tables: dict[str, pd.DataFrame], out: Path, *, split_of: dict[st
     )
     texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"], strict=True))
     out = out.resolve()
+    foreign = (
+        [p for p in out.rglob("*") if p.is_file() and p.suffix not in (".txt", ".ann")]
+        if out.is_dir()
+        else []
+    )
+    if foreign or (out.exists() and not out.is_dir()):
+        what = foreign[0].name if foreign else "not a folder"
+        raise CorpusImportError(
+            f"{out}: holds files that are not brat standoff ({what}); "
+            "refusing to replace it (choose a new --out)"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     counts: dict[str, int] = {}

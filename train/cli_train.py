@@ -24,7 +24,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = check_output_dir(args.out, "train", inputs=[args.dataset], roots=roots_of(args))
     out.mkdir(parents=True, exist_ok=True)
     write_marker(out, "train")
-    if args.task == "attribution":  # span tagging + linking: its own models and reports
+    if args.task == "attribution":  # not a label: the task of span tagging + linking, its own reports
         from train.attribution.cli import cmd_train_attribution
 
         return cmd_train_attribution(args)
@@ -150,7 +150,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     check_output_file(args.out, inputs=inputs, roots=roots_of(args))
     corpus = load_valid(args.data)
     task = model_meta(args.model)["task"]
-    if task not in CLAIM_TASKS and task != "attribution":
+    if task not in CLAIM_TASKS and task != "attribution":  # not a label (a task name)
         items = predict_items(args.model, corpus, include_annotated=args.include_annotated)
         write_predictions(items, args.out)
         print(visible(f"{len(items)} item(s) predicted → {args.out}"))
@@ -185,7 +185,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--task",
-        choices=["all", *TASK_NAMES, *TASK_ALIAS_NAMES, "attribution"],
+        choices=["all", *TASK_NAMES, *TASK_ALIAS_NAMES, "attribution"],  # not a label (a task name)
         default="all",
         help="all = the four tasks of our corpus; pairs (alias fnc1: target ↔ text stance) and "
         "certainty-score need an imported corpus; attribution = SOURCE/CUE/CLAIM span taggers and "

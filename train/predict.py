@@ -52,7 +52,7 @@ def predict(
 ) -> list[dict[str, Any]]:
     """Prediction records for ``studio push --predictions``, least confident task first."""
     meta = model_meta(model_path)
-    if meta["task"] == "attribution":  # SOURCE/CUE/CLAIM regions and relations: train.attribution
+    if meta["task"] == "attribution":  # not a label (the task of train.attribution: regions + relations)
         from train.attribution.preannotate import predict_attribution
 
         return predict_attribution(

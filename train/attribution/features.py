@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from schemas.vocabulary import CueType
 from train.attribution.tokens import QUOTES, Doc
 from train.cues import LEXICONS
 
@@ -54,7 +55,7 @@ def lexicon_marks(lower: list[str]) -> list[str]:
     marks: list[set[str]] = [set() for _ in lower]
     for i, word in enumerate(lower):
         if _NEGATED.search(word):
-            marks[i].add("negation")
+            marks[i].add(CueType.NEGATION.value)
         for words, name in _BY_FIRST.get(word, ()):
             if tuple(lower[i : i + len(words)]) == words:
                 for k in range(i, i + len(words)):

@@ -18,7 +18,7 @@ from train.attribution.models import MODEL_NAMES
 from train.attribution.pipeline import AttributionModel, Example, examples_of
 from train.baselines import TrainingError
 
-TASK = "attribution"
+TASK = "attribution"  # not a label (the task name)
 SHARES = (0.1, 0.25, 0.5, 1.0)
 #: Types a saved attribution model may hold besides skops' defaults.
 TRUSTED_TYPES = (
