@@ -20,7 +20,8 @@ import pandas as pd
 
 from schemas import vocabulary as V
 from stancebank.files import replace_dir
-from stancebank.importers.base import CorpusImportError, safe_id
+from stancebank.importers.base import safe_id
+from stancebank.outputs import check_output_dir, write_marker
 
 _BREAK = re.compile(r"[\r\n]+")
 
@@ -62,6 +63,10 @@ def ann_lines(text: str, spans: pd.DataFrame, relations: pd.DataFrame) -> list[s
     return lines
 
 
+#: the command named in the marker of a brat export folder (see stancebank.outputs)
+BRAT_COMMAND = "export --format brat"
+
+
 def export_brat(tables: dict[str, pd.DataFrame], out: Path, *, split_of: dict[str, str]) -> dict[str, int]:
     """Write ``out``/<split>/<article>.txt|.ann atomically; return the number of articles per split."""
     from train.rows import chosen_annotations
@@ -77,18 +82,9 @@ def export_brat(tables: dict[str, pd.DataFrame], out: Path, *, split_of: dict[st
         chosen.assign(_n=-size).sort_values(["article_id", "_n", "target_id"]).drop_duplicates("article_id")
     )
     texts = dict(zip(tables["articles"]["article_id"], tables["articles"]["text"], strict=True))
-    out = out.resolve()
-    foreign = (
-        [p for p in out.rglob("*") if p.is_file() and p.suffix not in (".txt", ".ann")]
-        if out.is_dir()
-        else []
-    )
-    if foreign or (out.exists() and not out.is_dir()):
-        what = foreign[0].name if foreign else "not a folder"
-        raise CorpusImportError(
-            f"{out}: holds files that are not brat standoff ({what}); "
-            "refusing to replace it (choose a new --out)"
-        )
+    # a folder is replaced only when it is new, empty, or an earlier brat export (its marker): never a
+    # user's own brat corpus or any other folder
+    out = check_output_dir(out, BRAT_COMMAND)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     counts: dict[str, int] = {}
@@ -107,6 +103,7 @@ def export_brat(tables: dict[str, pd.DataFrame], out: Path, *, split_of: dict[st
             (folder / f"{name}.txt").write_bytes(text.encode("utf-8"))
             (folder / f"{name}.ann").write_bytes("".join(f"{line}\n" for line in lines).encode("utf-8"))
             counts[split] = counts.get(split, 0) + 1
+        write_marker(staging, BRAT_COMMAND)
         replace_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -68,7 +68,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     brat = getattr(args, "format", "hf") == "brat"
     if brat and args.out is None:
         raise StanceBankError("export --format brat needs --out (a new folder), not the dataset folder")
-    command = "export --format brat" if brat else "export"
+    command = "export --format brat" if brat else "export"  # the brat one: brat_export.BRAT_COMMAND
     check_output_dir(out, command, inputs=corpus_inputs(data), roots=roots_of(args))
     corpus = load_valid(data)
     if brat:

@@ -162,18 +162,24 @@ def test_a_span_that_splits_a_crlf_or_is_blank_is_rejected(tmp_path: Path) -> No
     assert list(doc.spans) == ["T6"]
 
 
-def test_export_brat_never_replaces_a_folder_of_other_files(
+def test_export_brat_never_replaces_a_folder_it_did_not_write(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _write(tmp_path / "corpus", "doc1", TEXT, ANN)
     assert _import([tmp_path / "corpus"], tmp_path / "first") == 0
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "notes.jsonl").write_text("{}\n", encoding="utf-8")
-    assert (
-        main(["export", str(tmp_path / "first"), "--format", "brat", "--out", str(tmp_path / "taken")]) == 2
-    )
-    assert "holds files that are not brat standoff (notes.jsonl)" in capsys.readouterr().err
+    export = ["export", str(tmp_path / "first"), "--format", "brat", "--out"]
+    assert main([*export, str(tmp_path / "taken")]) == 2
+    assert "a non-empty folder that stancebank did not write" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "taken").iterdir()] == ["notes.jsonl"]
+    # a user's own brat corpus (only .txt/.ann files) is not ours to replace either
+    before = sorted(p.name for p in (tmp_path / "corpus").iterdir())
+    assert main([*export, str(tmp_path / "corpus")]) == 2
+    assert sorted(p.name for p in (tmp_path / "corpus").iterdir()) == before
+    # its own earlier output is replaced
+    assert main([*export, str(tmp_path / "out")]) == 0
+    assert main([*export, str(tmp_path / "out")]) == 0
 
 
 def test_label_map_is_checked() -> None:
