@@ -44,7 +44,8 @@ def _pull(data: Path) -> None:
     from annotate.pull import convert_snapshot
     from bench.generate import EXPORT
 
-    (data / "annotations" / "ls-bench.jsonl").unlink(missing_ok=True)
+    for earlier in (data / "annotations").glob("ls-bench*.jsonl"):  # ls-bench-<project id>.jsonl
+        earlier.unlink()
     report = convert_snapshot(data / EXPORT, data_dir=data)
     assert report.rejected == 0 and report.converted == report.exported, report.rejects[:3]
 
