@@ -126,6 +126,13 @@ class Studio:
         project = self._call("reading project", lambda: self._ls.projects.get(id=project_id))
         return {"id": project.id, "title": project.title, "label_config": project.label_config}
 
+    def set_model_version(self, project_id: int, model_version: str) -> None:
+        """Make the labelling screen pre-fill tasks with the predictions of ``model_version``."""
+        self._call(
+            "setting the model version",
+            lambda: self._ls.projects.update(id=project_id, model_version=model_version),
+        )
+
     def update_config(self, project_id: int, config: str) -> None:
         self._call("updating config", lambda: self._ls.projects.update(id=project_id, label_config=config))
 

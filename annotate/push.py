@@ -199,4 +199,6 @@ def push_predictions(
             )
             sent += 1
             progress.advance(bar)
+    if records:  # annotators see the newest model's proposals pre-filled (the last record's version)
+        studio.set_model_version(project_id, str(records[-1]["model_version"]))
     return sent

@@ -127,7 +127,10 @@ def test_not_an_array_steps_aside() -> None:
 
 
 MUTATIONS = [
-    ("start", lambda r: r["value"].update(start=r["value"]["start"] + 1) if "value" in r else None),
+    (
+        "start",
+        lambda r: r["value"].update(start=r["value"]["start"] + 1) if "start" in r.get("value", {}) else None,
+    ),
     ("end past text", lambda r: r["value"].update(end=999) if "value" in r else None),
     ("text", lambda r: r["value"].update(text="x") if "value" in r else None),
     ("two labels", lambda r: r["value"].update(labels=["CUE", "CLAIM"]) if r["type"] == "labels" else None),

@@ -61,9 +61,8 @@ def test_an_annotator_corrects_a_proposed_claim(  # noqa: PLR0915
         studio, corpus, title=live_studio.project_title("preannotation"), predictions=tmp_path / "p.jsonl"
     )
     assert report.predictions == len(predictions)
-    studio._ls.projects.update(
-        id=report.project_id, model_version=record["model_version"]
-    )  # prelabel with it
+    # push made the predictions' model version the project's: the labelling screen pre-fills with it
+    assert studio._ls.projects.get(id=report.project_id).model_version == record["model_version"]
     task = existing_tasks(studio, report.project_id)["a1|a1:t1"]
 
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
