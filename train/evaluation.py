@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -165,18 +166,24 @@ def model_meta(path: Path) -> dict[str, Any]:
     return meta
 
 
-def load_model(path: Path) -> Pipeline:
-    """Load a model with skops, refusing any type outside skops' defaults and TRUSTED_PREFIXES."""
+def load_trusted(path: Path, refused: Callable[[list[str]], list[str]]) -> Any:
+    """Load a skops file, refusing it (one clear error) when ``refused`` finds any of its types outside
+    what the caller trusts; a missing or foreign file is a clear error too."""
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except FileNotFoundError:
         raise TrainingError(f"{path}: no such model file") from None
     except Exception as exc:
         raise TrainingError(f"{path}: not a skops model file ({type(exc).__name__})") from None
-    refused = refused_types(untrusted)
-    if refused:
-        raise TrainingError(f"{path}: refusing to load untrusted types {refused}")
-    model: Pipeline = sio.load(path, trusted=list(untrusted))
+    bad = refused(untrusted)
+    if bad:
+        raise TrainingError(f"{path}: refusing to load untrusted types {bad}")
+    return sio.load(path, trusted=list(untrusted))
+
+
+def load_model(path: Path) -> Pipeline:
+    """Load a model with skops, refusing any type outside skops' defaults and TRUSTED_PREFIXES."""
+    model: Pipeline = load_trusted(path, refused_types)
     return model
 
 

@@ -48,12 +48,7 @@ def markdown(
         f"Test split, {next(iter(results.values()))['n']} items. "
         f"Intervals: 95 % bootstrap over test items. {note} Best model by {primary}.",
         "",
-        "| model | "
-        + ("FNC-1 score | " if fnc else "")
-        + "accuracy | macro-F1 | "
-        + " | ".join(f"F1 {label}" for label in labels)
-        + " |",
-        "|---|" + ("---|" if fnc else "") + "---|---|" + "---|" * len(labels),
+        *_pair_header(labels, fnc),
     ]
     for name, m in results.items():
         marker = " **(best)**" if name == best else ""
@@ -80,12 +75,7 @@ def markdown(
             f"Test items whose target never occurs in the fitting data ({size} items; with a test split "
             "that is already disjoint in texts, these are disjoint in both):",
             "",
-            "| model | "
-            + ("FNC-1 score | " if fnc else "")
-            + "accuracy | macro-F1 | "
-            + " | ".join(f"F1 {label}" for label in labels)
-            + " |",
-            "|---|" + ("---|" if fnc else "") + "---|---|" + "---|" * len(labels),
+            *_pair_header(labels, fnc),
         ]
         for name, m in unseen.items():
             f1 = m["macro_f1_ci95"]
@@ -165,12 +155,7 @@ def _dev_table(results: dict[str, dict[str, Any]], labels: list[str], fnc: bool)
         "above may share targets with the fitting data (FNC-1's hold-out shares every headline), so "
         "these are the figures for unseen targets:",
         "",
-        "| model | "
-        + ("FNC-1 score | " if fnc else "")
-        + "accuracy | macro-F1 | "
-        + " | ".join(f"F1 {label}" for label in labels)
-        + " |",
-        "|---|" + ("---|" if fnc else "") + "---|---|" + "---|" * len(labels),
+        *_pair_header(labels, fnc),
     ]
     for name, m in dev.items():
         per_class = m["per_class_f1"]
@@ -182,3 +167,15 @@ def _dev_table(results: dict[str, dict[str, Any]], labels: list[str], fnc: bool)
             + " |"
         )
     return lines
+
+
+def _pair_header(labels: list[str], fnc: bool) -> list[str]:
+    """The head of a per-model table of pair scores (FNC-1 score only when it applies)."""
+    return [
+        "| model | "
+        + ("FNC-1 score | " if fnc else "")
+        + "accuracy | macro-F1 | "
+        + " | ".join(f"F1 {label}" for label in labels)
+        + " |",
+        "|---|" + ("---|" if fnc else "") + "---|---|" + "---|" * len(labels),
+    ]

@@ -159,11 +159,10 @@ def test_train_refuses_an_unknown_model_and_a_missing_dataset(
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "has no model 'svm'" in err
-    code = main(
-        ["train", "--task", "attribution", "--dataset", str(tmp_path / "none"), "--out", str(tmp_path)]
-    )
+    out = tmp_path / "reports"
+    code = main(["train", "--task", "attribution", "--dataset", str(tmp_path / "none"), "--out", str(out)])
     assert code == 2 and "no such dataset folder" in capsys.readouterr().err
-    assert not (tmp_path / "attribution").exists()
+    assert not (out / "attribution").exists()
 
 
 def test_predict_proposes_regions_relations_and_claim_values(trained: Path, tmp_path: Path) -> None:

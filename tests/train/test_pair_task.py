@@ -174,8 +174,9 @@ def test_predict_with_a_pair_model_and_a_score_model(
         "--out", str(tmp_path / "fact"), "--quiet")  # fmt: skip
     _ok("export", str(tmp_path / "fact"), "--out", str(tmp_path / "fact-hf"))
     _ok("train", "--task", "certainty-score", "--model", "tfidf-ridge",
-        "--dataset", str(tmp_path / "fact-hf"), "--out", str(tmp_path), "--fit-on", "train")  # fmt: skip
-    score_model = tmp_path / "certainty-score" / "model-tfidf-ridge.skops"
+        "--dataset", str(tmp_path / "fact-hf"), "--out", str(tmp_path / "r"),
+        "--fit-on", "train")  # fmt: skip
+    score_model = tmp_path / "r" / "certainty-score" / "model-tfidf-ridge.skops"
     _ok(
         "predict",
         "--model",

@@ -47,18 +47,9 @@ def save(model: AttributionModel, path: Path) -> None:
 
 def load(path: Path) -> AttributionModel:
     """A saved attribution model; any type outside skops' defaults and :data:`TRUSTED_TYPES` is refused."""
-    import skops.io as sio
+    from train.evaluation import load_trusted
 
-    try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except FileNotFoundError:
-        raise TrainingError(f"{path}: no such model file") from None
-    except Exception as exc:
-        raise TrainingError(f"{path}: not a skops model file ({type(exc).__name__})") from None
-    refused = [t for t in untrusted if t not in TRUSTED_TYPES]
-    if refused:
-        raise TrainingError(f"{path}: refusing to load untrusted types {refused}")
-    model = sio.load(path, trusted=list(untrusted))
+    model = load_trusted(path, lambda types: [t for t in types if t not in TRUSTED_TYPES])
     if not isinstance(model, AttributionModel):
         raise TrainingError(f"{path}: not an attribution model ({type(model).__name__})")
     return model
