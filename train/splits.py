@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -58,8 +60,12 @@ def _hold_out(labels: Sequence[str], groups: Sequence[str], fraction: float, see
     if unique_groups < 2:
         return set()
     n_splits = min(n_splits, unique_groups)
+    if max(Counter(labels).values()) < n_splits:  # every label too rare to stratify (a small project)
+        labels = ["-"] * len(labels)
     folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    _, held = next(folds.split(np.zeros(len(labels)), labels, groups))
+    with warnings.catch_warnings():  # "the least populated class has only 1 member": expected when small
+        warnings.simplefilter("ignore", UserWarning)
+        _, held = next(folds.split(np.zeros(len(labels)), labels, groups))
     return {groups[i] for i in held}
 
 
