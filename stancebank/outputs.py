@@ -43,6 +43,14 @@ def marker_command(folder: Path) -> str | None:
     return command if isinstance(command, str) and info.get("written_by") == "stancebank" else None
 
 
+def holds_only_outputs(folder: Path) -> bool:
+    """Every entry of ``folder`` is a folder that stancebank wrote (its marker names a command)."""
+    entries = list(folder.iterdir())
+    return bool(entries) and all(
+        e.is_dir() and not e.is_symlink() and marker_command(e) is not None for e in entries
+    )
+
+
 def marker_text(command: str) -> str:
     return json.dumps({"written_by": "stancebank", "command": command}) + "\n"
 
@@ -68,13 +76,19 @@ def _check_common(out: Path, given: Path, inputs: Iterable[Path], roots: Iterabl
 
 
 def check_output_dir(
-    out: Path, command: str, *, inputs: Iterable[Path] = (), roots: Iterable[Path] = ()
+    out: Path,
+    command: str,
+    *,
+    inputs: Iterable[Path] = (),
+    roots: Iterable[Path] = (),
+    container: bool = False,
 ) -> Path:
     """The resolved folder ``out`` if ``command`` may replace or write into it; else OutputPathError.
 
     ``inputs``: every file and folder the command reads (the output may lie inside an input *folder*,
     like data/hf in data/, as long as it holds none of the files read). ``roots``: the project root and
-    the current folder."""
+    the current folder. ``container``: the command only adds folders of its own inside ``out`` (train's
+    reports/<task>/), so a folder holding nothing but stancebank outputs may receive them too."""
     given = Path(out)
     resolved = _resolved(given)
     _check_common(resolved, given, inputs, roots)
@@ -86,6 +100,8 @@ def check_output_dir(
         raise OutputPathError(f"{given}: exists and is not a folder; refusing to replace it")
     if any(resolved.iterdir()):
         found = marker_command(resolved)
+        if found is None and container and holds_only_outputs(resolved):
+            return resolved  # e.g. reports/ holding only agreement/: train adds its task folders
         if found is None:
             raise OutputPathError(
                 f"{given}: a non-empty folder that stancebank did not write (no {MARKER}); refusing to "

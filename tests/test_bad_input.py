@@ -924,6 +924,14 @@ def _symlinked(root: Path) -> None:
     (root / "link").symlink_to(root / "real")
 
 
+def _outputs_only(root: Path) -> None:
+    """reports/ holding only agreement/ (marked): train may add to it, nothing may replace it."""
+    (root / "reports" / "agreement").mkdir(parents=True)
+    (root / "reports" / "agreement" / MARKER).write_text(
+        json.dumps({"written_by": "stancebank", "command": "agreement"})
+    )
+
+
 def _votes_folder(root: Path) -> None:
     (root / "data" / "gold" / "votes.jsonl").mkdir(parents=True)
 
@@ -964,6 +972,8 @@ OUTPUT_CASES: list[tuple[str, Callable[[Path], None], list[str], str]] = [
      "stancebank did not write"),
     ("train --out over its dataset", _marked("hf", "export"),
      ["train", "--dataset", "hf", "--out", "hf"], "is or contains the input"),
+    ("export over a folder of other outputs", _outputs_only, ["export", "data", "--out", "reports"],
+     "stancebank did not write"),
     ("train --out .", lambda r: None, ["train", "--dataset", "data/hf", "--out", "."],
      "is or contains the project folder"),
     ("predict --out over annotations", lambda r: None,
@@ -1043,8 +1053,8 @@ def _corpus_of(n: int) -> Records:
 @pytest.mark.parametrize(
     ("n", "splits", "warning"),
     [
-        (1, {"train": 1}, "split(s) validation, test have no articles"),
-        (2, {"train": 1, "test": 1}, "split(s) validation have no articles"),
+        (1, {"train": 1}, "split(s) validation, test are empty"),
+        (2, {"train": 1, "test": 1}, "split(s) validation are empty"),
         (3, {"train": 1, "validation": 1, "test": 1}, None),
     ],
 )

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from schemas.errors import StanceBankError
+from stancebank.project import DATA, DATASET
 
 if TYPE_CHECKING:
     from train.export import ExportReport
@@ -63,10 +64,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     project = project_of(args)
     proportions = parse_proportions(args.split)
     policy = parse_policy(args.policy) if args.policy else project.export_policy
-    out = args.out or project.dataset_dir
-    data = args.data or [project.data_dir]
+    out, data = args.out, args.data
+    own = out.resolve() == project.dataset_dir  # the project's dataset folder (the default)
     brat = getattr(args, "format", "hf") == "brat"
-    if brat and args.out is None:
+    if brat and own:
         raise StanceBankError("export --format brat needs --out (a new folder), not the dataset folder")
     command = "export --format brat" if brat else "export"  # the brat one: brat_export.BRAT_COMMAND
     check_output_dir(out, command, inputs=corpus_inputs(data), roots=roots_of(args))
@@ -95,7 +96,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             policy=policy,
             project=project,
             agreement_path=project.reports_dir / "agreement" / "agreement.json",
-            card_path=str(args.out) if args.out else os.path.relpath(out, project.root),
+            card_path=os.path.relpath(out, project.root) if own else str(out),
             strict=args.strict,
         )
     except UnrepresentedError as exc:
@@ -107,7 +108,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(visible(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items())))
     print_account(report)
     for warning in report.warnings:
-        print(visible(f"warning: {warning}"))
+        print(visible(f"stancebank: warning: {warning}"), file=sys.stderr)
     if not report.agreement:
         print("agreement: not computed for this data (run 'stancebank agreement', then export again)")
     print(visible(f"written {report.out} (content sha256 {report.sha256[:16]}…)"))
@@ -126,14 +127,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "that datasets.load_dataset(OUT, CONFIG) reads. Deterministic. Imported corpora keep their own "
         "splits. Prints which annotations were used for the claims/sources rows and why the others were "
         "not.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument(
-        "data", nargs="*", type=Path, default=None, help="data folders/files (default: the project's data)"
-    )
-    parser.add_argument("--out", type=Path, default=None, help="dataset folder (default: the project's)")
+    parser.add_argument("data", nargs="*", type=Path, default=[DATA], help="data folders or .jsonl files")
+    parser.add_argument("--out", type=Path, default=DATASET, help="dataset folder")
     parser.add_argument("--split", default="0.7,0.15,0.15", help="train,validation,test proportions")
-    parser.add_argument("--seed", type=int, default=13, help="seed of the split")
+    parser.add_argument("--seed", type=int, default=13, help="random seed of the split")
     parser.add_argument(
         "--policy",
         default=None,

@@ -21,13 +21,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     from train.evaluation import PRIMARY
     from train.training import check_fit_on, train_task
 
-    out = check_output_dir(args.out, "train", inputs=[args.dataset], roots=roots_of(args))
-    out.mkdir(parents=True, exist_ok=True)
-    write_marker(out, "train")
+    out = check_output_dir(args.out, "train", inputs=[args.dataset], roots=roots_of(args), container=True)
     if args.task == "attribution":  # not a label: the task of span tagging + linking, its own reports
         from train.attribution.cli import cmd_train_attribution
 
-        return cmd_train_attribution(args)
+        code = cmd_train_attribution(args)
+        if out.is_dir():
+            write_marker(out, "train")
+        return code
     tasks = list(TASKS) if args.task == "all" else [task_of(args.task).name]
     console = Console(width=max(120, Console().width))
     summary: dict[str, dict[str, Any]] = {}
@@ -39,6 +40,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if unknown:
             raise TrainingError(f"task {task!r} has no model {unknown[0]!r} (has {model_names(task)})")
         check_fit_on(args.dataset, task_of(task), fit_on, allow_test_fit=args.allow_test_fit)
+    out.mkdir(parents=True, exist_ok=True)  # refusals first: a refused command writes nothing
+    write_marker(out, "train")
     with Progress(console=Console(stderr=True), transient=True) as progress:
         for task in tasks:
             names = model_names(task) if args.model == "all" else [args.model]

@@ -167,9 +167,9 @@ def test_export_prints_the_account_and_strict_fails(
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
         assert main(["export", *args, "--policy", "earliest"]) == 0
-        out = capsys.readouterr().out
+        out, err = capsys.readouterr()
         assert "annotations (policy earliest)" in out and "its task's row is the earliest annotation" in out
-        assert "warning: split(s) validation, test are empty" in out
+        assert "stancebank: warning: split(s) validation, test are empty" in err
         before = {p: p.read_bytes() for p in (root / "data" / "hf").rglob("*") if p.is_file()}
         assert main(["export", *args, "--policy", "earliest", "--strict"]) == 1
         captured = capsys.readouterr()
