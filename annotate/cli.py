@@ -233,14 +233,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "pull",
         help="export, convert and validate annotations into data/",
         description="Snapshot the full export, convert it into "
-        "data/annotations/ls-<project>.jsonl, and list what was rejected and why.",
+        "data/annotations/ls-<project>-<project id>.jsonl, and list what was rejected and why.",
     )
     pull_p.add_argument(
         "data",
         nargs="?",
         type=Path,
         default=DATA,
-        help="data folder that gets annotations/ls-<title>.jsonl",
+        help="data folder that gets annotations/ls-<title>-<project id>.jsonl",
     )
     connection(pull_p)
     pull_p.add_argument("--from-snapshot", type=Path, help="convert a saved *.export.json instead")

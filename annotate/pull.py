@@ -1,6 +1,6 @@
 """``studio pull``: snapshot the export, convert it, validate it, write data/ atomically, count rejects.
 
-Every exported annotation ends up either converted (in ``data/annotations/ls-<project>.jsonl``) or
+Every exported annotation ends up either converted (in ``data/annotations/ls-<project>-<id>.jsonl``) or
 rejected (in the snapshot's ``.rejects.jsonl`` with task, annotation, annotator and reason):
 exported = converted + rejected, always.
 """
@@ -134,7 +134,7 @@ def pull(studio: Studio, *, title: str, data_dir: Path) -> PullReport:
 
 
 def convert_snapshot(snapshot: Path, *, data_dir: Path) -> PullReport:
-    """Convert a saved export (plus its .meta.json) into data_dir/annotations/ls-<project>.jsonl."""
+    """Convert a saved export (plus its .meta.json) into data_dir/annotations/ls-<project>-<id>.jsonl."""
     meta_path = _meta_path(snapshot)
     raw = read_input(snapshot, "a Label Studio export")
     check_json_bytes(snapshot, raw)  # before msgspec, Arrow or orjson parse it
