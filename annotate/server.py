@@ -125,8 +125,7 @@ def install(home: Path, *, quiet: bool = False) -> Path:
 
 def _write_private(path: Path, text: str) -> None:
     """Write a 0600 file atomically (the temp file is 0600 from the start)."""
-    write_atomic(path, text)
-    path.chmod(0o600)
+    write_atomic(path, text, mode=0o600)
 
 
 def credentials(home: Path) -> Credentials:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from schemas import vocabulary as V
-from stancebank.files import replace_dir
+from stancebank.files import replace_dir, staging_dir
 from stancebank.importers.base import safe_id
 from stancebank.outputs import check_output_dir, write_marker
 
@@ -86,7 +85,7 @@ def export_brat(tables: dict[str, pd.DataFrame], out: Path, *, split_of: dict[st
     # user's own brat corpus or any other folder
     out = check_output_dir(out, BRAT_COMMAND)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging = staging_dir(out)
     counts: dict[str, int] = {}
     try:
         for row in best.itertuples():

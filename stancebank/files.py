@@ -28,15 +28,34 @@ __all__ = [
     "read_input",
     "read_text",
     "replace_dir",
+    "staging_dir",
     "write_atomic",
 ]
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and a rename."""
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def staging_dir(out: Path) -> Path:
+    """A new empty folder beside ``out`` to build it in before it is swapped into place, with the mode
+    the user's umask gives a new folder (``mkdtemp`` alone makes it 0700)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging.chmod(0o777 & ~_umask())
+    return staging
+
+
+def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Write ``text`` to ``path`` through a temp file in the same folder and a rename. The file gets
+    ``mode`` (e.g. 0o600 for a secret) or, by default, what the user's umask gives a new file (a temp
+    file alone would be 0600: a project's data files must stay readable by its team)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask() if mode is None else mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()

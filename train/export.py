@@ -26,7 +26,7 @@ from datasets.table import InMemoryTable
 from annotate.agreement_report import data_hash
 from schemas.errors import StanceBankError
 from schemas.offsets import ArticleTexts
-from stancebank.files import replace_dir
+from stancebank.files import replace_dir, staging_dir
 from stancebank.outputs import check_output_dir, write_marker
 from stancebank.project import DEFAULT_POLICY, Project, load_project
 from train.card import CardContext, dataset_card
@@ -186,7 +186,7 @@ def export(
             raise UnrepresentedError(planned)
     out = check_output_dir(out, "export")
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging = staging_dir(out)
     try:
         fingerprints = {}
         encoded = {c: {s: encode(t, c) for s, t in splits.items()} for c, splits in by_split.items()}

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from schemas import vocabulary as V
 from schemas.errors import StanceBankError, UnreadableInputError
-from stancebank.files import open_input, parse_json_line, replace_dir
+from stancebank.files import open_input, parse_json_line, replace_dir, staging_dir
 from stancebank.outputs import MARKER, check_output_dir, marker_text
 
 #: Files an import writes into ``--out``.
@@ -134,7 +133,7 @@ class ImportWriter:
                 f"{self.out}: not empty; refusing to replace earlier data (pass --force to replace it)"
             )
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=self.out.parent))
+        self.staging = staging_dir(self.out)
         self._outputs: dict[str, IO[str]] = {}
         self._inputs: list[IO[bytes]] = []
         self._lines: Counter[str] = Counter()  # output file -> lines written
