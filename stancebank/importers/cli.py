@@ -85,7 +85,7 @@ def cmd_import_text(args: argparse.Namespace) -> int:
         target=args.target,
         targets_file=args.targets,
         language=args.language,
-        licence=args.licence or "not stated: set --licence",
+        licence=args.licence or _project_licence(args),
     )
     out: Path = args.out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -102,6 +102,15 @@ def cmd_import_text(args: argparse.Namespace) -> int:
             report = writer.commit(options=recorded)
         where = merge_into(staged, out, "text") if merging else out
     return _print_report(report, "text", out, where)
+
+
+def _project_licence(args: argparse.Namespace) -> str:
+    """Your own articles default to the project's licence (stancebank.toml), when it names one."""
+    from stancebank.project import project_of
+
+    project = project_of(args)
+    known = project.found and project.license not in ("", "unknown")  # not a label: a licence id
+    return project.license if known else "not stated: set --licence"
 
 
 def _print_report(report: ImportReport, fmt: str, out: Path, details: Path) -> int:

@@ -148,3 +148,15 @@ def test_into_a_project_adds_articles_and_keeps_annotations(
     ids = [a["article_id"] for a in _lines(root / "data" / "articles.jsonl")]
     assert ids[:2] == ["Harbour_Story_draft", "b"] and "c" in ids[2:]
     assert validate_corpus(read_corpus([root / "data"])) == []
+
+
+def test_articles_take_the_project_licence_unless_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "proj"
+    assert main(["init", str(root), "--name", "Quay", "--license", "cc-by-sa-4.0"]) == 0
+    (tmp_path / "story.txt").write_text("The quay reopens.\n", encoding="utf-8")
+    monkeypatch.chdir(root)
+    assert main(["import", "text", str(tmp_path / "story.txt"), "--target", "X.", "--quiet"]) == 0
+    articles = (root / "data" / "articles.jsonl").read_text(encoding="utf-8")
+    assert '"licence": "cc-by-sa-4.0"' in articles
