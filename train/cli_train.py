@@ -26,7 +26,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from train.attribution.cli import cmd_train_attribution
 
         code = cmd_train_attribution(args)
-        if out.is_dir():
+        if code == 0:  # a refused run writes nothing, not even the marker
             write_marker(out, "train")
         return code
     tasks = list(TASKS) if args.task == "all" else [task_of(args.task).name]
