@@ -75,6 +75,18 @@ def _check_common(out: Path, given: Path, inputs: Iterable[Path], roots: Iterabl
             raise OutputPathError(f"{given}: lies inside the input file {source}")
 
 
+def _checked(out: Path, inputs: Iterable[Path], roots: Iterable[Path]) -> tuple[Path, Path, int | None]:
+    """(the path as given, resolved, its st_mode or None when it does not exist) once the checks that
+    hold for files and folders alike have passed."""
+    given = Path(out)
+    resolved = _resolved(given)
+    _check_common(resolved, given, inputs, roots)
+    try:
+        return given, resolved, resolved.stat().st_mode
+    except FileNotFoundError:
+        return given, resolved, None
+
+
 def check_output_dir(
     out: Path,
     command: str,
@@ -89,12 +101,8 @@ def check_output_dir(
     like data/hf in data/, as long as it holds none of the files read). ``roots``: the project root and
     the current folder. ``container``: the command only adds folders of its own inside ``out`` (train's
     reports/<task>/), so a folder holding nothing but stancebank outputs may receive them too."""
-    given = Path(out)
-    resolved = _resolved(given)
-    _check_common(resolved, given, inputs, roots)
-    try:
-        mode = resolved.stat().st_mode
-    except FileNotFoundError:
+    given, resolved, mode = _checked(out, inputs, roots)
+    if mode is None:
         return resolved
     if not stat.S_ISDIR(mode):
         raise OutputPathError(f"{given}: exists and is not a folder; refusing to replace it")
@@ -117,12 +125,8 @@ def check_output_dir(
 def check_output_file(out: Path, *, inputs: Iterable[Path] = (), roots: Iterable[Path] = ()) -> Path:
     """The resolved file path ``out`` if it may be (over)written: not an input, a folder or a special
     file, not a symbolic link; else OutputPathError."""
-    given = Path(out)
-    resolved = _resolved(given)
-    _check_common(resolved, given, inputs, roots)
-    try:
-        mode = resolved.stat().st_mode
-    except FileNotFoundError:
+    given, resolved, mode = _checked(out, inputs, roots)
+    if mode is None:
         return resolved
     if not stat.S_ISREG(mode):
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"

@@ -79,13 +79,9 @@ def markdown(
         ]
         for name, m in unseen.items():
             f1 = m["macro_f1_ci95"]
-            lines.append(
-                f"| {name} | "
-                + (f"{m.get('fnc1_percent', float('nan')):.2f} % | " if fnc else "")
-                + f"{m['accuracy']:.3f} | {m['macro_f1']:.3f} [{f1[0]:.2f}, {f1[1]:.2f}] | "
-                + " | ".join(f"{m['per_class'][label]['f1']:.2f}" for label in labels)
-                + " |"
-            )
+            per_class = {label: m["per_class"][label]["f1"] for label in labels}
+            macro = f"{m['macro_f1']:.3f} [{f1[0]:.2f}, {f1[1]:.2f}]"
+            lines.append(_pair_row(name, m, macro, per_class, labels, fnc))
     lines += _dev_table(results, labels, fnc)
     lines += ["", *(f"![{name}](confusion-{name}.png)" for name in results), ""]
     return "\n".join(lines)
@@ -158,14 +154,7 @@ def _dev_table(results: dict[str, dict[str, Any]], labels: list[str], fnc: bool)
         *_pair_header(labels, fnc),
     ]
     for name, m in dev.items():
-        per_class = m["per_class_f1"]
-        lines.append(
-            f"| {name} | "
-            + (f"{m['fnc1_percent']:.2f} % | " if fnc else "")
-            + f"{m['accuracy']:.3f} | {m['macro_f1']:.3f} | "
-            + " | ".join(f"{per_class[label]:.2f}" if label in per_class else "–" for label in labels)
-            + " |"
-        )
+        lines.append(_pair_row(name, m, f"{m['macro_f1']:.3f}", m["per_class_f1"], labels, fnc))
     return lines
 
 
@@ -179,3 +168,16 @@ def _pair_header(labels: list[str], fnc: bool) -> list[str]:
         + " |",
         "|---|" + ("---|" if fnc else "") + "---|---|" + "---|" * len(labels),
     ]
+
+
+def _pair_row(
+    name: str, m: dict[str, Any], macro: str, per_class: dict[str, float], labels: list[str], fnc: bool
+) -> str:
+    """One model's row under :func:`_pair_header` (a label without a figure shows as –)."""
+    return (
+        f"| {name} | "
+        + (f"{m.get('fnc1_percent', float('nan')):.2f} % | " if fnc else "")
+        + f"{m['accuracy']:.3f} | {macro} | "
+        + " | ".join(f"{per_class[label]:.2f}" if label in per_class else "–" for label in labels)
+        + " |"
+    )

@@ -116,20 +116,14 @@ def test_fitting_on_the_reported_split_needs_allow_test_fit(
     assert json.loads((tmp_path / "pairs" / "metrics.json").read_text())["test_fit"] is True
 
 
+def _train_tfidf_pairs(dataset: Path, out: Path) -> None:
+    _ok("train", "--task", "pairs", "--model", "tfidf-lr", "--dataset", str(dataset), "--out", str(out))
+
+
 def test_evaluate_warns_about_a_split_the_model_was_fitted_on(
     claims_export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _ok(
-        "train",
-        "--task",
-        "pairs",
-        "--model",
-        "tfidf-lr",
-        "--dataset",
-        str(claims_export),
-        "--out",
-        str(tmp_path),
-    )
+    _train_tfidf_pairs(claims_export, tmp_path)
     capsys.readouterr()
     model = str(tmp_path / "pairs" / "model-tfidf-lr.skops")
     _ok("evaluate", "--model", model, "--dataset", str(claims_export), "--split", "train")
@@ -141,17 +135,7 @@ def test_evaluate_warns_about_a_split_the_model_was_fitted_on(
 def test_predict_with_a_pair_model_and_a_score_model(
     claims_export: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _ok(
-        "train",
-        "--task",
-        "pairs",
-        "--model",
-        "tfidf-lr",
-        "--dataset",
-        str(claims_export),
-        "--out",
-        str(tmp_path),
-    )
+    _train_tfidf_pairs(claims_export, tmp_path)
     unlabelled = tmp_path / "new.csv"
     unlabelled.write_text("id,claim,headline\nn1,The zoo opens,Zoo opening denied\n", encoding="utf-8")
     _ok("import", "table", str(unlabelled), "--out", str(tmp_path / "new"), "--text-col", "headline",
