@@ -5,14 +5,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 
-.PHONY: setup studio browser-deps bench public demo test lint typecheck unit corpus clean
+.PHONY: setup studio browser-deps java-deps bench public demo test lint typecheck unit corpus clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,spark]"
 	touch $(STAMP)
 
 # label-studio in its own venv (.studio/venv), for `stancebank studio start` and the integration tests.
@@ -24,6 +24,12 @@ browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
 	  else sudo apt-get update -q && sudo apt-get install -y -q chromium; fi; }
+
+# Debian's Java 17 for the Spark engine (--engine spark) and its tests; the local engine needs no Java.
+java-deps:
+	@command -v java >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q openjdk-17-jre-headless; \
+	  else sudo apt-get update -q && sudo apt-get install -y -q openjdk-17-jre-headless; fi; }
 
 demo: setup
 	$(BIN)/stancebank validate data
@@ -41,7 +47,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup studio browser-deps
+unit: setup studio browser-deps java-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -1,0 +1,101 @@
+"""The Spark engine's session: one place that decides where Spark runs and how it is configured.
+
+``--master URL`` (or ``$SPARK_MASTER``) connects to a cluster's master (``spark://…``, ``yarn``,
+``k8s://…``); ``$SPARK_REMOTE`` (``sc://host:15002``) connects through Spark Connect; otherwise Spark runs
+in this process's machine as ``local[*]``. Python workers run this interpreter (so they import the same
+stancebank, pandas and pyarrow). Nothing else in StanceBank imports :mod:`pyspark`: the local engine
+needs neither it nor Java.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from schemas.errors import StanceBankError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+ENGINES = ("local", "spark")
+#: The driver's JVM heap in local mode unless $STANCEBANK_SPARK_DRIVER_MEMORY says otherwise.
+DEFAULT_DRIVER_MEMORY = "2g"
+
+
+class SparkUnavailableError(StanceBankError, RuntimeError):
+    """``--engine spark`` was asked for, but pyspark or Java is missing."""
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--engine`` and ``--master`` for a subcommand that has a Spark implementation."""
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="local: this process (no Java needed); spark: Apache Spark (pip install 'stancebank[spark]' "
+        "and Java 17)",
+    )
+    parser.add_argument(
+        "--master",
+        metavar="URL",
+        help="Spark master (spark://host:7077, yarn, k8s://…); default $SPARK_MASTER, or Spark Connect "
+        "at $SPARK_REMOTE, or local[*]",
+    )
+
+
+def where(master: str | None = None) -> tuple[str, str]:
+    """(kind, address) of the Spark the engine will use: ("master", url), ("remote", url) or
+    ("local", "local[*]")."""
+    master = master or os.environ.get("SPARK_MASTER")
+    if master:
+        return "master", master
+    remote = os.environ.get("SPARK_REMOTE")
+    if remote:
+        return "remote", remote
+    return "local", "local[*]"
+
+
+def session(master: str | None = None, *, app: str = "stancebank") -> SparkSession:
+    """A Spark session on ``master``, Spark Connect at ``$SPARK_REMOTE``, or ``local[*]``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # pyspark's notice about pandas 3
+            from pyspark.sql import SparkSession
+    except ImportError:
+        raise SparkUnavailableError(
+            "--engine spark needs pyspark: pip install 'stancebank[spark]' (and Java 17)"
+        ) from None
+    kind, address = where(master)
+    if kind != "remote" and not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        raise SparkUnavailableError(
+            "--engine spark needs Java 17 (Debian: apt-get install openjdk-17-jre-headless; "
+            "`make java-deps` does it)"
+        )
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder: Any = SparkSession.builder.appName(app)
+    builder = builder.remote(address) if kind == "remote" else builder.master(address)
+    settings = {
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.showConsoleProgress": "false",
+    }
+    if kind == "local":
+        settings |= {
+            "spark.driver.memory": os.environ.get("STANCEBANK_SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY),
+            "spark.ui.enabled": "false",
+            "spark.sql.shuffle.partitions": os.environ.get("STANCEBANK_SPARK_PARTITIONS", "8"),
+            "spark.driver.extraJavaOptions": "-Dlog4j2.level=ERROR",
+        }
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        spark: SparkSession = builder.getOrCreate()
+    if kind != "remote":
+        spark.sparkContext.setLogLevel("ERROR")
+    return spark
