@@ -60,3 +60,32 @@ def live_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStudio
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _spark_missing() -> str | None:
+    """Why the Spark tests cannot run here (None: they can)."""
+    import importlib.util
+    import shutil
+
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed (pip install 'stancebank[spark]')"
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        return "no Java (make java-deps)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """One local Spark session for the whole test run: two cores, a 1 GiB driver heap."""
+    reason = _spark_missing()
+    if reason:
+        pytest.skip(reason)
+    from stancebank.spark import session
+
+    os.environ.setdefault("STANCEBANK_SPARK_DRIVER_MEMORY", "1g")
+    os.environ.setdefault("STANCEBANK_SPARK_PARTITIONS", "2")
+    spark_session = session("local[2]")
+    try:
+        yield spark_session
+    finally:
+        spark_session.stop()
