@@ -49,9 +49,8 @@ class _Scanner:
     def feed(self, block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         data = np.frombuffer(block, dtype=np.uint8)
         quotes = np.flatnonzero(data == _QUOTE)
-        slashes = np.flatnonzero(data == _BACKSLASH)
         if len(quotes):
-            quotes = quotes[~self._escaped(quotes, slashes)]
+            quotes = quotes[~self._escaped(block, quotes)]
         trailing = len(block) - len(block.rstrip(b"\\"))
         self.backslashes = trailing + self.backslashes if trailing == len(block) else trailing
         marks = np.flatnonzero(
@@ -70,20 +69,23 @@ class _Scanner:
         self.seen += len(data)
         return positions, depth[keep], kinds[keep]
 
-    def _escaped(self, quotes: np.ndarray, slashes: np.ndarray) -> np.ndarray:
-        """Per quote: is it escaped (after an odd run of backslashes, the previous block's included)?"""
+    def _escaped(self, block: bytes, quotes: np.ndarray) -> np.ndarray:
+        """Per quote: is it escaped (after an odd run of backslashes, the previous block's included)?
+        Only quotes right after a backslash are looked at (few), one by one."""
+        data = np.frombuffer(block, dtype=np.uint8)
         odd = np.zeros(len(quotes), dtype=bool)
-        if len(slashes):
-            starts_run = np.r_[True, np.diff(slashes) != 1]
-            run_start = slashes[starts_run]
-            run_end = np.r_[slashes[np.flatnonzero(starts_run)[1:] - 1], slashes[-1]]
-            length = run_end - run_start + 1
-            if run_start[0] == 0:
-                length[0] += self.backslashes
-            at = np.minimum(np.searchsorted(run_end, quotes - 1), len(run_end) - 1)
-            odd = (run_end[at] == quotes - 1) & (length[at] % 2 == 1)
+        after = quotes > 0
+        suspects = np.flatnonzero(after)[data[quotes[after] - 1] == _BACKSLASH].tolist()
         if quotes[0] == 0 and self.backslashes % 2:
             odd[0] = True
+        for index in suspects:
+            position = int(quotes[index])
+            run = 0
+            while run < position and block[position - run - 1] == _BACKSLASH:
+                run += 1
+            if run == position:
+                run += self.backslashes
+            odd[index] = bool(run % 2)
         return odd
 
 
