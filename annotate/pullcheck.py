@@ -1,0 +1,129 @@
+"""Validating pulled annotations chunk by chunk against the rest of data/ (read once).
+
+The rest of data/ (articles, targets and any other annotation files) is validated once; then each chunk
+of converted annotations (about 10,000, never cutting between two lines with the same annotation id:
+the lines come sorted by id, so a duplicate id is always in one chunk) is validated with it: the
+annotation, span and relation rules and the cross-table rules that concern them, in the order
+:func:`stancebank.validate.validate_corpus` runs them, so a chunk gets exactly the failures the whole
+file would get. In memory: the rest of data/ as tables, one chunk, and the rejects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+
+from annotate import convert
+from annotate.server import StudioError
+from schemas.crosstable import CROSS_TABLE_MODELS, joined_tables
+from schemas.errors import InvalidDataError
+from schemas.models import TABLE_MODELS
+from stancebank.corpus import Corpus, corpus_from_records
+from stancebank.failures import Failure
+from stancebank.fastread import read_tables
+from stancebank.validate import _run, validate_corpus
+
+CHUNK = 10_000
+_PULLED = ("annotations", "spans", "relations")  # the tables a pulled file fills
+
+
+def check_base(base: Corpus) -> None:
+    """The rest of data/ must be valid on its own (a failure there is not the pull's to reject)."""
+    failures = validate_corpus(base)
+    if failures:
+        raise InvalidDataError([f._asdict() for f in failures])
+
+
+def chunks(lines: Iterable[bytes], size: int = CHUNK) -> Iterator[list[bytes]]:
+    """Lines (sorted by annotation id) in chunks of about ``size``, never splitting equal ids."""
+    chunk: list[bytes] = []
+    last: Any = None
+    for line in lines:
+        key = _annotation_id(line)
+        if len(chunk) >= size and key != last:
+            yield chunk
+            chunk = []
+        chunk.append(line)
+        last = key
+    if chunk:
+        yield chunk
+
+
+def _annotation_id(line: bytes) -> Any:
+    return orjson.loads(line).get("annotation_id")
+
+
+def checked(lines: list[bytes], base: Corpus, target: Path) -> tuple[list[bytes], list[convert.Reject]]:
+    """One chunk's lines validated with the rest of data/: the lines kept and the rejects (what the
+    whole-file validation gives these annotations)."""
+    rejects: list[convert.Reject] = []
+    origin = str(target)
+    for _ in range(2):
+        new = _corpus(lines, target)
+        failures = _failures(base, new)
+        mine = [f for f in failures if f.file == origin]
+        if len(mine) != len(failures):
+            raise InvalidDataError([f._asdict() for f in failures if f not in mine])
+        if not mine:
+            return lines, rejects
+        bad = _by_line(mine)
+        rejects += [_reject(orjson.loads(lines[line - 1]), bad[line]) for line in sorted(bad)]
+        lines = [text for i, text in enumerate(lines, start=1) if i not in bad]
+    raise StudioError("converted annotations still fail validation after removing the rejects")
+
+
+def _corpus(lines: list[bytes], target: Path) -> Corpus:
+    origin = str(target)
+    tables = read_tables([target], {target: b"".join(lines)}) if lines else None
+    if tables is not None:
+        return Corpus(tables, [], set(), [origin])
+    records = [orjson.loads(line) for line in lines]
+    return corpus_from_records(
+        {"annotations": [(r, (origin, line)) for line, r in enumerate(records, start=1)]}, [origin]
+    )
+
+
+def _failures(base: Corpus, new: Corpus) -> list[Failure]:
+    """What :func:`validate_corpus` finds in base + new, less the rules on base's own tables (checked
+    once by :func:`check_base`): reader failures, the pulled tables' rules, the cross-table rules."""
+    tables = {
+        name: frame
+        if not len(new.tables[name])
+        else pd.concat([frame, new.tables[name]], ignore_index=True)
+        if len(frame)
+        else new.tables[name]
+        for name, frame in base.tables.items()
+    }
+    offset = {name: len(frame) for name, frame in base.tables.items()}
+    blanked = base.blanked | {(t, i + offset[t], c) for t, i, c in new.blanked}
+    failures = [*base.failures, *new.failures]
+    for table in _PULLED:
+        failures += _run(TABLE_MODELS[table], tables[table], table, blanked)
+    for family, (table, frame) in joined_tables(tables).items():
+        if table in _PULLED:
+            failures += _run(CROSS_TABLE_MODELS[family], frame, table, set())
+    return failures
+
+
+def _reject(record: dict[str, Any], reason: str) -> convert.Reject:
+    return convert.Reject(
+        record["ls_task_id"],
+        record["ls_annotation_id"],
+        record["annotator"],
+        convert.task_key(record["article_id"], record["target_id"]),
+        reason,
+    )
+
+
+def _by_line(failures: list[Failure]) -> dict[int, str]:
+    reasons: dict[int, list[str]] = {}
+    for failure in failures:
+        text = f"{failure.rule}" + (f" [{failure.column}]" if failure.column else "")
+        text += f" on span {failure.span_id}" if failure.span_id else ""
+        text += f": {failure.value}" if failure.value else ""
+        reasons.setdefault(failure.line or 0, []).append(text)
+    return {line: "; ".join(texts) for line, texts in reasons.items()}
