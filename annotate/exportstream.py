@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from schemas.errors import UnreadableInputError
+from stancebank.inputs import open_input
 
 BLOCK = 4 << 20
+BATCH = 1000  # tasks per batch (about 14 MB of export at 1–3 annotations per task)
 _QUOTE, _BACKSLASH, _COMMA = 34, 92, 44
 _OPEN = (91, 123)  # [ {
 _CLOSE = (93, 125)  # ] }
@@ -54,7 +56,11 @@ class _Scanner:
         trailing = len(block) - len(block.rstrip(b"\\"))
         self.backslashes = trailing + self.backslashes if trailing == len(block) else trailing
         marks = np.flatnonzero(
-            (data == _COMMA) | (data == _OPEN[0]) | (data == _OPEN[1]) | (data == _CLOSE[0]) | (data == _CLOSE[1])
+            (data == _COMMA)
+            | (data == _OPEN[0])
+            | (data == _OPEN[1])
+            | (data == _CLOSE[0])
+            | (data == _CLOSE[1])
         )
         before = np.searchsorted(quotes, marks) + int(self.in_string)
         marks = marks[before % 2 == 0]  # outside strings
@@ -89,7 +95,7 @@ class _Scanner:
         return odd
 
 
-def batches(path: Path, size: int = 1000, *, block: int = BLOCK) -> Iterator[Batch]:
+def batches(path: Path, size: int = BATCH, *, block: int = BLOCK) -> Iterator[Batch]:
     """The export's tasks, ``size`` at a time. Raises :class:`UnreadableInputError` naming ``path``
     for a top level that is not an array (or has anything after it) and for a truncated file."""
     scanner = _Scanner()
@@ -98,7 +104,7 @@ def batches(path: Path, size: int = 1000, *, block: int = BLOCK) -> Iterator[Bat
     closed = False
     count = 0
     lines = 1  # line number at the start of ``pending``
-    with open(path, "rb") as handle:
+    with open_input(path, "a Label Studio export") as handle:
         while True:
             chunk = handle.read(block)
             if not chunk:
@@ -127,7 +133,9 @@ def batches(path: Path, size: int = 1000, *, block: int = BLOCK) -> Iterator[Bat
                         del pending[: cut + 1]
                         start, count = position + 1, 0
                 elif level == 1 and kind == _CLOSE[1]:
-                    raise UnreadableInputError(str(path), f"not a JSON export: unbalanced '}}' at byte {position}")
+                    raise UnreadableInputError(
+                        str(path), f"not a JSON export: unbalanced '}}' at byte {position}"
+                    )
                 elif level == 1 and kind == _CLOSE[0]:
                     cut = position - start
                     region = bytes(pending[:cut])
@@ -145,7 +153,9 @@ def batches(path: Path, size: int = 1000, *, block: int = BLOCK) -> Iterator[Bat
                         )
                     pending.clear()
                 elif level == 0 and start >= 0:
-                    raise UnreadableInputError(str(path), f"not a JSON export: unbalanced {chr(kind)!r} at byte {position}")
+                    raise UnreadableInputError(
+                        str(path), f"not a JSON export: unbalanced {chr(kind)!r} at byte {position}"
+                    )
             if start < 0 and not closed and bytes(pending).strip(_SPACE):
                 if not positions.size:
                     raise UnreadableInputError(str(path), "a full JSON export is a list of tasks")

@@ -8,29 +8,34 @@ exported = converted + rejected, always.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
+import os
 import re
-from dataclasses import dataclass
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-import pandas as pd
 
-from annotate import convert
+from annotate import convert, pullcheck
 from annotate.client import Studio
 from annotate.config import accepted_configs, config_hash
+from annotate.exportstream import BATCH, batches
 from annotate.fastpull import convert_export, predictions_only
+from annotate.pullcheck import CHUNK
 from annotate.server import StudioError
-from schemas.errors import InvalidDataError, UnreadableInputError
+from schemas.errors import UnreadableInputError
 from stancebank.authoring import GUIDELINE_VERSION
-from stancebank.corpus import Corpus, corpus_from_records, data_files, dumps_jsonl, read_corpus, write_atomic
-from stancebank.failures import Failure
-from stancebank.fastread import read_tables
-from stancebank.inputs import check_json_bytes, read_input
+from stancebank.corpus import data_files, dumps_jsonl, read_corpus, write_atomic
+from stancebank.files import _umask
+from stancebank.inputs import check_json_bytes, open_input, read_input
 from stancebank.outputs import check_output_file
-from stancebank.validate import validate_corpus
 
 
 @dataclass(frozen=True)
@@ -133,11 +138,20 @@ def pull(studio: Studio, *, title: str, data_dir: Path) -> PullReport:
     return convert_snapshot(snapshot, data_dir=data_dir)
 
 
-def convert_snapshot(snapshot: Path, *, data_dir: Path) -> PullReport:
-    """Convert a saved export (plus its .meta.json) into data_dir/annotations/ls-<project>-<id>.jsonl."""
+def convert_snapshot(
+    snapshot: Path, *, data_dir: Path, batch_size: int = BATCH, check_size: int = CHUNK
+) -> PullReport:
+    """Convert a saved export (plus its .meta.json) into data_dir/annotations/ls-<project>-<id>.jsonl.
+
+    Streamed: the export is cut into batches of ``batch_size`` tasks (annotate/exportstream.py), each
+    converted on its own; the converted lines go to a spool file, sorted by annotation id across
+    batches as a whole-file conversion sorts them, and are validated ``check_size`` at a time
+    (annotate/pullcheck.py) into a temp file that replaces the target at the end. An irregular export
+    (a batch the fast converter steps aside from) is converted the careful way and validated whole,
+    in export order, as before."""
     meta_path = _meta_path(snapshot)
-    raw = read_input(snapshot, "a Label Studio export")
-    check_json_bytes(snapshot, raw)  # before msgspec, Arrow or orjson parse it
+    with open_input(snapshot, "a Label Studio export"):
+        pass  # a missing file, a folder or a FIFO is refused before anything else
     meta_bytes = read_input(meta_path, "the export's .meta.json")
     check_json_bytes(meta_path, meta_bytes)
     try:
@@ -166,37 +180,120 @@ def convert_snapshot(snapshot: Path, *, data_dir: Path) -> PullReport:
         "config_hash": actual,
         "guideline_version": GUIDELINE_VERSION,
     }
-    fast = convert_export(raw, **options)
-    unannotated = predictions_only(raw)
-    if fast is not None:
-        exported, records, rejects = fast.exported, fast.records, fast.rejects
-    else:
-        export = _parse_export(snapshot, raw)
-        exported = convert.exported_count(export)
-        records, rejects = convert.export_to_records(export, **options)
-    if actual not in expected:
-        ours = " or ".join(f"{h[:12]}…" for h in expected)
-        reason = f"made under a different labelling config (sha256 {actual[:12]}…, ours {ours})"
-        rejects += [_reject(r, reason) for r in records]
-        records = []
-    rejects_file = snapshot.with_name(snapshot.name.replace(".export.json", ".rejects.jsonl"))
-    for output in (target, rejects_file):
-        check_output_file(output, inputs=[*base, snapshot, meta_path])
-    records, late, text = _validated(records, corpus, target)
-    rejects += late
-    rejects.sort(key=lambda r: (r.task_id or 0, r.annotation_id or 0))
-    if exported != len(records) + len(rejects):
-        raise StudioError(f"count mismatch: {exported} exported != {len(records)} + {len(rejects)}")
-    write_atomic(rejects_file, dumps_jsonl(r._asdict() for r in rejects))
-    if records:
-        write_atomic(target, text)
-    else:
-        target.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="stancebank-pull-") as spool:
+        converted = _convert_batches(snapshot, Path(spool), options, batch_size, careful=False)
+        if converted.careful and converted.fast_batches:  # a whole-file conversion would go the careful way
+            converted = _convert_batches(snapshot, Path(spool), options, batch_size, careful=True)
+        exported, rejects, unannotated = converted.exported, converted.rejects, converted.unannotated
+        if actual not in expected:
+            ours = " or ".join(f"{h[:12]}…" for h in expected)
+            reason = f"made under a different labelling config (sha256 {actual[:12]}…, ours {ours})"
+            rejects += [pullcheck._reject(orjson.loads(line), reason) for line in converted.lines()]
+            converted.runs.clear()
+        rejects_file = snapshot.with_name(snapshot.name.replace(".export.json", ".rejects.jsonl"))
+        for output in (target, rejects_file):
+            check_output_file(output, inputs=[*base, snapshot, meta_path])
+        pullcheck.check_base(corpus)
+        size = check_size if not converted.careful else sys.maxsize
+        kept = 0
+        with _AtomicLines(target) as out:
+            for chunk in pullcheck.chunks(converted.lines(), size):
+                lines, late = pullcheck.checked(chunk, corpus, target)
+                rejects += late
+                kept += len(lines)
+                out.write(lines)
+            rejects.sort(key=lambda r: (r.task_id or 0, r.annotation_id or 0))
+            if exported != kept + len(rejects):
+                raise StudioError(f"count mismatch: {exported} exported != {kept} + {len(rejects)}")
+            write_atomic(rejects_file, dumps_jsonl(r._asdict() for r in rejects))
+            out.commit(keep=bool(kept))
     if migrate:  # same project, superseded by the file just written under its new name
         legacy.unlink()
-    return PullReport(
-        exported, len(records), len(rejects), snapshot, target, rejects_file, rejects, unannotated
-    )
+    return PullReport(exported, kept, len(rejects), snapshot, target, rejects_file, rejects, unannotated)
+
+
+@dataclass
+class _Converted:
+    """Converted lines as sorted runs in spool files (one per batch), and what else was counted."""
+
+    runs: list[Path]
+    careful: bool  # some batch went the careful way: keep export order, do not merge by id
+    fast_batches: int
+    exported: int = 0
+    unannotated: int = 0
+    rejects: list[convert.Reject] = field(default_factory=list)
+
+    def lines(self) -> Iterator[bytes]:
+        """Every converted line: runs merged by annotation id (as a whole-file fast conversion sorts),
+        or in export order after a careful conversion."""
+        if self.careful:
+            for run in self.runs:
+                with open(run, "rb") as handle:
+                    yield from handle
+            return
+        with ExitStack() as stack:
+            handles = [stack.enter_context(open(run, "rb")) for run in self.runs]
+            yield from heapq.merge(*handles, key=pullcheck._annotation_id)
+
+
+def _convert_batches(
+    snapshot: Path, spool: Path, options: dict[str, Any], batch_size: int, *, careful: bool
+) -> _Converted:
+    for old in spool.iterdir():
+        old.unlink()
+    converted = _Converted([], careful, 0)
+    for number, batch in enumerate(batches(snapshot, batch_size)):
+        raw = batch.array()
+        check_json_bytes(snapshot, raw, first_line=batch.line)  # before msgspec, Arrow or orjson parse it
+        fast = None if careful else convert_export(raw, **options)
+        converted.unannotated += predictions_only(raw)
+        if fast is not None:
+            converted.fast_batches += 1
+            exported, records, rejects = fast.exported, fast.records, fast.rejects
+        else:
+            converted.careful = True
+            export = _parse_export(snapshot, raw)
+            exported = convert.exported_count(export)
+            records, rejects = convert.export_to_records(export, **options)
+        converted.exported += exported
+        converted.rejects += rejects
+        run = spool / f"{number:08d}.jsonl"
+        run.write_text(dumps_jsonl(records, compact=True), encoding="utf-8")
+        converted.runs.append(run)
+    return converted
+
+
+class _AtomicLines:
+    """Lines written to a temp file beside ``path``; ``commit`` renames it over ``path`` (or removes
+    ``path`` when nothing is to be kept); leaving without commit removes the temp file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> _AtomicLines:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        os.fchmod(fd, 0o666 & ~_umask())
+        self.tmp = Path(name)
+        self.handle = os.fdopen(fd, "wb")
+        return self
+
+    def write(self, lines: list[bytes]) -> None:
+        self.handle.writelines(lines)
+
+    def commit(self, *, keep: bool) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        if keep:
+            os.replace(self.tmp, self.path)
+        else:
+            self.path.unlink(missing_ok=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.handle.closed:
+            self.handle.close()
+        self.tmp.unlink(missing_ok=True)
 
 
 def _targets(data_dir: Path, title: str, project_id: int) -> tuple[Path, Path, bool]:
@@ -226,53 +323,3 @@ def _reject(record: dict[str, Any], reason: str) -> convert.Reject:
         convert.task_key(record["article_id"], record["target_id"]),
         reason,
     )
-
-
-def _validated(
-    records: list[dict[str, Any]], base: Corpus, target: Path
-) -> tuple[list[dict[str, Any]], list[convert.Reject], str]:
-    """Validate converted records with the rest of data/ (already read, so not read again); annotations
-    that break a rule are rejected. Failures name ``target`` and the record's line in it. Returns the
-    records kept, the rejects and the JSONL text to write. A failure in the rest of data/ raises."""
-    rejects: list[convert.Reject] = []
-    origin = str(target)
-    for _ in range(2):
-        text = dumps_jsonl(records, compact=True)
-        tables = read_tables([target], {target: text.encode("utf-8")}) if records else None
-        new = (
-            Corpus(tables, [], set(), [origin])
-            if tables is not None
-            else corpus_from_records(
-                {"annotations": [(r, (origin, line)) for line, r in enumerate(records, start=1)]}, [origin]
-            )
-        )
-        failures = validate_corpus(_combined(base, new))
-        mine = [f for f in failures if f.file == origin]
-        if len(mine) != len(failures):
-            raise InvalidDataError([f._asdict() for f in failures if f not in mine])
-        if not mine:
-            return records, rejects, text
-        bad = _by_line(mine)
-        rejects += [_reject(records[line - 1], bad[line]) for line in sorted(bad)]
-        records = [r for i, r in enumerate(records, start=1) if i not in bad]
-    raise StudioError("converted annotations still fail validation after removing the rejects")
-
-
-def _combined(base: Corpus, new: Corpus) -> Corpus:
-    """``base`` and ``new`` as one corpus (row indices of ``new`` shifted after ``base``'s)."""
-    tables = {
-        name: pd.concat([base.tables[name], new.tables[name]], ignore_index=True) for name in base.tables
-    }
-    offset = {name: len(frame) for name, frame in base.tables.items()}
-    blanked = base.blanked | {(t, i + offset[t], c) for t, i, c in new.blanked}
-    return Corpus(tables, [*base.failures, *new.failures], blanked, [*base.files, *new.files])
-
-
-def _by_line(failures: list[Failure]) -> dict[int, str]:
-    reasons: dict[int, list[str]] = {}
-    for failure in failures:
-        text = f"{failure.rule}" + (f" [{failure.column}]" if failure.column else "")
-        text += f" on span {failure.span_id}" if failure.span_id else ""
-        text += f": {failure.value}" if failure.value else ""
-        reasons.setdefault(failure.line or 0, []).append(text)
-    return {line: "; ".join(texts) for line, texts in reasons.items()}
