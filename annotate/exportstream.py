@@ -102,6 +102,7 @@ def batches(path: Path, size: int = BATCH, *, block: int = BLOCK) -> Iterator[Ba
     pending = bytearray()  # file bytes from ``start`` on
     start = -1  # offset of the current region (after the opening bracket or a cut comma)
     closed = False
+    start_at_comma = False  # the current region began after a comma (so may not be empty)
     count = 0
     lines = 1  # line number at the start of ``pending``
     with open_input(path, "a Label Studio export") as handle:
@@ -131,7 +132,7 @@ def batches(path: Path, size: int = BATCH, *, block: int = BLOCK) -> Iterator[Ba
                         yield _batch(region, count, start, lines)
                         lines += pending[: cut + 1].count(b"\n")
                         del pending[: cut + 1]
-                        start, count = position + 1, 0
+                        start, count, start_at_comma = position + 1, 0, True
                 elif level == 1 and kind == _CLOSE[1]:
                     raise UnreadableInputError(
                         str(path), f"not a JSON export: unbalanced '}}' at byte {position}"
@@ -141,7 +142,7 @@ def batches(path: Path, size: int = BATCH, *, block: int = BLOCK) -> Iterator[Ba
                     region = bytes(pending[:cut])
                     if region.strip(_SPACE):
                         yield _batch(region, count + 1, start, lines)
-                    elif count:
+                    elif count or start_at_comma:
                         raise UnreadableInputError(
                             str(path), f"not a JSON export: a trailing comma before byte {position}"
                         )
@@ -149,7 +150,9 @@ def batches(path: Path, size: int = BATCH, *, block: int = BLOCK) -> Iterator[Ba
                     tail = bytes(pending[cut + 1 :])
                     if tail.strip(_SPACE):
                         raise UnreadableInputError(
-                            str(path), f"not a JSON export: text after the array at byte {position + 1}"
+                            str(path),
+                            f"not a JSON export: text after the array at byte "
+                            f"{position + 1 + len(tail) - len(tail.lstrip(_SPACE))}",
                         )
                     pending.clear()
                 elif level == 0 and start >= 0:
@@ -185,7 +188,8 @@ def _check_outside(
         if chunk[:first].strip(_SPACE):
             raise UnreadableInputError(str(path), "a full JSON export is a list of tasks")
     elif closed and chunk.strip(_SPACE):
-        raise UnreadableInputError(str(path), f"not a JSON export: text after the array at byte {base}")
+        at = base + len(chunk) - len(chunk.lstrip(_SPACE))
+        raise UnreadableInputError(str(path), f"not a JSON export: text after the array at byte {at}")
 
 
 def _batch(region: bytes, tasks: int, offset: int, line: int) -> Batch:
