@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from schemas.errors import UnreadableInputError
-from stancebank.inputs import open_input
+from stancebank.inputs import MAX_DEPTH, open_input
 
 BLOCK = 4 << 20
 BATCH = 1000  # tasks per batch (about 14 MB of export at 1–3 annotations per task)
@@ -33,6 +33,7 @@ class Batch:
     tasks: int
     offset: int  # byte offset of the region in the file
     line: int  # line number of the region's first byte
+    shallow: bool = False  # nested at most MAX_DEPTH - 2 levels deep in the file (no depth check needed)
 
     def array(self) -> bytes:
         return b"[" + self.region + b"]"
@@ -47,6 +48,7 @@ class _Scanner:
         self.backslashes = 0  # length of the backslash run that ended the fed bytes
         self.depth = 0
         self.seen = 0  # bytes fed so far
+        self.deepest = 0  # the deepest nesting seen so far
 
     def feed(self, block: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         data = np.frombuffer(block, dtype=np.uint8)
@@ -69,6 +71,7 @@ class _Scanner:
         depth = self.depth + np.cumsum(delta) - delta
         if len(delta):
             self.depth = int(depth[-1] + delta[-1])
+            self.deepest = max(self.deepest, int(depth.max()) + 1)
         self.in_string ^= bool(len(quotes) % 2)
         keep = (depth <= 0) | ((depth == 1) & ~np.isin(kinds, _OPEN))
         positions = marks[keep] + self.seen
@@ -98,77 +101,105 @@ class _Scanner:
 def batches(path: Path, size: int = BATCH, *, block: int = BLOCK) -> Iterator[Batch]:
     """The export's tasks, ``size`` at a time. Raises :class:`UnreadableInputError` naming ``path``
     for a top level that is not an array (or has anything after it) and for a truncated file."""
-    scanner = _Scanner()
-    pending = bytearray()  # file bytes from ``start`` on
-    start = -1  # offset of the current region (after the opening bracket or a cut comma)
-    closed = False
-    start_at_comma = False  # the current region began after a comma (so may not be empty)
-    count = 0
-    lines = 1  # line number at the start of ``pending``
+    cutter = _Cutter(path, size)
     with open_input(path, "a Label Studio export") as handle:
-        while True:
-            chunk = handle.read(block)
-            if not chunk:
+        while chunk := handle.read(block):
+            yield from cutter.feed(chunk)
+    cutter.end()
+
+
+class _Cutter:
+    """The state of one cut: the bytes of the batch being gathered and where they start."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path, self.size = path, size
+        self.scanner = _Scanner()
+        self.pending = bytearray()  # file bytes from ``start`` on (before the array: from the file's start)
+        self.start = -1  # offset of the current region (after the opening bracket or a cut comma)
+        self.closed = False
+        self.after_comma = False  # the current region began after a comma (so may not be empty)
+        self.count = 0  # top-level commas in the current region
+        self.lines = 1  # line number at the start of ``pending``
+
+    def _error(self, message: str) -> UnreadableInputError:
+        return UnreadableInputError(str(self.path), message)
+
+    def feed(self, chunk: bytes) -> Iterator[Batch]:
+        base = self.scanner.seen
+        positions, depth, kinds = self.scanner.feed(chunk)
+        if self.start < 0 or self.closed:
+            _check_outside(self.path, chunk, base, positions, self.start, self.closed)
+        self.pending += chunk
+        for position, level, kind in zip(positions.tolist(), depth.tolist(), kinds.tolist(), strict=True):
+            if self.closed:
                 break
-            base = scanner.seen
-            positions, depth, kinds = scanner.feed(chunk)
-            if start < 0 or closed:
-                _check_outside(path, chunk, base, positions, depth, kinds, start, closed)
-            pending += chunk
-            for position, level, kind in zip(positions.tolist(), depth.tolist(), kinds.tolist(), strict=True):
-                if closed:
-                    break
-                if level == 0 and start < 0:
-                    if kind != _OPEN[0]:
-                        raise UnreadableInputError(str(path), "a full JSON export is a list of tasks")
-                    lines += pending[: position + 1 - (scanner.seen - len(pending))].count(b"\n")
-                    del pending[: position + 1 - (scanner.seen - len(pending))]
-                    start = position + 1
-                elif level == 1 and kind == _COMMA:
-                    count += 1
-                    if count == size:
-                        cut = position - start
-                        region = bytes(pending[:cut])
-                        yield _batch(region, count, start, lines)
-                        lines += pending[: cut + 1].count(b"\n")
-                        del pending[: cut + 1]
-                        start, count, start_at_comma = position + 1, 0, True
-                elif level == 1 and kind == _CLOSE[1]:
-                    raise UnreadableInputError(
-                        str(path), f"not a JSON export: unbalanced '}}' at byte {position}"
-                    )
-                elif level == 1 and kind == _CLOSE[0]:
-                    cut = position - start
-                    region = bytes(pending[:cut])
-                    if region.strip(_SPACE):
-                        yield _batch(region, count + 1, start, lines)
-                    elif count or start_at_comma:
-                        raise UnreadableInputError(
-                            str(path), f"not a JSON export: a trailing comma before byte {position}"
-                        )
-                    closed = True
-                    tail = bytes(pending[cut + 1 :])
-                    if tail.strip(_SPACE):
-                        raise UnreadableInputError(
-                            str(path),
-                            f"not a JSON export: text after the array at byte "
-                            f"{position + 1 + len(tail) - len(tail.lstrip(_SPACE))}",
-                        )
-                    pending.clear()
-                elif level == 0 and start >= 0:
-                    raise UnreadableInputError(
-                        str(path), f"not a JSON export: unbalanced {chr(kind)!r} at byte {position}"
-                    )
-            if start < 0 and not closed and bytes(pending).strip(_SPACE):
-                if not positions.size:
-                    raise UnreadableInputError(str(path), "a full JSON export is a list of tasks")
-            if closed:
-                pending.clear()
-    if not closed:
-        if start < 0:
-            raise UnreadableInputError(str(path), "a full JSON export is a list of tasks")
-        raise UnreadableInputError(
-            str(path), f"not a JSON export: the file ends inside the array (truncated at byte {scanner.seen})"
+            batch = self._mark(position, level, kind)
+            if batch is not None:
+                yield batch
+        if self.start < 0 and not positions.size and bytes(self.pending).strip(_SPACE):
+            raise self._error("a full JSON export is a list of tasks")
+        if self.closed:
+            self.pending.clear()
+
+    def _mark(self, position: int, level: int, kind: int) -> Batch | None:
+        """One bracket or comma at depth 0 or 1: opens the array, separates tasks or closes it."""
+        if level == 0 and self.start < 0:
+            if kind != _OPEN[0]:
+                raise self._error("a full JSON export is a list of tasks")
+            self._drop(position + 1 - (self.scanner.seen - len(self.pending)))
+            self.start = position + 1
+            return None
+        if level == 0:
+            raise self._error(f"not a JSON export: unbalanced {chr(kind)!r} at byte {position}")
+        if kind == _CLOSE[1]:
+            raise self._error(f"not a JSON export: unbalanced '}}' at byte {position}")
+        if kind == _COMMA:
+            self.count += 1
+            if self.count < self.size:
+                return None
+            batch = self._region(position, self.count)
+            self.start, self.count, self.after_comma = position + 1, 0, True
+            return batch
+        return self._close(position)
+
+    def _close(self, position: int) -> Batch | None:
+        cut = position - self.start
+        tail = bytes(self.pending[cut + 1 :])
+        batch = None
+        if bytes(self.pending[:cut]).strip(_SPACE):
+            batch = self._region(position, self.count + 1)
+        elif self.count or self.after_comma:
+            raise self._error(f"not a JSON export: a trailing comma before byte {position}")
+        self.closed = True
+        if tail.strip(_SPACE):
+            at = position + 1 + len(tail) - len(tail.lstrip(_SPACE))
+            raise self._error(f"not a JSON export: text after the array at byte {at}")
+        return batch
+
+    def _region(self, position: int, tasks: int) -> Batch:
+        """The batch of the bytes from ``start`` to ``position`` (a comma or the closing bracket)."""
+        cut = position - self.start
+        batch = Batch(
+            bytes(self.pending[:cut]),
+            tasks,
+            self.start,
+            self.lines,
+            shallow=self.scanner.deepest + 2 <= MAX_DEPTH,
+        )
+        self._drop(cut + 1)
+        return batch
+
+    def _drop(self, length: int) -> None:
+        self.lines += self.pending.count(b"\n", 0, length)
+        del self.pending[:length]
+
+    def end(self) -> None:
+        if self.closed:
+            return
+        if self.start < 0:
+            raise self._error("a full JSON export is a list of tasks")
+        raise self._error(
+            f"not a JSON export: the file ends inside the array (truncated at byte {self.scanner.seen})"
         )
 
 
@@ -177,8 +208,6 @@ def _check_outside(
     chunk: bytes,
     base: int,
     positions: np.ndarray,
-    depth: np.ndarray,
-    kinds: np.ndarray,
     start: int,
     closed: bool,
 ) -> None:
@@ -190,7 +219,3 @@ def _check_outside(
     elif closed and chunk.strip(_SPACE):
         at = base + len(chunk) - len(chunk.lstrip(_SPACE))
         raise UnreadableInputError(str(path), f"not a JSON export: text after the array at byte {at}")
-
-
-def _batch(region: bytes, tasks: int, offset: int, line: int) -> Batch:
-    return Batch(region, tasks, offset, line)

@@ -244,7 +244,9 @@ def _convert_batches(
     converted = _Converted([], careful, 0)
     for number, batch in enumerate(batches(snapshot, batch_size)):
         raw = batch.array()
-        check_json_bytes(snapshot, raw, first_line=batch.line)  # before msgspec, Arrow or orjson parse it
+        check_json_bytes(
+            snapshot, raw, first_line=batch.line, depth=not batch.shallow
+        )  # before msgspec, Arrow or orjson parse it
         fast = None if careful else convert_export(raw, **options)
         converted.unannotated += predictions_only(raw)
         if fast is not None:

@@ -41,7 +41,7 @@ def check_base(base: Corpus) -> None:
 def chunks(lines: Iterable[bytes], size: int = CHUNK) -> Iterator[list[bytes]]:
     """Lines (sorted by annotation id) in chunks of about ``size``, never splitting equal ids."""
     chunk: list[bytes] = []
-    last: Any = None
+    last: bytes | None = None
     for line in lines:
         key = _annotation_id(line)
         if len(chunk) >= size and key != last:
@@ -53,8 +53,19 @@ def chunks(lines: Iterable[bytes], size: int = CHUNK) -> Iterator[list[bytes]]:
         yield chunk
 
 
-def _annotation_id(line: bytes) -> Any:
-    return orjson.loads(line).get("annotation_id")
+_KEY = b'{"annotation_id":"'
+
+
+def _annotation_id(line: bytes) -> bytes:
+    """The line's annotation id as UTF-8 (ordered as the strings are), read off the line's start
+    (compact orjson output) unless it holds an escape."""
+    if line.startswith(_KEY):
+        end = line.find(b'"', len(_KEY))
+        key = line[len(_KEY) : end]
+        if end > 0 and b"\\" not in key:
+            return key
+    value = orjson.loads(line).get("annotation_id")
+    return str(value).encode("utf-8") if value is not None else b""
 
 
 def checked(lines: list[bytes], base: Corpus, target: Path) -> tuple[list[bytes], list[convert.Reject]]:

@@ -72,10 +72,11 @@ def read_input(path: Path, what: str = "a file") -> bytes:
         return handle.read()
 
 
-def check_json_bytes(path: Path, data: bytes, *, first_line: int = 1) -> None:
+def check_json_bytes(path: Path, data: bytes, *, first_line: int = 1, depth: bool = True) -> None:
     """Refuse JSON text nested deeper than :data:`MAX_DEPTH` or holding an integer outside 64 bits,
-    naming the file and line (``first_line``: the number of ``data``'s first line)."""
-    if data.count(b"[") + data.count(b"{") > MAX_DEPTH:
+    naming the file and line (``first_line``: the number of ``data``'s first line). ``depth=False``:
+    the caller already knows the text is not nested that deep (the integers are still checked)."""
+    if depth and data.count(b"[") + data.count(b"{") > MAX_DEPTH:
         line = _too_deep(data)
         if line is not None:
             raise UnreadableInputError(
