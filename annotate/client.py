@@ -7,8 +7,11 @@ backoff; 401/403/404 fail at once with a clear message. The token is never part 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -150,6 +153,28 @@ class Studio:
                 )
             ),
         )
+
+    def export_to(self, project_id: int, folder: Path) -> Path:
+        """The full JSON export streamed to a new temp file in ``folder`` (chunk by chunk: never whole
+        in memory), its bytes exactly as the server sent them. A failed try leaves no file behind."""
+
+        def download() -> Path:
+            fd, name = tempfile.mkstemp(prefix=".export.", suffix=".tmp", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    for chunk in self._ls.projects.exports.download_sync(
+                        project_id,
+                        download_all_tasks=True,
+                        export_type="JSON",
+                        request_options={"timeout_in_seconds": self.export_timeout},
+                    ):
+                        handle.write(chunk)
+            except BaseException:
+                Path(name).unlink(missing_ok=True)
+                raise
+            return Path(name)
+
+        return self._call("exporting", download)
 
     def task_keys(self, project_id: int) -> dict[str, list[int]]:
         """task_key -> ids of the tasks carrying it (more than one would be a duplicate)."""

@@ -101,19 +101,40 @@ def check_owner(target: Path, project_id: int) -> None:
 def save_snapshot(folder: Path, raw: bytes, meta: dict[str, Any]) -> Path:
     """Keep the export byte for byte under a new timestamped name (reuse the latest if identical)."""
     folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(raw).hexdigest()
-    for previous in sorted(folder.glob("*.export.json"), reverse=True):
-        if hashlib.sha256(previous.read_bytes()).hexdigest() == digest:
-            return previous
-        break
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    path = folder / f"{stamp}-{digest[:8]}.export.json"
-    with open(path, "xb") as handle:  # x: never overwrite an earlier snapshot
+    fd, name = tempfile.mkstemp(prefix=".export.", suffix=".tmp", dir=folder)
+    with os.fdopen(fd, "wb") as handle:
         handle.write(raw)
-    write_atomic(
-        _meta_path(path), json.dumps({**meta, "sha256": digest}, indent=1, ensure_ascii=False) + "\n"
-    )
-    return path
+    return keep_snapshot(folder, Path(name), meta)
+
+
+def keep_snapshot(folder: Path, download: Path, meta: dict[str, Any]) -> Path:
+    """Keep a downloaded export (a temp file in ``folder``) byte for byte under a new timestamped
+    name, or reuse the latest snapshot if it is identical (the download is then removed). Hashed in
+    blocks: neither file is held in memory."""
+    try:
+        digest = _sha256(download)
+        for previous in sorted(folder.glob("*.export.json"), reverse=True):
+            if _sha256(previous) == digest:
+                return previous
+            break
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        path = folder / f"{stamp}-{digest[:8]}.export.json"
+        os.chmod(download, 0o666 & ~_umask())
+        os.link(download, path)  # like open(path, "x"): never overwrite an earlier snapshot
+        write_atomic(
+            _meta_path(path), json.dumps({**meta, "sha256": digest}, indent=1, ensure_ascii=False) + "\n"
+        )
+        return path
+    finally:
+        download.unlink(missing_ok=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _meta_path(snapshot: Path) -> Path:
@@ -124,16 +145,29 @@ def pull(studio: Studio, *, title: str, data_dir: Path) -> PullReport:
     project = studio.find_project(title)
     if project is None:
         raise StudioError(f"no project titled {title!r}; run 'stancebank studio push' first")
-    raw = studio.export(project["id"])
-    meta = {
-        "project_id": project["id"],
-        "title": title,
-        "label_config": project["label_config"],
-        "users": {str(k): v for k, v in studio.users().items()},
-        "exported_at": datetime.now(UTC).isoformat(),
-    }
-    check_owner(target_file(data_dir, title, project["id"]), project["id"])
-    snapshot = save_snapshot(snapshot_dir(data_dir, title, project["id"]), raw, meta)
+    folder = snapshot_dir(data_dir, title, project["id"])
+    made = [p for p in (folder, *folder.parents) if not p.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    download: Path | None = None
+    try:
+        download = studio.export_to(project["id"], folder)  # streamed to disk, never whole in memory
+        meta = {
+            "project_id": project["id"],
+            "title": title,
+            "label_config": project["label_config"],
+            "users": {str(k): v for k, v in studio.users().items()},
+            "exported_at": datetime.now(UTC).isoformat(),
+        }
+        check_owner(target_file(data_dir, title, project["id"]), project["id"])
+    except BaseException:  # a failed pull leaves data/ as it was
+        if download is not None:
+            download.unlink(missing_ok=True)
+        for empty in made:  # deepest first
+            if any(empty.iterdir()):
+                break
+            empty.rmdir()
+        raise
+    snapshot = keep_snapshot(folder, download, meta)
     return convert_snapshot(snapshot, data_dir=data_dir)
 
 
