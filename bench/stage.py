@@ -41,13 +41,15 @@ def _load(data: Path) -> None:
 
 
 def _pull(data: Path) -> None:
-    from annotate.pull import convert_snapshot
+    """The whole command a user runs (``stancebank studio pull DATA --from-snapshot FILE``): exit 0
+    means every exported annotation was converted (exit 1: something was rejected)."""
     from bench.generate import EXPORT
+    from stancebank.cli import main
 
     for earlier in (data / "annotations").glob("ls-bench*.jsonl"):  # ls-bench-<project id>.jsonl
         earlier.unlink()
-    report = convert_snapshot(data / EXPORT, data_dir=data)
-    assert report.rejected == 0 and report.converted == report.exported, report.rejects[:3]
+    code = main(["studio", "pull", str(data), "--from-snapshot", str(data / EXPORT)])
+    assert code == 0, f"studio pull exited {code}"
 
 
 def _sdk(data: Path) -> None:
@@ -85,7 +87,7 @@ IMPORTS = {
     "validate": ["stancebank.corpus", "stancebank.validate", "stancebank.fastread", "schemas.crosstable"],
     "export": ["stancebank.corpus", "stancebank.fastread", "train.export", "train.rows"],
     "load": ["datasets"],
-    "pull": ["annotate.pull", "stancebank.fastread", "schemas.crosstable"],
+    "pull": ["stancebank.cli", "annotate.pull", "stancebank.fastread", "schemas.crosstable"],
     "sdk": ["label_studio_sdk.converter"],
     "arrow": ["pyarrow.json"],
     "orjson": ["orjson"],
