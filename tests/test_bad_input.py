@@ -361,7 +361,7 @@ PULL_CASES: list[tuple[str, Callable[[Path], Path], int, str]] = [
     ("malformed export JSON", _snapshot(raw=b'[{"id": 1,'), 2, "not a JSON export"),
     ("export not UTF-8", _snapshot(raw=b'["caf\xe9"]'), 2, "not a JSON export"),
     ("export is not a list", _snapshot({"tasks": []}), 2, "a full JSON export is a list of tasks"),
-    ("export truncated in a string", _snapshot(raw=b'[{"id": 1, "t": "a]'), 2, "truncated at byte 18"),
+    ("export truncated in a string", _snapshot(raw=b'[{"id": 1, "t": "a]'), 2, "truncated at byte 19"),
     ("export with text after the array", _snapshot(raw=b"[]\n[]"), 2, "text after the array at byte 3"),
     ("export with a trailing comma", _snapshot(raw=b"[{}, ]"), 2, "trailing comma"),
     ("snapshot without its meta", _snapshot(_export(), meta=False), 2, "no such file"),
