@@ -218,7 +218,7 @@ def convert_snapshot(
         if actual not in expected:
             ours = " or ".join(f"{h[:12]}…" for h in expected)
             reason = f"made under a different labelling config (sha256 {actual[:12]}…, ours {ours})"
-            rejects += [pullcheck._reject(orjson.loads(line), reason) for line in converted.lines()]
+            rejects += [pullcheck.reject(orjson.loads(line), reason) for line in converted.lines()]
             converted.runs.clear()
         rejects_file = snapshot.with_name(snapshot.name.replace(".export.json", ".rejects.jsonl"))
         for output in (target, rejects_file):
@@ -333,13 +333,3 @@ def _parse_export(snapshot: Path, raw: bytes) -> list[Any]:
     if not isinstance(export, list):
         raise UnreadableInputError(str(snapshot), "a full JSON export is a list of tasks")
     return export
-
-
-def _reject(record: dict[str, Any], reason: str) -> convert.Reject:
-    return convert.Reject(
-        record["ls_task_id"],
-        record["ls_annotation_id"],
-        record["annotator"],
-        convert.task_key(record["article_id"], record["target_id"]),
-        reason,
-    )

@@ -82,7 +82,7 @@ def checked(lines: list[bytes], base: Corpus, target: Path) -> tuple[list[bytes]
         if not mine:
             return lines, rejects
         bad = _by_line(mine)
-        rejects += [_reject(orjson.loads(lines[line - 1]), bad[line]) for line in sorted(bad)]
+        rejects += [reject(orjson.loads(lines[line - 1]), bad[line]) for line in sorted(bad)]
         lines = [text for i, text in enumerate(lines, start=1) if i not in bad]
     raise StudioError("converted annotations still fail validation after removing the rejects")
 
@@ -120,7 +120,7 @@ def _failures(base: Corpus, new: Corpus) -> list[Failure]:
     return failures
 
 
-def _reject(record: dict[str, Any], reason: str) -> convert.Reject:
+def reject(record: dict[str, Any], reason: str) -> convert.Reject:
     return convert.Reject(
         record["ls_task_id"],
         record["ls_annotation_id"],
