@@ -26,7 +26,7 @@ from stancebank.project import DEFAULT_POLICY, Project, load_project
 #: Columns of the claims/pairs rows the driver needs to assign splits exactly as the local engine.
 _KEYS = {
     "claims": ("article_id", "target_id", "stance", "group"),
-    "pairs": ("article_id", "doc_label", "group"),
+    "pairs": ("article_id", "target_id", "doc_label", "group"),
 }
 #: Columns the dataset card counts (string labels, before encoding).
 _CARD = {
@@ -146,8 +146,7 @@ def export_spark(
     from stancebank.outputs import check_output_dir, write_marker
     from stancebank.spark import session
     from train.card import CardContext, dataset_card
-    from train.export import _digest, _empty_splits, split_rows
-    from train.splits import predefined_splits
+    from train.export import _digest, _empty_splits
     from train.votes import ONLY, PARTLY, USED, VOTES
 
     project = project or load_project(out.parent, found=False)
@@ -175,30 +174,7 @@ def export_spark(
     )
     try:
         small = built.where(F.col("config").startswith("_")).collect()
-        keys = {c: [] for c in ("claims", "pairs")}
-        for row in built.where(F.col("config").isin("claims", "pairs")).collect():
-            keys[row["config"]].append(_unipc(row["payload"]).select(list(_KEYS[row["config"]])))
-        articles = pd.concat([_unipc(r["payload"]).to_pandas() for r in small if r["config"] == "_articles"])
-        articles = articles.sort_values("article_id", kind="stable").reset_index(drop=True)
-        claims = pa.concat_tables(keys["claims"]).sort_by(
-            [("article_id", "ascending"), ("target_id", "ascending")]
-        )
-        pairs = (
-            pa.concat_tables(keys["pairs"])
-            if keys["pairs"]
-            else pa.table({"article_id": pa.array([], pa.string())})
-        )
-        # the local engine's order: (article_id, target_id) then each task's own rows (stable sort)
-        predefined = predefined_splits(
-            articles["article_id"].tolist(),
-            [{"split": s} if isinstance(s, str) else None for s in articles["split"]],
-        )
-        minimal = {
-            "claims": claims,
-            "pairs": pairs,
-            "articles": pa.table({"article_id": articles["article_id"]}),
-        }
-        _, split_of = split_rows(minimal, proportions=proportions, seed=seed, predefined=predefined)
+        articles, split_of, predefined = _split_map(built, small, proportions=proportions, seed=seed)
         out = check_output_dir(out, "export")
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = staging_dir(out)
@@ -255,6 +231,39 @@ def export_spark(
     finally:
         built.unpersist()
     return {c: {s: t.num_rows for s, t in splits.items()} for c, splits in by_split.items()}
+
+
+def _split_map(
+    built: Any, small: list[Any], *, proportions: tuple[float, float, float], seed: int
+) -> tuple[pd.DataFrame, dict[str, str], dict[str, str] | None]:
+    """The articles (without texts), article -> split computed by :func:`train.export.split_rows` from
+    the claims' keys in the local engine's row order, and the corpus's own splits if it has them."""
+    from pyspark.sql import functions as F
+
+    from train.export import split_rows
+    from train.splits import predefined_splits
+
+    keys: dict[str, list[pa.Table]] = {c: [] for c in ("claims", "pairs")}
+    for row in built.where(F.col("config").isin("claims", "pairs")).collect():
+        keys[row["config"]].append(_unipc(row["payload"]).select(list(_KEYS[row["config"]])))
+    articles = pd.concat([_unipc(r["payload"]).to_pandas() for r in small if r["config"] == "_articles"])
+    articles = articles.sort_values("article_id", kind="stable").reset_index(drop=True)
+    # the local engine's order: (article_id, target_id), then each task's own rows (a stable sort)
+    claims = pa.concat_tables(keys["claims"]).sort_by(
+        [("article_id", "ascending"), ("target_id", "ascending")]
+    )
+    pairs = (
+        pa.concat_tables(keys["pairs"]).sort_by([("article_id", "ascending"), ("target_id", "ascending")])
+        if keys["pairs"]
+        else pa.table({"article_id": pa.array([], pa.string())})
+    )
+    predefined = predefined_splits(
+        articles["article_id"].tolist(),
+        [{"split": s} if isinstance(s, str) else None for s in articles["split"]],
+    )
+    minimal = {"claims": claims, "pairs": pairs, "articles": pa.table({"article_id": articles["article_id"]})}
+    _, split_of = split_rows(minimal, proportions=proportions, seed=seed, predefined=predefined)
+    return articles, split_of, predefined
 
 
 def _rename(staging: Path, shards: list[Any]) -> dict[str, dict[str, pa.Table]]:
