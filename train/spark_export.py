@@ -126,6 +126,28 @@ def _write_shard(encoded: pa.Table, config: str, path: Path) -> None:
     pq.write_table(encoded.cast(schema), path)
 
 
+def read_lines(spark: Any, data: list[Path]) -> Any:
+    """Every non-blank JSONL line of the data files with its table (kind), file and ``article_id``."""
+    from pyspark.sql import functions as F
+
+    from stancebank.corpus import classify, data_files
+
+    files = data_files(data)
+    frames = [
+        spark.read.text(str(f))
+        .withColumn("kind", F.lit(classify(f)))
+        .withColumn("file", F.lit(str(f)))
+        .withColumn("line", F.monotonically_increasing_id())
+        for f in files
+    ]
+    lines = frames[0]
+    for frame in frames[1:]:
+        lines = lines.unionByName(frame)
+    return lines.where(F.trim("value") != "").withColumn(
+        "article_id", F.get_json_object("value", "$.article_id")
+    )
+
+
 def export_spark(
     data: list[Path],
     out: Path,
@@ -141,7 +163,6 @@ def export_spark(
     """Write ``out`` as :func:`train.export.export` does, with Spark; return config -> split -> rows."""
     from pyspark.sql import functions as F
 
-    from stancebank.corpus import classify, data_files
     from stancebank.files import replace_dir, staging_dir
     from stancebank.outputs import check_output_dir, write_marker
     from stancebank.spark import session
@@ -151,20 +172,7 @@ def export_spark(
 
     project = project or load_project(out.parent, found=False)
     spark = session(master, app="stancebank export")
-    files = data_files(data)
-    frames = [
-        spark.read.text(str(f))
-        .withColumn("kind", F.lit(classify(f)))
-        .withColumn("file", F.lit(str(f)))
-        .withColumn("line", F.monotonically_increasing_id())
-        for f in files
-    ]
-    lines = frames[0]
-    for frame in frames[1:]:
-        lines = lines.unionByName(frame)
-    lines = lines.where(F.trim("value") != "").withColumn(
-        "article_id", F.get_json_object("value", "$.article_id")
-    )
+    lines = read_lines(spark, data)
     n = partitions or int(spark.conf.get("spark.sql.shuffle.partitions") or 8)
     built = (
         lines.repartition(n, "article_id")
