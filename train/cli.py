@@ -75,7 +75,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if getattr(args, "engine", "local") == "spark" and not brat:
         from train.spark_export import export_spark
 
-        counts = export_spark(
+        by_config = export_spark(
             list(data),
             out,
             master=args.master,
@@ -85,7 +85,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             project=project,
             card_path=os.path.relpath(out, project.root) if own else str(out),
         )
-        for config, splits in counts.items():
+        for config, splits in by_config.items():
             print(visible(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items())))
         print(visible(f"written {out} (engine spark)"))
         return 0

@@ -83,9 +83,10 @@ def _build(batches: Iterator[pd.DataFrame], policy: tuple[str, ...]) -> Iterator
     selection = select(tables, policy)
     rows = build_rows(tables, selection)
     out = [(config, _ipc(table)) for config, table in rows.items()]
+    metadata = tables["articles"]["metadata"]
     articles = tables["articles"][["article_id", "language", "licence", "synthetic"]].assign(
-        split=[m.get("split") if isinstance(m, dict) else None for m in tables["articles"]["metadata"]],
-        corpus=[m.get("corpus") if isinstance(m, dict) else None for m in tables["articles"]["metadata"]],
+        split=pd.Series([m.get("split") if isinstance(m, dict) else None for m in metadata], dtype=object),
+        corpus=pd.Series([m.get("corpus") if isinstance(m, dict) else None for m in metadata], dtype=object),
     )
     out.append(("_articles", _ipc(pa.Table.from_pandas(articles, preserve_index=False))))
     chosen = selection.chosen["chosen_by"].value_counts()
@@ -220,7 +221,9 @@ def export_spark(
                 warnings=tuple(warnings),
             )
             meta = articles.assign(
-                metadata=[{"corpus": c} if isinstance(c, str) else None for c in articles["corpus"]]
+                metadata=pd.Series(
+                    [{"corpus": c} if isinstance(c, str) else None for c in articles["corpus"]], dtype=object
+                )
             )
             card = dataset_card(
                 by_split,
