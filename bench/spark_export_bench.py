@@ -83,14 +83,11 @@ def main() -> int:
                 files = len(list(out.rglob("*.parquet"))) if out.exists() else 0
                 shutil.rmtree(out, ignore_errors=True)
             rows.append((engine, number + 1, seconds, peak, code, files, load))
-    print(
-        "| engine | run | whole command | peak RSS (process tree) | parquet files | exit | load avg at start |"
-    )
+    print("| engine | run | whole command | peak RSS (process tree) | parquet files | exit | load avg |")
     print("|---|---|---|---|---|---|---|")
     for engine, number, seconds, peak, code, files, load in rows:
-        print(
-            f"| {engine} | {number} | {seconds:.1f} s | {peak / 2**20:,.0f} MiB | {files} | {code} | {load:.2f} |"
-        )
+        mib = f"{peak / 2**20:,.0f} MiB"
+        print(f"| {engine} | {number} | {seconds:.1f} s | {mib} | {files} | {code} | {load:.2f} |")
     return 0 if all(r[4] == 0 for r in rows) else 1
 
 
