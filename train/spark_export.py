@@ -62,9 +62,12 @@ def partition_tables(lines: pd.DataFrame) -> dict[str, pd.DataFrame]:
         records.setdefault(kind, []).append((json.loads(value), (file, int(line))))
     corpus = corpus_from_records(records, sorted(set(lines["file"])))
     if corpus.failures:
+        from train.export import ExportError
+
         first = corpus.failures[0]
-        raise ValueError(
-            f"{first.file}:{first.line}: {first.rule} {first.column} (article {first.article_id})"
+        raise ExportError(
+            f"{first.file}: article {first.article_id}: {first.rule} {first.column}={first.value} "
+            "(run 'stancebank validate' for every failure with its line)"
         )
     return corpus.tables
 
@@ -138,7 +141,7 @@ def read_lines(spark: Any, data: list[Path]) -> Any:
         spark.read.text(str(f))
         .withColumn("kind", F.lit(classify(f)))
         .withColumn("file", F.lit(str(f)))
-        .withColumn("line", F.monotonically_increasing_id())
+        .withColumn("line", F.lit(0))  # Spark's text reader keeps no line numbers
         for f in files
     ]
     lines = frames[0]

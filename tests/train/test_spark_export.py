@@ -44,3 +44,25 @@ def test_spark_export_equals_local(spark, tmp_path: Path) -> None:
                 f"{config}/{split}"
             )
     assert (remote / "README.md").read_text(encoding="utf-8").startswith("---\n")
+
+
+def test_a_bad_record_in_a_partition_names_file_and_article() -> None:
+    import pandas as pd
+
+    from train.export import ExportError
+    from train.spark_export import partition_tables
+
+    lines = pd.DataFrame(
+        {
+            "kind": ["articles"],
+            "file": ["data/articles.jsonl"],
+            "line": [0],
+            "value": ['{"article_id": "a1", "colour": "red"}'],
+        }
+    )
+    with pytest.raises(ExportError) as caught:
+        partition_tables(lines)
+    assert str(caught.value) == (
+        "data/articles.jsonl: article a1: unknown_field colour=red "
+        "(run 'stancebank validate' for every failure with its line)"
+    )
