@@ -137,31 +137,33 @@ def push(
 
 
 def read_predictions(path: Path, corpus: Corpus, config: str) -> list[dict[str, Any]]:
-    """Prediction records, each checked against the config and the article text before sending."""
+    """Prediction records, each checked against the config and the article text before sending.
+    ``path``: a JSONL file, or a folder of JSONL shards (``predict --engine spark``)."""
     texts = dict(zip(corpus["articles"]["article_id"], corpus["articles"]["text"], strict=True))
     allowed = config_values(config)
     records = []
-    for line, record in read_jsonl(path):
-        where = f"{path}:{line}"
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    for file, line, record in ((f, n, r) for f in files for n, r in read_jsonl(f)):
+        where = f"{file}:{line}"
         if not isinstance(record, dict) or not {"task_key", "model_version", "result"} <= set(record):
             raise UnreadableInputError(
-                str(path), "a prediction needs task_key, model_version and result", line=line
+                str(file), "a prediction needs task_key, model_version and result", line=line
             )
         article_id = str(record["task_key"]).split(convert.KEY_SEPARATOR, 1)[0]
         if article_id not in texts:
-            raise UnreadableInputError(str(path), f"unknown task {record['task_key']!r}", line=line)
+            raise UnreadableInputError(str(file), f"unknown task {record['task_key']!r}", line=line)
         try:
             spans, relations = convert.results_to_annotation(record["result"], texts[article_id])
             if convert.results_to_document(record["result"]) and "related" not in allowed:
                 raise convert.ConversionError("document-level choices, but the project's config has none")
         except convert.ConversionError as exc:
             raise UnreadableInputError(
-                str(path), f"prediction does not fit the config: {exc}", line=line
+                str(file), f"prediction does not fit the config: {exc}", line=line
             ) from None
         _check_values(spans, relations, allowed, where)
         score = record.get("score")
         if score is not None and not (isinstance(score, int | float) and 0 <= score <= 1):
-            raise UnreadableInputError(str(path), f"score must be in [0, 1], got {score!r}", line=line)
+            raise UnreadableInputError(str(file), f"score must be in [0, 1], got {score!r}", line=line)
         records.append(record)
     return records
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from schemas.errors import StanceBankError
 from stancebank.project import DATA, DATASET
+from stancebank.spark import add_engine_arguments
 
 if TYPE_CHECKING:
     from train.export import ExportReport
@@ -71,6 +72,23 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise StanceBankError("export --format brat needs --out (a new folder), not the dataset folder")
     command = "export --format brat" if brat else "export"  # the brat one: brat_export.BRAT_COMMAND
     check_output_dir(out, command, inputs=corpus_inputs(data), roots=roots_of(args))
+    if getattr(args, "engine", "local") == "spark" and not brat:
+        from train.spark_export import export_spark
+
+        by_config = export_spark(
+            list(data),
+            out,
+            master=args.master,
+            proportions=proportions,
+            seed=args.seed,
+            policy=policy,
+            project=project,
+            card_path=os.path.relpath(out, project.root) if own else str(out),
+        )
+        for config, splits in by_config.items():
+            print(visible(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items())))
+        print(visible(f"written {out} (engine spark)"))
+        return 0
     corpus = load_valid(data)
     if brat:
         from stancebank.brat_export import export_brat, splits_of
@@ -153,4 +171,5 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="hf: the Hugging Face dataset (default); brat: brat standoff .txt/.ann per article, a folder "
         "per split (give --out a new folder)",
     )
+    add_engine_arguments(parser)
     parser.set_defaults(func=cmd_export)

@@ -150,6 +150,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from train.predict import CLAIM_TASKS, predict, predict_items, write_predictions
 
     inputs = [args.model, args.model.with_suffix(".json"), *corpus_inputs(args.data)]
+    if getattr(args, "engine", "local") == "spark":
+        from train.spark_predict import predict_spark
+
+        n = predict_spark(
+            args.model,
+            list(args.data),
+            args.out,
+            master=args.master,
+            include_annotated=args.include_annotated,
+        )
+        print(visible(f"{n} task(s) pre-annotated (engine spark) → {args.out}/"))
+        print(visible(f"send them with: stancebank studio push --predictions {args.out}"))
+        return 0
     check_output_file(args.out, inputs=inputs, roots=roots_of(args))
     corpus = load_valid(args.data)
     task = model_meta(args.model)["task"]
@@ -256,6 +269,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("--model", type=Path, required=True, help="a model-*.skops file written by train")
     predict.add_argument("data", nargs="*", type=Path, default=[DATA], help="data folders or .jsonl files")
     predict.add_argument("--out", type=Path, default=PREDICTIONS, help="predictions JSONL")
+    from stancebank.spark import add_engine_arguments
+
+    add_engine_arguments(predict)
     predict.add_argument("--include-annotated", action="store_true", help="also tasks that have annotations")
     predict.add_argument(
         "--claim-model",

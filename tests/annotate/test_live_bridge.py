@@ -173,6 +173,22 @@ def test_predictions_round_trip(live_studio: LiveStudio, data_copy: Path, tmp_pa
     assert prediction_ids
 
 
+def test_predictions_folder_of_shards(live_studio: LiveStudio, data_copy: Path, tmp_path: Path) -> None:
+    """``predict --engine spark`` writes a folder of JSONL shards; push sends every shard's records."""
+    studio, title = live_studio.client(), live_studio.project_title("prediction-shards")
+    authored = _authored(data_copy)
+    folder = tmp_path / "predictions"
+    folder.mkdir()
+    for i, (article, annotator) in enumerate(sorted(authored)[:2]):
+        record = authored[(article, annotator)]
+        key = convert.task_key(article, record["target_id"])
+        result = convert.annotation_to_results(record["spans"], record["relations"])
+        line = {"task_key": key, "model_version": "tfidf-lr-1", "score": 0.5, "result": result}
+        (folder / f"predictions-{i:05d}-of-00002.jsonl").write_text(json.dumps(line) + "\n", encoding="utf-8")
+    report = push(studio, load_valid([data_copy]), title=title, predictions=folder)
+    assert report.predictions == 2
+
+
 def test_predictions_outside_the_config_are_refused(
     live_studio: LiveStudio, data_copy: Path, tmp_path: Path
 ) -> None:

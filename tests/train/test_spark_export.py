@@ -1,0 +1,68 @@
+"""``export --engine spark`` writes the local engine's rows, as shards that ``load_dataset`` reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from stancebank.validate import load_valid
+from train.export import export, load
+from train.spark_export import export_spark
+
+pytestmark = pytest.mark.spark
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+KEYS = {
+    "articles": ["article_id", "target_id"],
+    "claims": ["claim_id"],
+    "sources": ["source_id"],
+    "pairs": ["article_id", "target_id"],
+    "annotations": ["annotation_id"],
+}
+
+
+def _sorted(table: pa.Table, config: str) -> pa.Table:
+    return table.sort_by([(k, "ascending") for k in KEYS[config]])
+
+
+def test_spark_export_equals_local(spark, tmp_path: Path) -> None:
+    local = tmp_path / "local" / "hf"
+    export(load_valid([DATA]).tables, local)
+    remote = tmp_path / "spark" / "hf"
+    counts = export_spark([DATA], remote, partitions=3)
+    configs = sorted(p.name for p in local.iterdir() if p.is_dir())
+    assert configs == sorted(p.name for p in remote.iterdir() if p.is_dir())
+    assert len(list((remote / "annotations").glob("train-*-of-*.parquet"))) > 1  # many shards per split
+    for config in configs:
+        want, got = load(local, config), load(remote, config)
+        assert sorted(want) == sorted(got) == sorted(counts[config])
+        for split in want:
+            assert got[split].features == want[split].features
+            assert _sorted(got[split].data.table, config).equals(_sorted(want[split].data.table, config)), (
+                f"{config}/{split}"
+            )
+    assert (remote / "README.md").read_text(encoding="utf-8").startswith("---\n")
+
+
+def test_a_bad_record_in_a_partition_names_file_and_article() -> None:
+    import pandas as pd
+
+    from train.export import ExportError
+    from train.spark_export import partition_tables
+
+    lines = pd.DataFrame(
+        {
+            "kind": ["articles"],
+            "file": ["data/articles.jsonl"],
+            "line": [0],
+            "value": ['{"article_id": "a1", "colour": "red"}'],
+        }
+    )
+    with pytest.raises(ExportError) as caught:
+        partition_tables(lines)
+    assert str(caught.value) == (
+        "data/articles.jsonl: article a1: unknown_field colour=red "
+        "(run 'stancebank validate' for every failure with its line)"
+    )

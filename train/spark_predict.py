@@ -1,0 +1,91 @@
+"""``stancebank predict --engine spark``: a saved claim model over an unlabelled corpus, with Spark.
+
+The JSONL lines are shuffled by ``article_id`` (an article with its targets and annotations in one
+partition); the model file and its metadata are broadcast as bytes and loaded once per partition with
+the trusted types (:func:`train.evaluation.load_model`, through :func:`train.predict.predict`); each
+partition writes one JSONL shard of prediction records that ``studio push --predictions FOLDER`` reads.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from stancebank.files import dumps_jsonl, replace_dir, staging_dir, write_atomic
+
+
+def shard_name(i: int, n: int) -> str:
+    # lead: use train.export.shard_name once merged
+    return f"predictions-{i:05d}-of-{n:05d}.jsonl"
+
+
+def _predict(
+    batches: Iterator[pd.DataFrame], model: Any, name: str, staging: str, include_annotated: bool
+) -> Iterator[pd.DataFrame]:
+    from pyspark import TaskContext
+
+    from stancebank.corpus import Corpus
+    from train.predict import predict
+    from train.spark_export import partition_tables
+
+    lines = pd.concat(list(batches), ignore_index=True)
+    context = TaskContext.get()
+    part = context.partitionId() if context is not None else 0
+    records: list[dict[str, Any]] = []
+    if len(lines):
+        with tempfile.TemporaryDirectory() as folder:
+            model_bytes, meta_bytes = model.value
+            path = Path(folder) / name
+            path.write_bytes(model_bytes)
+            path.with_suffix(".json").write_bytes(meta_bytes)
+            records = predict(path, Corpus(partition_tables(lines)), include_annotated=include_annotated)
+    if records:
+        write_atomic(Path(staging) / f"part-{part:05d}.jsonl", dumps_jsonl(records))
+    yield pd.DataFrame({"part": [part], "records": [len(records)]})
+
+
+def predict_spark(
+    model_path: Path,
+    data: list[Path],
+    out: Path,
+    *,
+    master: str | None = None,
+    include_annotated: bool = False,
+    partitions: int | None = None,
+) -> int:
+    """Write ``out``/predictions-<i>-of-<n>.jsonl (a folder); return the number of records."""
+    from pyspark.sql import functions as F
+
+    from stancebank.spark import session
+    from train.spark_export import read_lines
+
+    spark = session(master, app="stancebank predict")
+    model = spark.sparkContext.broadcast(
+        (model_path.read_bytes(), model_path.with_suffix(".json").read_bytes())
+    )
+    lines = read_lines(spark, data)
+    n = partitions or int(spark.conf.get("spark.sql.shuffle.partitions") or 8)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = staging_dir(out)
+    try:
+        written = (
+            lines.repartition(n, "article_id")
+            .mapInPandas(
+                lambda b: _predict(b, model, model_path.name, str(staging), include_annotated),
+                "part int, records long",
+            )
+            .where(F.col("records") > 0)
+            .collect()
+        )
+        shards = sorted(staging.glob("part-*.jsonl"))
+        for i, shard in enumerate(shards):
+            shard.rename(staging / shard_name(i, len(shards)))
+        replace_dir(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return sum(int(row["records"]) for row in written)
