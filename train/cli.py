@@ -75,6 +75,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     if getattr(args, "engine", "local") == "spark" and not brat:
         from train.spark_export import export_spark
 
+        unsupported = [
+            flag for flag, given in (("--strict", args.strict), ("--push-to-hub", args.push_to_hub)) if given
+        ]
+        if unsupported:
+            raise StanceBankError(
+                f"export --engine spark does not support {', '.join(unsupported)} yet: use --engine local"
+            )
+        load_valid(data)  # the same validation the local engine runs first: invalid data is never exported
+
         by_config = export_spark(
             list(data),
             out,

@@ -66,3 +66,27 @@ def test_a_bad_record_in_a_partition_names_file_and_article() -> None:
         "data/articles.jsonl: article a1: unknown_field colour=red "
         "(run 'stancebank validate' for every failure with its line)"
     )
+
+
+@pytest.mark.parametrize("flag", [["--strict"], ["--push-to-hub", "me/corpus"]])
+def test_spark_export_refuses_what_it_does_not_do(
+    flag: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from stancebank.cli import main
+
+    assert main(["export", str(DATA), "--out", str(tmp_path / "hf"), "--engine", "spark", *flag]) == 2
+    assert f"export --engine spark does not support {flag[0]} yet" in capsys.readouterr().err
+    assert not (tmp_path / "hf").exists()
+
+
+def test_spark_export_validates_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from stancebank.cli import main
+    from tests.corpus_factory import base_records, write_records
+
+    records = base_records()
+    records["annotations"][0]["spans"] = [dict(s) for s in records["annotations"][0]["spans"]]
+    records["annotations"][0]["spans"][0]["end"] += 1
+    write_records(tmp_path / "data", records)
+    assert main(["export", str(tmp_path / "data"), "--out", str(tmp_path / "hf"), "--engine", "spark"]) == 1
+    assert "run 'stancebank validate' for the list" in capsys.readouterr().err
+    assert not (tmp_path / "hf").exists()
