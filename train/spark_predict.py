@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from stancebank.files import dumps_jsonl, replace_dir, staging_dir, write_atomic
+from stancebank.outputs import write_marker
 
 
 def shard_name(i: int, n: int) -> str:
@@ -85,6 +86,7 @@ def predict_spark(
         shards = sorted(staging.glob("part-*.jsonl"))
         for i, shard in enumerate(shards):
             shard.rename(staging / shard_name(i, len(shards)))
+        write_marker(staging, "predict")  # a later `predict --engine spark` may replace this folder
         replace_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

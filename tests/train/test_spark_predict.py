@@ -34,3 +34,30 @@ def test_spark_predictions_equal_local(spark, tmp_path: Path) -> None:
     key = lambda r: r["task_key"]  # noqa: E731
     assert sorted(got, key=key) == sorted(want, key=key)
     assert len(read_predictions(out, corpus, label_config())) == len(want)  # push reads the folder
+
+
+def test_spark_predict_never_replaces_a_users_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mine = tmp_path / "thesis"
+    mine.mkdir()
+    (mine / "chapter1.txt").write_text("mine", encoding="utf-8")
+    model = tmp_path / "model.skops"
+    args = ["predict", "--model", str(model), str(DATA), "--engine", "spark", "--out", str(mine)]
+    assert main(args) == 2
+    assert "a non-empty folder that stancebank did not write" in capsys.readouterr().err
+    assert [p.name for p in mine.iterdir()] == ["chapter1.txt"]
+    assert (mine / "chapter1.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_spark_predict_refuses_to_write_over_its_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "articles.jsonl").write_bytes((DATA / "articles.jsonl").read_bytes())
+    before = sorted(p.name for p in data.iterdir())
+    model = tmp_path / "model.skops"
+    assert main(["predict", "--model", str(model), str(data), "--engine", "spark", "--out", str(data)]) == 2
+    assert "stancebank: error:" in capsys.readouterr().err
+    assert sorted(p.name for p in data.iterdir()) == before
