@@ -16,10 +16,10 @@ from pathlib import Path
 
 
 def _validate(data: Path) -> None:
-    from stancebank.corpus import read_corpus
-    from stancebank.validate import validate_corpus
+    """What ``stancebank validate DATA`` runs: the annotations in chunks (default size)."""
+    from stancebank.validate import validate_paths
 
-    failures = validate_corpus(read_corpus([data]))
+    failures, _, _ = validate_paths([data])
     assert failures == [], failures[:3]
 
 
