@@ -223,11 +223,11 @@ def convert_snapshot(
         rejects_file = snapshot.with_name(snapshot.name.replace(".export.json", ".rejects.jsonl"))
         for output in (target, rejects_file):
             check_output_file(output, inputs=[*base, snapshot, meta_path])
-        pullcheck.check_base(corpus)
+        side = pullcheck.check_base(corpus)
         kept = 0
         with _AtomicLines(target) as out:
             for chunk in pullcheck.chunks(converted.lines(), check_size):
-                lines, late = pullcheck.checked(chunk, corpus, target)
+                lines, late = pullcheck.checked(chunk, corpus, target, side)
                 rejects += late
                 kept += len(lines)
                 out.write(lines)

@@ -533,8 +533,9 @@ def _chunk(path: Path, lines: list[bytes], first: int, scan: _Scan, repeated: se
 def _verify(chunk: Corpus, expected: dict[tuple[str, int], int]) -> None:
     """Each annotation row's id has the key its line was grouped by."""
     frame = chunk.tables["annotations"]
-    for file, line, value in zip(frame["_file"], frame["_line"], frame["annotation_id"], strict=True):
-        if expected.get((str(file), int(line))) != _id_key(value if isinstance(value, str) else None):
+    columns = (frame["_file"].tolist(), frame["_line"].tolist(), frame["annotation_id"].tolist())
+    for file, line, value in zip(*columns, strict=True):
+        if expected.get((str(file), int(line))) != _id_key(value):
             raise Regroup(f"{file}:{line}: annotation id read differently by the scan")
 
 

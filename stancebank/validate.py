@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import queue
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -230,7 +232,7 @@ def _merged(found: list[tuple[Rank, tuple[int, int, int], Failure]]) -> list[Fai
 
 
 def validate_paths(
-    paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES
+    paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES, *, ahead: bool = True
 ) -> tuple[list[Failure], dict[str, int], list[str]]:
     """Validate data files (or directories) reading the annotations in chunks of ``chunk_lines``
     lines: the failure table of :func:`validate_corpus` on the whole corpus, the rows read per table,
@@ -239,12 +241,52 @@ def validate_paths(
     try:
         read = read_chunked(paths, chunk_lines)
         validation = Validation(read.side, read.files)
-        for chunk in read.chunks:
+        for chunk in _ahead(read.chunks) if ahead else read.chunks:
             validation.add(chunk)
     except Regroup:  # an id read two ways (a key given twice): the whole corpus at once
         corpus = read_corpus(paths)
         return validate_corpus(corpus), {n: len(f) for n, f in corpus.tables.items()}, corpus.files
     return validation.failures(), validation.rows, read.files
+
+
+def _ahead(chunks: Iterator[Corpus]) -> Iterator[Corpus]:
+    """The chunks, the next one read in a thread while the current one is checked (Arrow's parser and
+    the numpy work release the GIL, so reading and checking overlap on two cores). At most two chunks
+    exist at once: the one checked and the one read."""
+    tokens = threading.Semaphore(2)
+    handoff: queue.Queue[Any] = queue.Queue()
+    stop = threading.Event()
+    end = object()
+
+    def read() -> None:
+        try:
+            while True:
+                while not tokens.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+                item = next(chunks, end)
+                handoff.put(item)
+                if item is end:
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            handoff.put(exc)
+
+    reader = threading.Thread(target=read, name="stancebank-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            tokens.release()
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _attribute_columns(frame: pd.DataFrame, index: int | None, rule: str) -> str | None:
