@@ -396,10 +396,10 @@ def _raise_earlier(files: list[Path], annotation_files: list[Path], exc: Unreada
                 pass
 
 
-def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(number of the first line, bytes) of an annotation file, whole lines at a time."""
+def _blocks(path: Path) -> Iterator[bytes]:
+    """An annotation file in blocks of whole lines."""
     with open_input(path, "a .jsonl file") as handle:
-        rest, line = b"", 1
+        rest = b""
         while block := handle.read(_BLOCK):
             block = rest + block
             cut = block.rfind(b"\n") + 1
@@ -407,10 +407,9 @@ def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
                 rest = block
                 continue
             rest = block[cut:]
-            yield line, block[:cut]
-            line += block.count(b"\n", 0, cut)
+            yield block[:cut]
         if rest:
-            yield line, rest
+            yield rest
 
 
 def _split(block: bytes) -> list[bytes]:
@@ -423,7 +422,8 @@ def _scan(path: Path) -> _Scan:
     keys: list[int] = []
     empty, depth, integer = True, None, None
     try:
-        for first, block in _blocks(path):
+        first = 1
+        for block in _blocks(path):
             if first == 1 and block.startswith(_BOM):
                 return _Scan(np.zeros(0, np.int64), np.zeros(0, np.int64), _error(path, _BOM_MESSAGE, 1))
             empty = empty and (not block or block.isspace())
@@ -437,10 +437,12 @@ def _scan(path: Path) -> _Scan:
                     check_json_bytes(path, block, first_line=first, depth=False)
                 except UnreadableInputError as exc:
                     integer = exc
-            for number, raw in enumerate(_split(block), start=first):
+            found = _split(block)
+            for number, raw in enumerate(found, start=first):
                 if raw.strip():
                     lines.append(number)
                     keys.append(_key(raw))
+            first += len(found)
     except UnreadableInputError as exc:
         depth = exc  # the file cannot be opened
     error = _error(path, "file is empty") if empty and depth is None else depth or integer
@@ -481,50 +483,76 @@ def _chunks(
     for path, scan in zip(files, scans, strict=True):
         if scan.error is not None:
             raise scan.error
-        lines: list[bytes] = []
-        first, name = 1, str(path)
-        for start, block in _blocks(path):
-            found = _split(block)
-            if repeated:  # held back, parsed now (an unreadable line raises in its turn)
-                at, upto = np.searchsorted(scan.lines, [start, start + len(found)])
-                numbers = scan.lines[at:upto][np.isin(scan.keys[at:upto], list(repeated))]
-                for number in numbers.tolist():
-                    parsed = _parse_line(path, number, found[number - start])
-                    if parsed is not _BLANK:
-                        held.append((parsed, (name, number)))
-                    found[number - start] = b""
-            if not lines:
-                first = start
-            lines += found
-            whole = len(lines) - len(lines) % size
-            for at in range(0, whole, size):
-                yield from _chunk(path, lines[at : at + size], first + at, scan, repeated)
-            lines, first = lines[whole:], first + whole
-        if lines:
-            yield from _chunk(path, lines, first, scan, repeated)
+        pieces: list[bytes] = []  # whole lines of the next chunk
+        count, first, start = 0, 1, 1  # lines in pieces; number of the chunk's, of the block's first line
+        for data in _blocks(path):
+            block = _hold(path, scan, repeated, data, start, held) if repeated else data
+            ends = _line_ends(block)
+            taken = 0
+            while count + len(ends) - taken >= size:
+                upto = taken + size - count
+                pieces.append(block[int(ends[taken - 1]) if taken else 0 : int(ends[upto - 1])])
+                yield from _chunk(path, b"".join(pieces), first, size, scan, repeated)
+                pieces, count, first, taken = [], 0, first + size, upto
+            if taken < len(ends):
+                pieces.append(block[int(ends[taken - 1]) if taken else 0 :])
+                count += len(ends) - taken
+            start += len(ends)
+        if pieces:
+            yield from _chunk(path, b"".join(pieces), first, count, scan, repeated)
     if held:
         chunk = corpus_from_records({"annotations": held}, names)
         _verify(chunk, {origin: _id_key(record.get("annotation_id")) for record, origin in held})
         yield chunk
 
 
-def _chunk(path: Path, lines: list[bytes], first: int, scan: _Scan, repeated: set[int]) -> Iterator[Corpus]:
-    """The chunk of ``lines`` (numbered from ``first``; held-back lines blanked), if it holds a line."""
+def _line_ends(block: bytes) -> np.ndarray:
+    """The offset just past each line of a block (its line break, or the block's end)."""
+    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 0x0A) + 1
+    return ends if block.endswith(b"\n") else np.append(ends, len(block))
+
+
+def _hold(
+    path: Path,
+    scan: _Scan,
+    repeated: set[int],
+    block: bytes,
+    start: int,
+    held: list[tuple[dict[str, Any], tuple[str, int]]],
+) -> bytes:
+    """The block with the lines of repeated ids blanked; those lines parsed now (an unreadable one
+    raises in its turn) and added to ``held``."""
+    found = _split(block)
+    at, upto = np.searchsorted(scan.lines, [start, start + len(found)])
+    numbers = scan.lines[at:upto][np.isin(scan.keys[at:upto], list(repeated))]
+    if not len(numbers):
+        return block
+    for number in numbers.tolist():
+        parsed = _parse_line(path, number, found[number - start])
+        if parsed is not _BLANK:
+            held.append((parsed, (str(path), number)))
+        found[number - start] = b""
+    return b"\n".join(found) + (b"\n" if block.endswith(b"\n") else b"")
+
+
+def _chunk(
+    path: Path, data: bytes, first: int, count: int, scan: _Scan, repeated: set[int]
+) -> Iterator[Corpus]:
+    """The chunk of ``count`` lines ``data`` numbered from ``first`` (held-back lines blanked), if it
+    holds a line."""
     from stancebank.fastread import read_tables
 
-    if not any(lines):
+    if not data.strip():
         return
-    data = b"\n".join(lines)
     name = str(path)
     tables = read_tables([path], {path: data}, first_line=first, checked=True)
     if tables is not None:
         chunk = Corpus(tables, [], set(), [name])
     else:
         builder = _Builder()
-        _add_lines(builder, "annotations", name, _parse_lines(path, lines, first))
+        _add_lines(builder, "annotations", name, _parse_lines(path, _split(data), first))
         chunk = Corpus(builder.frames([name]), builder.failures, builder.blanked, [name])
-    at = np.searchsorted(scan.lines, first)
-    upto = np.searchsorted(scan.lines, first + len(lines))
+    at, upto = np.searchsorted(scan.lines, [first, first + count])
     expected = dict(zip(scan.lines[at:upto].tolist(), scan.keys[at:upto].tolist(), strict=True))
     _verify(chunk, {(name, line): key for line, key in expected.items() if key not in repeated})
     yield chunk
