@@ -480,13 +480,14 @@ def _chunks(
     files: list[Path], scans: list[_Scan], repeated: set[int], size: int, names: list[str]
 ) -> Iterator[Corpus]:
     held: list[tuple[dict[str, Any], tuple[str, int]]] = []  # lines of repeated ids, parsed, in order
+    keys: dict[tuple[str, int], int] = {}  # their keys as the scan read them
     for path, scan in zip(files, scans, strict=True):
         if scan.error is not None:
             raise scan.error
         pieces: list[bytes] = []  # whole lines of the next chunk
         count, first, start = 0, 1, 1  # lines in pieces; number of the chunk's, of the block's first line
         for data in _blocks(path):
-            block = _hold(path, scan, repeated, data, start, held) if repeated else data
+            block = _hold(path, scan, repeated, data, start, (held, keys)) if repeated else data
             ends = _line_ends(block)
             taken = 0
             while count + len(ends) - taken >= size:
@@ -502,7 +503,7 @@ def _chunks(
             yield from _chunk(path, b"".join(pieces), first, count, scan, repeated)
     if held:
         chunk = corpus_from_records({"annotations": held}, names)
-        _verify(chunk, {origin: _id_key(record.get("annotation_id")) for record, origin in held})
+        _verify(chunk, keys)
         yield chunk
 
 
@@ -518,19 +519,23 @@ def _hold(
     repeated: set[int],
     block: bytes,
     start: int,
-    held: list[tuple[dict[str, Any], tuple[str, int]]],
+    into: tuple[list[tuple[dict[str, Any], tuple[str, int]]], dict[tuple[str, int], int]],
 ) -> bytes:
     """The block with the lines of repeated ids blanked; those lines parsed now (an unreadable one
     raises in its turn) and added to ``held``."""
     found = _split(block)
     at, upto = np.searchsorted(scan.lines, [start, start + len(found)])
-    numbers = scan.lines[at:upto][np.isin(scan.keys[at:upto], list(repeated))]
-    if not len(numbers):
+    chosen = np.isin(scan.keys[at:upto], list(repeated))
+    if not chosen.any():
         return block
-    for number in numbers.tolist():
+    held, keys = into
+    for number, key in zip(
+        scan.lines[at:upto][chosen].tolist(), scan.keys[at:upto][chosen].tolist(), strict=True
+    ):
         parsed = _parse_line(path, number, found[number - start])
         if parsed is not _BLANK:
             held.append((parsed, (str(path), number)))
+            keys[str(path), number] = key
         found[number - start] = b""
     return b"\n".join(found) + (b"\n" if block.endswith(b"\n") else b"")
 

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.errors import UnreadableInputError
-from stancebank.corpus import read_corpus
+from stancebank.corpus import Regroup, read_chunked, read_corpus
 from stancebank.failures import Failure
 from stancebank.validate import validate_corpus, validate_paths
 from tests.corpus_factory import base_records, mutated, write_records
@@ -162,3 +162,27 @@ def test_any_mix_of_broken_annotations(
     write_records(root, records)
     whole = _whole([root])
     assert _chunked([root], size) == whole
+
+
+@pytest.mark.parametrize("first", ["a1:t1:amira", "zz"], ids=["held back", "not held back"])
+def test_an_id_given_twice_on_one_line(tmp_path: Path, first: str) -> None:
+    """JSON keeps the last of a key given twice; the scan reads the first: the corpus is read whole."""
+    records = mutated(_repeated)
+    records["annotations"][1]["annotation_id"] = "a1:t1:amira-4"
+    write_records(tmp_path, records)
+    path = tmp_path / "annotations" / "amira.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("{", f'{{"annotation_id": "{first}", ', 1)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(Regroup):
+        list(read_chunked([tmp_path], 2).chunks)
+    assert _same([tmp_path])
+
+
+def test_the_first_unreadable_file_in_the_order_given(tmp_path: Path) -> None:
+    write_records(tmp_path, base_records())
+    annotations = tmp_path / "annotations" / "amira.jsonl"
+    annotations.write_bytes(annotations.read_bytes() + b'{"annotation_id": \n')
+    (tmp_path / "targets.jsonl").write_bytes(b"{,}\n")
+    assert str(_same([annotations, tmp_path / "targets.jsonl"])).startswith(f"unreadable: {annotations}")
+    assert str(_same([tmp_path])).startswith(f"unreadable: {tmp_path / 'targets.jsonl'}")
