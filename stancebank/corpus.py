@@ -493,14 +493,17 @@ def _chunks(
             while count + len(ends) - taken >= size:
                 upto = taken + size - count
                 pieces.append(block[int(ends[taken - 1]) if taken else 0 : int(ends[upto - 1])])
-                yield from _chunk(path, b"".join(pieces), first, size, scan, repeated)
+                chunk = _chunk(path, b"".join(pieces), first, size, scan, repeated)
                 pieces, count, first, taken = [], 0, first + size, upto
+                if chunk is not None:
+                    yield chunk
             if taken < len(ends):
                 pieces.append(block[int(ends[taken - 1]) if taken else 0 :])
                 count += len(ends) - taken
             start += len(ends)
-        if pieces:
-            yield from _chunk(path, b"".join(pieces), first, count, scan, repeated)
+        chunk = _chunk(path, b"".join(pieces), first, count, scan, repeated) if pieces else None
+        if chunk is not None:
+            yield chunk
     if held:
         chunk = corpus_from_records({"annotations": held}, names)
         _verify(chunk, keys)
@@ -540,15 +543,13 @@ def _hold(
     return b"\n".join(found) + (b"\n" if block.endswith(b"\n") else b"")
 
 
-def _chunk(
-    path: Path, data: bytes, first: int, count: int, scan: _Scan, repeated: set[int]
-) -> Iterator[Corpus]:
+def _chunk(path: Path, data: bytes, first: int, count: int, scan: _Scan, repeated: set[int]) -> Corpus | None:
     """The chunk of ``count`` lines ``data`` numbered from ``first`` (held-back lines blanked), if it
     holds a line."""
     from stancebank.fastread import read_tables
 
     if not data.strip():
-        return
+        return None
     name = str(path)
     tables = read_tables([path], {path: data}, first_line=first, checked=True)
     if tables is not None:
@@ -560,7 +561,7 @@ def _chunk(
     at, upto = np.searchsorted(scan.lines, [first, first + count])
     expected = dict(zip(scan.lines[at:upto].tolist(), scan.keys[at:upto].tolist(), strict=True))
     _verify(chunk, {(name, line): key for line, key in expected.items() if key not in repeated})
-    yield chunk
+    return chunk
 
 
 def _verify(chunk: Corpus, expected: dict[tuple[str, int], int]) -> None:
