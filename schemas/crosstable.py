@@ -2,6 +2,8 @@
 
 :func:`joined_tables` builds one frame per rule family by joining a base table to what it points at;
 the frame keeps the base table's index, so every failure maps back to the row (file, line) it came from.
+The article side (texts, id indexes, target -> article) is built once by :func:`prepare_articles` and
+joined to any number of annotation chunks by :func:`annotation_tables` (``validate``, ``studio pull``).
 """
 
 from __future__ import annotations
