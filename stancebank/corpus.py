@@ -418,8 +418,8 @@ def _split(block: bytes) -> list[bytes]:
 
 
 def _scan(path: Path) -> _Scan:
-    lines: list[int] = []
-    keys: list[int] = []
+    lines: list[np.ndarray] = []  # per block (a Python int per line would cost 5x the memory)
+    keys: list[np.ndarray] = []
     empty, depth, integer = True, None, None
     try:
         first = 1
@@ -438,15 +438,15 @@ def _scan(path: Path) -> _Scan:
                 except UnreadableInputError as exc:
                     integer = exc
             found = _split(block)
-            for number, raw in enumerate(found, start=first):
-                if raw.strip():
-                    lines.append(number)
-                    keys.append(_key(raw))
+            kept = [number for number, raw in enumerate(found, start=first) if raw.strip()]
+            lines.append(np.array(kept, dtype=np.int64))
+            keys.append(np.array([_key(found[number - first]) for number in kept], dtype=np.int64))
             first += len(found)
     except UnreadableInputError as exc:
         depth = exc  # the file cannot be opened
     error = _error(path, "file is empty") if empty and depth is None else depth or integer
-    return _Scan(np.array(lines, dtype=np.int64), np.array(keys, dtype=np.int64), error)
+    none = np.zeros(0, np.int64)
+    return _Scan(np.concatenate([none, *lines]), np.concatenate([none, *keys]), error)
 
 
 def _error(path: Path, message: str, line: int | None = None) -> UnreadableInputError:
