@@ -220,7 +220,8 @@ def convert_snapshot(
         "config_hash": actual,
         "guideline_version": GUIDELINE_VERSION,
     }
-    shared = {"snapshot": snapshot, "options": options, "corpus": corpus, "target": target}
+    side = pullcheck.check_base(corpus)  # before the workers fork: they inherit the prepared articles
+    shared = {"snapshot": snapshot, "options": options, "corpus": corpus, "target": target, "side": side}
     with (
         tempfile.TemporaryDirectory(prefix="stancebank-pull-") as spool,
         OrderedPool(jobs or parallel.usable_cores(), shared) as pool,
@@ -235,7 +236,6 @@ def convert_snapshot(
         rejects_file = snapshot.with_name(snapshot.name.replace(".export.json", ".rejects.jsonl"))
         for output in (target, rejects_file):
             check_output_file(output, inputs=[*base, snapshot, meta_path])
-        pullcheck.check_base(corpus)
         kept = 0
         with _AtomicLines(target) as out:
             for lines, late in pool.map(_check_in_worker, pullcheck.chunks(converted.lines(), check_size)):
@@ -302,7 +302,7 @@ def _convert_in_worker(batch: Batch) -> _Batch:
 
 def _check_in_worker(chunk: list[bytes]) -> tuple[list[bytes], list[convert.Reject]]:
     shared = parallel.state()
-    return pullcheck.checked(chunk, shared["corpus"], shared["target"])
+    return pullcheck.checked(chunk, shared["corpus"], shared["target"], shared["side"])
 
 
 def _convert_batch(snapshot: Path, batch: Batch, options: dict[str, Any]) -> _Batch:

@@ -78,7 +78,7 @@ def corpus_size(folder: Path) -> tuple[int, int, int]:
         with file.open("rb") as handle:
             while block := handle.read(1 << 24):
                 annotations += block.count(b"\n")
-                spans += block.count(b'"span_id"')
+                spans += block.count(b'"label"')  # spans carry a label, relations a type
     return articles, annotations, spans
 
 
@@ -88,7 +88,8 @@ def command_for(
     line = [stancebank, command, str(corpus)]
     if command == "export":
         line += ["--out", str(out)]
-    line += ["--engine", engine]
+    if engine != "local":  # the local engine is the default (and the only one some commands have)
+        line += ["--engine", engine]
     if engine == "spark" and master:
         line += ["--master", master]
     return line

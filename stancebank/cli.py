@@ -55,18 +55,16 @@ def _failure_table(failures: list[Failure]) -> Table:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from stancebank.corpus import read_corpus
-    from stancebank.validate import validate_corpus
+    from stancebank.validate import validate_paths
 
-    corpus = read_corpus(args.paths)
-    failures = validate_corpus(corpus)
+    failures, rows, files = validate_paths(args.paths, args.chunk_lines)
     if args.format == "json":
         print(json_safe(json.dumps([f._asdict() for f in failures], ensure_ascii=False, indent=1)))
     elif failures:
         Console(width=200).print(_failure_table(failures))
     else:
-        counts = ", ".join(f"{len(frame)} {name}" for name, frame in corpus.tables.items())
-        print(f"valid: {len(corpus.files)} file(s), {counts}")
+        counts = ", ".join(f"{count} {name}" for name, count in rows.items())
+        print(f"valid: {len(files)} file(s), {counts}")
     return EXIT_INVALID if failures else EXIT_OK
 
 
@@ -99,6 +97,16 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(f"written {path.relative_to(root)}")
     print(f"project {root.name!r} ready in {root}; next: stancebank import text PATH… (from inside it)")
     return EXIT_OK
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
         "paths", nargs="*", type=Path, default=[DATA], help="data directories or .jsonl files"
     )
     validate.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    validate.add_argument(
+        "--chunk-lines",
+        type=_positive,
+        default=20_000,
+        metavar="N",
+        help="annotation lines validated at a time (memory grows with N, not with the corpus)",
+    )
     validate.set_defaults(func=cmd_validate)
 
     summary = sub.add_parser(
