@@ -172,12 +172,15 @@ def test_verify_catches_a_changed_file(
     out = tmp_path / "hf"
     export(tables, out)
     before = _hashes(out)
-    real = export_module._write_parquet
+    real = export_module._write_shard
 
-    def drop_a_row(rows: pa.Table, config: str, path: Path) -> str:
-        return real(rows[:-1] if config == "claims" and path.name.startswith("train") else rows, config, path)
+    def drop_a_row(pieces: Any, config: str, path: Path, batch: int) -> str:
+        rows = pa.concat_tables(list(pieces))
+        return real(
+            [rows[:-1] if config == "claims" and path.name.startswith("train") else rows], config, path, batch
+        )
 
-    monkeypatch.setattr(export_module, "_write_parquet", drop_a_row)
+    monkeypatch.setattr(export_module, "_write_shard", drop_a_row)
     with pytest.raises(ExportError, match=r"claims/train: wrote (\d+) rows, re-loaded (\d+)") as caught:
         export(tables, out)
     wrote, reloaded = map(int, re.findall(r"\d+", str(caught.value))[-2:])
@@ -251,16 +254,17 @@ def test_verify_catches_a_changed_cell(
     tables: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Same row count, one cell different on disk: the cell-for-cell comparison refuses it."""
-    real = export_module._write_parquet
+    real = export_module._write_shard
 
-    def change_a_cell(encoded: pa.Table, config: str, path: Path) -> str:
+    def change_a_cell(pieces: Any, config: str, path: Path, batch: int) -> str:
+        encoded = pa.concat_tables(list(pieces))
         if config == "claims" and path.name.startswith("train"):
             texts = encoded.column("text").to_pylist()
             texts[0] = texts[0] + " (changed)"
             encoded = encoded.set_column(encoded.schema.get_field_index("text"), "text", pa.array(texts))
-        return real(encoded, config, path)
+        return real([encoded], config, path, batch)
 
-    monkeypatch.setattr(export_module, "_write_parquet", change_a_cell)
+    monkeypatch.setattr(export_module, "_write_shard", change_a_cell)
     with pytest.raises(ExportError, match=r"claims/train: the re-loaded rows differ"):
         export(tables, tmp_path / "hf")
     assert not (tmp_path / "hf").exists()
