@@ -43,6 +43,7 @@ from stancebank.files import replace_dir, staging_dir
 from stancebank.outputs import check_output_dir, write_marker
 from stancebank.project import DEFAULT_POLICY, Project, load_project
 from train.card import CardContext, dataset_card
+from train.cli import DEFAULT_SHARD_SIZE as CLI_SHARD_SIZE
 from train.features import FEATURES, OPTIONAL_CONFIGS
 from train.rows import build_rows
 from train.splits import SPLITS, assign_splits, predefined_splits
@@ -50,7 +51,7 @@ from train.votes import ONLY, PARTLY, USED, VOTES, Selection, account, select
 
 CONFIGS = tuple(FEATURES)
 #: Rows per parquet file (``--shard-size``): the shipped corpus and most projects get one per split.
-DEFAULT_SHARD_SIZE = 1_000_000
+DEFAULT_SHARD_SIZE = CLI_SHARD_SIZE
 #: Articles per partition: what one build (selection, rows, encoding) holds at once.
 PARTITION_ARTICLES = 10_000
 #: Columns of the claims/pairs rows the splits are assigned from (in row order).
@@ -63,9 +64,9 @@ CARD_COLUMNS = {
 }
 
 
-def shard_name(split: str, i: int, n: int) -> str:
+def shard_name(split: str, i: int, n: int, ext: str = "parquet") -> str:
     """The file name of shard ``i`` of ``n`` of a split (the layout ``datasets`` and the Hub expect)."""
-    return f"{split}-{i:05d}-of-{n:05d}.parquet"
+    return f"{split}-{i:05d}-of-{n:05d}.{ext}"
 
 
 class ExportError(StanceBankError, RuntimeError):
