@@ -43,8 +43,26 @@ def parse_policy(text: str | Sequence[str]) -> tuple[str, ...]:
     return rules
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
+def _columns(frame: pd.DataFrame, names: Sequence[str]) -> list[list[Any]]:
+    return [frame[name].tolist() for name in names]
+
+
+#: Span fields the policy and the votes read.
+_SPAN_FIELDS = ("span_id", "label", "start", "end", *V.ATTRIBUTE_VALUES)
+
+
+def _spans_by_annotation(spans: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Annotation id -> its spans as records (file order), built column-wise in one pass: a groupby
+    with a record conversion per annotation costs a pandas call per annotation."""
+    names = [name for name in _SPAN_FIELDS if name in spans]
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for annotation_id, *values in zip(*_columns(spans, ["annotation_id", *names]), strict=True):
+        grouped.setdefault(str(annotation_id), []).append(dict(zip(names, values, strict=True)))
+    return grouped
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
 def _span(row: dict[str, Any]) -> Span:
@@ -64,8 +82,12 @@ def _agreement(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> int:
     return sum(_attributes(by_id_a[x.span_id]) == _attributes(by_id_b[y.span_id]) for x, y in pairs)
 
 
-def _majority(members: pd.DataFrame, spans_of: dict[str, list[dict[str, Any]]]) -> str | None:
-    humans = members.loc[members["annotator"] != V.GOLD_ANNOTATOR, "annotation_id"].tolist()
+#: A task's annotation as the policy reads it.
+_MEMBER = ("annotation_id", "annotator", "created_at", "updated_at")
+
+
+def _majority(members: list[dict[str, Any]], spans_of: dict[str, list[dict[str, Any]]]) -> str | None:
+    humans = [str(m["annotation_id"]) for m in members if m["annotator"] != V.GOLD_ANNOTATOR]
     if len(humans) < 2:
         return None
     scores = {
@@ -81,12 +103,16 @@ def choose(
 ) -> pd.DataFrame:
     """One annotation per task with the rule that chose it (column ``chosen_by``)."""
     policy = parse_policy(policy)
-    spans_of: dict[str, list[dict[str, Any]]] = {}
-    if "majority" in policy:
-        for annotation_id, group in spans.groupby("annotation_id", sort=False):
-            spans_of[str(annotation_id)] = _records(group)
+    spans_of = _spans_by_annotation(spans) if "majority" in policy else {}
+    tasks: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    names = [name for name in _MEMBER if name in annotations]
+    columns = _columns(annotations, ["article_id", "target_id", *names])
+    for article_id, target_id, *values in zip(*columns, strict=True):
+        if _missing(article_id) or _missing(target_id):
+            continue  # groupby leaves such rows out
+        tasks.setdefault((article_id, target_id), []).append(dict(zip(names, values, strict=True)))
     chosen: list[tuple[str, str]] = []
-    for _, members in annotations.groupby(["article_id", "target_id"], sort=True):
+    for members in tasks.values():
         pick = _pick(members, policy, spans_of)
         if pick is not None:
             chosen.append(pick)
@@ -94,24 +120,31 @@ def choose(
     return annotations.merge(ids, on="annotation_id", how="inner")
 
 
+def _key(member: dict[str, Any], names: Sequence[str], missing: int) -> tuple[tuple[int, Any], ...]:
+    """A sort key where a missing value sorts before (``missing=0``) or after (``missing=1``) any value."""
+    return tuple(
+        (missing, "") if _missing(member.get(name)) else (1 - missing, member[name]) for name in names
+    )
+
+
 def _pick(
-    members: pd.DataFrame, policy: Sequence[str], spans_of: dict[str, list[dict[str, Any]]]
+    members: list[dict[str, Any]], policy: Sequence[str], spans_of: dict[str, list[dict[str, Any]]]
 ) -> tuple[str, str] | None:
     for rule in policy:
         if rule == "gold":
-            gold = members.loc[members["annotator"] == V.GOLD_ANNOTATOR, "annotation_id"]
-            if len(gold):
-                return str(gold.min()), rule
+            gold = [str(m["annotation_id"]) for m in members if m["annotator"] == V.GOLD_ANNOTATOR]
+            if gold:
+                return min(gold), rule
         elif rule == "majority":
             winner = _majority(members, spans_of)
             if winner is not None:
                 return winner, rule
-        elif rule == "latest":
-            order = members.sort_values(["updated_at", "created_at", "annotation_id"], na_position="first")
-            return str(order["annotation_id"].iloc[-1]), rule
-        elif rule == "earliest":
-            order = members.sort_values(["created_at", "annotation_id"], na_position="last")
-            return str(order["annotation_id"].iloc[0]), rule
+        elif rule == "latest":  # sorted with missing times first: the last one
+            latest = max(members, key=lambda m: _key(m, ("updated_at", "created_at", "annotation_id"), 0))
+            return str(latest["annotation_id"]), rule
+        elif rule == "earliest":  # sorted with missing times last: the first one
+            earliest = min(members, key=lambda m: _key(m, ("created_at", "annotation_id"), 1))
+            return str(earliest["annotation_id"]), rule
     return None
 
 
@@ -122,14 +155,17 @@ def votes(
     every human annotation's span matched (overlap rule) to a CLAIM/SOURCE span of its task's chosen
     annotation. The chosen annotation votes for itself unless it is the gold."""
     wanted = spans.loc[spans["label"].isin(list(labels))]
-    by_annotation = {str(k): _records(g) for k, g in wanted.groupby("annotation_id", sort=False)}
+    by_annotation = _spans_by_annotation(wanted)
     humans = annotations.loc[annotations["annotator"] != V.GOLD_ANNOTATOR]
-    voters = {
-        key: list(zip(g["annotation_id"].astype(str), g["annotator"].astype(str), strict=True))
-        for key, g in humans.groupby(["article_id", "target_id"], sort=False)
-    }
+    voters: dict[tuple[Any, Any], list[tuple[str, str]]] = {}
+    cells = _columns(humans, ["article_id", "target_id", "annotation_id", "annotator"])
+    for article_id, target_id, annotation_id, annotator in zip(*cells, strict=True):
+        if not (_missing(article_id) or _missing(target_id)):
+            voters.setdefault((article_id, target_id), []).append((str(annotation_id), str(annotator)))
     rows: list[dict[str, Any]] = []
-    for record in chosen.to_dict("records"):
+    names = ["annotation_id", "article_id", "target_id"]
+    for values in zip(*_columns(chosen, names), strict=True):
+        record = dict(zip(names, values, strict=True))
         own = by_annotation.get(str(record["annotation_id"]), [])
         if not own:
             continue
