@@ -37,6 +37,7 @@ from datasets.arrow_writer import get_parquet_column_options
 from datasets.utils.py_utils import convert_file_size_to_int
 
 from annotate.agreement_report import data_hash
+from schemas import vocabulary as V
 from schemas.errors import StanceBankError
 from schemas.offsets import ArticleTexts
 from stancebank.files import replace_dir, staging_dir
@@ -671,16 +672,30 @@ def _empty_splits(by_split: dict[str, dict[str, pa.Table]], ours: bool) -> list[
 
 
 def matching_agreement(path: Path | None, tables: dict[str, pd.DataFrame]) -> dict[str, Any] | None:
-    """The agreement report at ``path`` when it was computed on the same data (its ``data_sha256``)."""
+    """The agreement report at ``path`` when it was computed on the same data (its ``data_sha256``).
+    A report about another number of shared tasks cannot match: the hash is not computed for it."""
     if path is None or not path.is_file():
         return None
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
-    if not isinstance(report, dict) or report.get("data_sha256") != data_hash(tables):
+    if not isinstance(report, dict):
+        return None
+    overall = report.get("scopes", {}).get("overall") if isinstance(report.get("scopes"), dict) else None
+    tasks = overall.get("tasks") if isinstance(overall, dict) else None
+    if isinstance(tasks, int) and tasks != shared_tasks(tables["annotations"]):
+        return None
+    if report.get("data_sha256") != data_hash(tables):
         return None
     return report
+
+
+def shared_tasks(annotations: pd.DataFrame) -> int:
+    """Tasks with two or more human annotators (an agreement report's ``tasks`` overall)."""
+    humans = annotations.loc[annotations["annotator"] != V.GOLD_ANNOTATOR]
+    per_task = humans.groupby(["article_id", "target_id"])["annotator"].nunique()
+    return int((per_task >= 2).sum())
 
 
 def _digest(folder: Path) -> str:

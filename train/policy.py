@@ -71,15 +71,21 @@ def _span(row: dict[str, Any]) -> Span:
 
 def _attributes(row: dict[str, Any]) -> tuple[Any, ...]:
     names = V.SPAN_ATTRIBUTES[V.SpanLabel(row["label"])]
-    return tuple(None if pd.isna(row.get(n)) else row.get(n) for n in names)
+    return tuple(None if _missing(row.get(n)) else row.get(n) for n in names)
 
 
-def _agreement(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> int:
+#: An annotation's spans for matching, and each span id's attribute values.
+_Prepared = tuple[list[Span], dict[str, tuple[Any, ...]]]
+
+
+def _prepare(rows: list[dict[str, Any]]) -> _Prepared:
+    return [_span(s) for s in rows], {str(s["span_id"]): _attributes(s) for s in rows}
+
+
+def _agreement(a: _Prepared, b: _Prepared) -> int:
     """Spans of ``a`` and ``b`` paired by the overlap rule that also carry the same attribute values."""
-    by_id_a = {str(s["span_id"]): s for s in a}
-    by_id_b = {str(s["span_id"]): s for s in b}
-    pairs = match([_span(s) for s in a], [_span(s) for s in b], "overlap")
-    return sum(_attributes(by_id_a[x.span_id]) == _attributes(by_id_b[y.span_id]) for x, y in pairs)
+    pairs = match(a[0], b[0], "overlap")
+    return sum(a[1][x.span_id] == b[1][y.span_id] for x, y in pairs)
 
 
 #: A task's annotation as the policy reads it.
@@ -90,9 +96,8 @@ def _majority(members: list[dict[str, Any]], spans_of: dict[str, list[dict[str, 
     humans = [str(m["annotation_id"]) for m in members if m["annotator"] != V.GOLD_ANNOTATOR]
     if len(humans) < 2:
         return None
-    scores = {
-        a: sum(_agreement(spans_of.get(a, []), spans_of.get(b, [])) for b in humans if b != a) for a in humans
-    }
+    prepared = {a: _prepare(spans_of.get(a, [])) for a in humans}
+    scores = {a: sum(_agreement(prepared[a], prepared[b]) for b in humans if b != a) for a in humans}
     best = max(scores.values())
     winners = [a for a, s in scores.items() if s == best]
     return winners[0] if len(winners) == 1 else None
