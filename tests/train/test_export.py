@@ -10,6 +10,7 @@ from typing import Any
 
 import datasets
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -301,3 +302,42 @@ def test_a_label_outside_the_vocabulary_is_refused(
     _change_rows(monkeypatch, unknown_stance)
     with pytest.raises(ExportError, match=r"stance: 'furious' is not one of"):
         export(tables, tmp_path / "hf")
+
+
+def _all_rows(out: Path, config: str) -> dict[str, pa.Table]:
+    return {split: rows.data.table for split, rows in load(out, config).items()}
+
+
+def test_small_shards_load_as_the_same_rows(
+    tables: dict[str, Any], exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--shard-size 40: many <split>-<i>-of-<n> files per split; datasets reads them as one split with the
+    rows of the one-file export, in the same order."""
+    out = tmp_path / "sharded"
+    assert main(["export", str(DATA), "--out", str(out), "--shard-size", "40"]) == 0
+    capsys.readouterr()
+    claims = sorted(p.name for p in (out / "claims").glob("train-*.parquet"))
+    assert len(claims) > 2
+    assert claims == [export_module.shard_name("train", i, len(claims)) for i in range(len(claims))]
+    for config in OWN_CONFIGS:
+        sharded, single = _all_rows(out, config), _all_rows(exported, config)
+        assert sharded.keys() == single.keys()
+        for split, rows in single.items():
+            assert sharded[split].equals(rows), (config, split)
+        for path in (out / config).glob("*.parquet"):
+            assert pq.ParquetFile(path).metadata.num_rows <= 40
+
+
+def test_partitions_do_not_change_the_export(tables: dict[str, Any], exported: Path, tmp_path: Path) -> None:
+    """Built in 1, 3 or 7 ranges of articles: the same bytes (the policy and votes see whole tasks, the
+    splits are drawn over the claims in one order)."""
+    for parts in (1, 3, 7):
+        out = tmp_path / f"parts-{parts}"
+        export(tables, out, project=SHIPPED, agreement_path=AGREEMENT, partitions=parts)
+        assert _hashes(out) == _hashes(exported), parts
+
+
+def test_a_shard_size_below_one_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        main(["export", str(DATA), "--out", str(tmp_path / "hf"), "--shard-size", "0"])
+    assert "at least 1" in capsys.readouterr().err
