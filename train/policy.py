@@ -51,7 +51,7 @@ def _columns(frame: pd.DataFrame, names: Sequence[str]) -> list[list[Any]]:
 _SPAN_FIELDS = ("span_id", "label", "start", "end", *V.ATTRIBUTE_VALUES)
 
 
-def _spans_by_annotation(spans: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+def spans_by_annotation(spans: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     """Annotation id -> its spans as records (file order), built column-wise in one pass: a groupby
     with a record conversion per annotation costs a pandas call per annotation."""
     names = [name for name in _SPAN_FIELDS if name in spans]
@@ -69,8 +69,12 @@ def _span(row: dict[str, Any]) -> Span:
     return Span(str(row["span_id"]), str(row["label"]), int(row["start"]), int(row["end"]))
 
 
+#: Span label -> the names of its attributes.
+_ATTRIBUTE_NAMES = {label.value: tuple(attributes) for label, attributes in V.SPAN_ATTRIBUTES.items()}
+
+
 def _attributes(row: dict[str, Any]) -> tuple[Any, ...]:
-    names = V.SPAN_ATTRIBUTES[V.SpanLabel(row["label"])]
+    names = _ATTRIBUTE_NAMES.get(row["label"]) or V.SPAN_ATTRIBUTES[V.SpanLabel(row["label"])]
     return tuple(None if _missing(row.get(n)) else row.get(n) for n in names)
 
 
@@ -104,11 +108,18 @@ def _majority(members: list[dict[str, Any]], spans_of: dict[str, list[dict[str, 
 
 
 def choose(
-    annotations: pd.DataFrame, spans: pd.DataFrame, policy: Sequence[str] = DEFAULT_POLICY
+    annotations: pd.DataFrame,
+    spans: pd.DataFrame,
+    policy: Sequence[str] = DEFAULT_POLICY,
+    spans_of: dict[str, list[dict[str, Any]]] | None = None,
 ) -> pd.DataFrame:
-    """One annotation per task with the rule that chose it (column ``chosen_by``)."""
+    """One annotation per task with the rule that chose it (column ``chosen_by``). ``spans_of``:
+    :func:`spans_by_annotation` of ``spans`` when the caller has it already."""
     policy = parse_policy(policy)
-    spans_of = _spans_by_annotation(spans) if "majority" in policy else {}
+    if "majority" not in policy:
+        spans_of = {}
+    elif spans_of is None:
+        spans_of = spans_by_annotation(spans)
     tasks: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     names = [name for name in _MEMBER if name in annotations]
     columns = _columns(annotations, ["article_id", "target_id", *names])
@@ -154,13 +165,22 @@ def _pick(
 
 
 def votes(
-    chosen: pd.DataFrame, annotations: pd.DataFrame, spans: pd.DataFrame, labels: Sequence[str]
+    chosen: pd.DataFrame,
+    annotations: pd.DataFrame,
+    spans: pd.DataFrame,
+    labels: Sequence[str],
+    spans_of: dict[str, list[dict[str, Any]]] | None = None,
 ) -> pd.DataFrame:
     """(chosen annotation id, chosen span id, annotator, voter annotation id, voter span id, attributes…):
     every human annotation's span matched (overlap rule) to a CLAIM/SOURCE span of its task's chosen
     annotation. The chosen annotation votes for itself unless it is the gold."""
-    wanted = spans.loc[spans["label"].isin(list(labels))]
-    by_annotation = _spans_by_annotation(wanted)
+    if spans_of is None:
+        by_annotation = spans_by_annotation(spans.loc[spans["label"].isin(list(labels))])
+    else:
+        kept = set(labels)
+        by_annotation = {
+            a: own for a, rows in spans_of.items() if (own := [r for r in rows if r["label"] in kept])
+        }
     humans = annotations.loc[annotations["annotator"] != V.GOLD_ANNOTATOR]
     voters: dict[tuple[Any, Any], list[tuple[str, str]]] = {}
     cells = _columns(humans, ["article_id", "target_id", "annotation_id", "annotator"])
