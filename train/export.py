@@ -53,6 +53,8 @@ from train.votes import ONLY, PARTLY, USED, VOTES, Selection, account, select
 CONFIGS = tuple(FEATURES)
 #: Rows per parquet file (``--shard-size``): the shipped corpus and most projects get one per split.
 DEFAULT_SHARD_SIZE = CLI_SHARD_SIZE
+#: Rows re-read and compared at a time by :func:`verify`.
+VERIFY_ROWS = 16_384
 #: Articles per partition: what one build (selection, rows, encoding) holds at once.
 PARTITION_ARTICLES = 10_000
 #: Columns of the claims/pairs rows the splits are assigned from (in row order).
@@ -289,6 +291,7 @@ class _Built:
     card: dict[str, list[pa.Table]] = field(default_factory=lambda: {c: [] for c in CARD_COLUMNS})
     accounts: list[pd.DataFrame] = field(default_factory=list)
     chosen: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, list[pa.Array]] = field(default_factory=lambda: {c: [] for c in CONFIGS})
 
     def path(self, config: str, part: int) -> Path:
         return self.folder / config / f"{part:05d}.arrow"
@@ -307,6 +310,7 @@ class _Built:
             if config in CARD_COLUMNS:
                 self.card[config].append(table.select(list(CARD_COLUMNS[config])))
             encoded = encode(table, config)
+            self.ids[config].append(encoded.column("article_id").combine_chunks())
             self.rows[config] += encoded.num_rows
             self.nbytes[config] += encoded.nbytes
             path = self.path(config, self.partitions)
@@ -314,9 +318,12 @@ class _Built:
             with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, encoded.schema) as writer:
                 writer.write_table(encoded)
         self.partitions += 1
+        pa.default_memory_pool().release_unused()
 
     def encoded(self, config: str, part: int) -> pa.Table:
-        with pa.memory_map(str(self.path(config, part))) as source:
+        """One partition's rows of ``config``, read into memory (a memory map would keep every page
+        read resident until the end)."""
+        with pa.OSFile(str(self.path(config, part))) as source:
             return pa.ipc.open_file(source).read_all()
 
     def account(self) -> pd.DataFrame:
@@ -345,27 +352,26 @@ class _Splits:
         self._codes = np.array([index[s] for s in split_of.values()] + [index["train"]], dtype=np.int8)
         self._cache: dict[tuple[str, int], np.ndarray] = {}
 
-    def codes(self, config: str, part: int, article_ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    def codes(self, config: str, part: int) -> np.ndarray:
         if (config, part) not in self._cache:
-            found = pc.index_in(article_ids, value_set=self._ids).fill_null(len(self._ids))
+            ids = self.built.ids[config][part]
+            found = pc.index_in(ids, value_set=self._ids).fill_null(len(self._ids))
             self._cache[config, part] = self._codes[found.to_numpy()]
         return self._cache[config, part]
 
     def counts(self, config: str) -> dict[str, int]:
         totals = np.zeros(len(self.names), dtype=np.int64)
         for part in range(self.built.partitions):
-            ids = self.built.encoded(config, part).column("article_id")
-            totals += np.bincount(self.codes(config, part, ids), minlength=len(self.names))
+            totals += np.bincount(self.codes(config, part), minlength=len(self.names))
         return {name: int(n) for name, n in zip(self.names, totals, strict=True)}
 
     def pieces(self, config: str, split: str) -> Iterator[pa.Table]:
         """The encoded rows of ``split``, partition by partition (the global row order)."""
         code = self.names.index(split)
         for part in range(self.built.partitions):
-            table = self.built.encoded(config, part)
-            mask = self.codes(config, part, table.column("article_id")) == code
+            mask = self.codes(config, part) == code
             if mask.any():
-                yield table.filter(pa.array(mask))
+                yield self.built.encoded(config, part).filter(pa.array(mask))
 
     def card(self, config: str, split: str, count: int) -> pa.Table:
         """The card's columns of ``split`` (row counts only for configs without labels it counts)."""
@@ -373,7 +379,7 @@ class _Splits:
             return pa.table({"rows": pa.nulls(count)})
         code = self.names.index(split)
         parts = [
-            table.filter(pa.array(self.codes(config, part, table.column("article_id")) == code))
+            table.filter(pa.array(self.codes(config, part) == code))
             for part, table in enumerate(self.built.card[config])
         ]
         return pa.concat_tables(parts) if parts else pa.table({"rows": pa.nulls(count)})
@@ -658,6 +664,7 @@ def _write_all(
                 path = staging / config / shard_name(split, i, len(sizes))
                 key = f"{config}/{split}" if len(sizes) == 1 else f"{config}/{split}/{i}"
                 fingerprints[key] = _write_shard(stream.take(size), config, path, batch)
+                pa.default_memory_pool().release_unused()
     return fingerprints
 
 
@@ -724,8 +731,8 @@ def load(out: Path, config: str) -> DatasetDict:
 
 def verify(out: Path, splits: _Splits, counts: dict[str, dict[str, int]], shard_size: int) -> None:
     """Re-read every shard the way ``datasets`` does (parquet with its Features metadata) and compare it
-    with the rows that were to be written, row group by row group (cell for cell, ClassLabel integers);
-    check every exported span's text against its article once more. One row group at a time in memory."""
+    with the rows that were to be written, :data:`VERIFY_ROWS` rows at a time (cell for cell, ClassLabel
+    integers); check every exported span's text against its article once more."""
     for config, by in counts.items():
         if not any(by.values()):
             if (out / config).exists():
@@ -743,8 +750,8 @@ def verify(out: Path, splits: _Splits, counts: dict[str, dict[str, int]], shard_
             for file in files:
                 if datasets.Features.from_arrow_schema(file.schema_arrow) != features:
                     raise ExportError(f"{config}/{split}: the file's features are not the config's")
-                for group in range(file.num_row_groups):
-                    got = file.read_row_group(group)
+                for batch in file.iter_batches(batch_size=VERIFY_ROWS):
+                    got = pa.Table.from_batches([batch])
                     rows = pa.concat_tables(list(expected.take(got.num_rows)))
                     if not got.equals(rows):
                         raise ExportError(
@@ -752,6 +759,7 @@ def verify(out: Path, splits: _Splits, counts: dict[str, dict[str, int]], shard_
                         )
                     if config == "articles":
                         _verify_spans(split, got)
+                pa.default_memory_pool().release_unused()
 
 
 def _verify_spans(split: str, table: pa.Table) -> None:
