@@ -341,3 +341,15 @@ def test_a_shard_size_below_one_is_refused(capsys: pytest.CaptureFixture[str], t
     with pytest.raises(SystemExit):
         main(["export", str(DATA), "--out", str(tmp_path / "hf"), "--shard-size", "0"])
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_the_command_reads_the_files_range_by_range_into_the_same_files(
+    exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`stancebank export` re-reads the validated files in chunks (export_files): the parquet files are
+    byte for byte those of the in-memory export."""
+    out = tmp_path / "cli"
+    assert main(["export", str(DATA), "--out", str(out)]) == 0
+    capsys.readouterr()
+    parquet = {k: v for k, v in _hashes(out).items() if k.endswith(".parquet")}
+    assert parquet and parquet == {k: v for k, v in _hashes(exported).items() if k.endswith(".parquet")}
