@@ -71,6 +71,14 @@ def load_valid(paths: Iterable[Path | str]) -> Corpus:
     return corpus
 
 
+def check_valid(paths: Iterable[Path | str]) -> None:
+    """:func:`load_valid` without keeping the corpus: the annotations are read in chunks (memory flat in
+    their size), the same failures refuse the data."""
+    failures, _, _ = validate_paths(paths)
+    if failures:
+        raise InvalidDataError([f._asdict() for f in failures])
+
+
 def rule_name(check: str, column: str | None) -> str:
     """Our rule name for a pandera check name (custom checks are already named as rules)."""
     for pattern, rule in _BUILTIN_RULES:

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from schemas.errors import StanceBankError
 from stancebank.project import DATA, DATASET
@@ -60,7 +60,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from stancebank.outputs import check_output_dir, corpus_inputs, roots_of
     from stancebank.project import project_of
     from stancebank.terminal import visible
-    from stancebank.validate import load_valid
+    from stancebank.validate import check_valid, load_valid
     from train.export import UnrepresentedError, export_files, matching_agreement, push_to_hub
     from train.policy import parse_policy
     from train.splits import parse_proportions
@@ -75,57 +75,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise StanceBankError("export --format brat needs --out (a new folder), not the dataset folder")
     command = "export --format brat" if brat else "export"  # the brat one: brat_export.BRAT_COMMAND
     check_output_dir(out, command, inputs=corpus_inputs(data), roots=roots_of(args))
+    card_path = os.path.relpath(out, project.root) if own else str(out)
     if getattr(args, "engine", "local") == "spark" and not brat:
-        from train.spark_export import export_spark
-
-        unsupported = [
-            flag
-            for flag, given in (
-                ("--strict", args.strict),
-                ("--push-to-hub", args.push_to_hub),
-                ("--shard-size", args.shard_size != DEFAULT_SHARD_SIZE),
-            )
-            if given
-        ]
-        if unsupported:
-            raise StanceBankError(
-                f"export --engine spark does not support {', '.join(unsupported)} yet: use --engine local"
-            )
-        load_valid(data)  # the same validation the local engine runs first: invalid data is never exported
-
-        by_config = export_spark(
-            list(data),
-            out,
-            master=args.master,
-            proportions=proportions,
-            seed=args.seed,
-            policy=policy,
-            project=project,
-            card_path=os.path.relpath(out, project.root) if own else str(out),
-        )
-        for config, splits in by_config.items():
-            print(visible(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items())))
-        print(visible(f"written {out} (engine spark)"))
-        return 0
-    corpus = load_valid(data)
+        return _export_spark(args, project, proportions, policy, card_path)
     if brat:
-        from stancebank.brat_export import export_brat, splits_of
-
-        counts = export_brat(
-            corpus.tables,
-            out,
-            split_of=splits_of(corpus.tables, proportions=proportions, seed=args.seed),
-        )
-        written = ", ".join(f"{split} {n} article(s)" for split, n in sorted(counts.items()))
-        print(visible(f"written {out}: {written}"))
-        print(
-            f"read back with: stancebank import brat {out} --out DIR "
-            "--label-map SOURCE=SOURCE,CUE=CUE,CLAIM=CLAIM"
-        )
-        return 0
-    agreement = matching_agreement(project.reports_dir / "agreement" / "agreement.json", corpus.tables)
-    del corpus  # validated: the export reads the files again range by range, with bounded memory
-    try:
+        return _export_brat(load_valid(data).tables, out, proportions, args.seed)
+    agreement_path = project.reports_dir / "agreement" / "agreement.json"
+    if agreement_path.is_file():  # its data hash needs the tables at once
+        agreement = matching_agreement(agreement_path, load_valid(data).tables)
+    else:
+        check_valid(data)  # annotations read in chunks: the whole corpus is never in memory
+        agreement = None
+    try:  # validated: the export reads the files again range by range, with bounded memory
         report = export_files(
             list(data),
             out,
@@ -134,7 +95,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             proportions=proportions,
             seed=args.seed,
             policy=policy,
-            card_path=os.path.relpath(out, project.root) if own else str(out),
+            card_path=card_path,
             strict=args.strict,
             shard_size=args.shard_size,
         )
@@ -154,6 +115,61 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.push_to_hub:
         push_to_hub(report.out, args.push_to_hub, token=os.environ.get("HF_TOKEN"))
         print(f"pushed to https://huggingface.co/datasets/{args.push_to_hub}")
+    return 0
+
+
+def _export_spark(
+    args: argparse.Namespace,
+    project: Any,
+    proportions: tuple[float, float, float],
+    policy: Any,
+    card_path: str,
+) -> int:
+    from stancebank.terminal import visible
+    from stancebank.validate import check_valid
+    from train.spark_export import export_spark
+
+    unsupported = [
+        flag
+        for flag, given in (
+            ("--strict", args.strict),
+            ("--push-to-hub", args.push_to_hub),
+            ("--shard-size", args.shard_size != DEFAULT_SHARD_SIZE),
+        )
+        if given
+    ]
+    if unsupported:
+        raise StanceBankError(
+            f"export --engine spark does not support {', '.join(unsupported)} yet: use --engine local"
+        )
+    check_valid(args.data)  # the same validation the local engine runs first: invalid data is never exported
+    by_config = export_spark(
+        list(args.data),
+        args.out,
+        master=args.master,
+        proportions=proportions,
+        seed=args.seed,
+        policy=policy,
+        project=project,
+        card_path=card_path,
+    )
+    for config, splits in by_config.items():
+        print(visible(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items())))
+    print(visible(f"written {args.out} (engine spark)"))
+    return 0
+
+
+def _export_brat(tables: Any, out: Any, proportions: tuple[float, float, float], seed: int) -> int:
+    from stancebank.brat_export import export_brat, splits_of
+    from stancebank.terminal import visible
+
+    counts = export_brat(tables, out, split_of=splits_of(tables, proportions=proportions, seed=seed))
+    written = ", ".join(f"{split} {n} article(s)" for split, n in sorted(counts.items()))
+    print(visible(f"written {out}: {written}"))
+    print(
+        f"read back with: stancebank import brat {out} --out DIR "
+        "--label-map SOURCE=SOURCE,CUE=CUE,CLAIM=CLAIM"
+    )
     return 0
 
 
