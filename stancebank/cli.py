@@ -16,6 +16,7 @@ from schemas.errors import InvalidDataError, StanceBankError
 from stancebank import __version__
 from stancebank.failures import Failure
 from stancebank.project import DATA, find_project, resolve_defaults
+from stancebank.spark import add_engine_arguments
 from stancebank.terminal import json_safe, markup_safe, visible
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
@@ -55,18 +56,25 @@ def _failure_table(failures: list[Failure]) -> Table:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from stancebank.corpus import read_corpus
-    from stancebank.validate import validate_corpus
+    if getattr(args, "engine", "local") == "spark":
+        from stancebank.engines.spark_validate import validate_spark
 
-    corpus = read_corpus(args.paths)
-    failures = validate_corpus(corpus)
+        result = validate_spark(args.paths, master=args.master)
+        failures, files, sizes = result.failures, result.files, result.counts
+    else:
+        from stancebank.corpus import read_corpus
+        from stancebank.validate import validate_corpus
+
+        corpus = read_corpus(args.paths)
+        failures = validate_corpus(corpus)
+        files, sizes = corpus.files, {name: len(frame) for name, frame in corpus.tables.items()}
     if args.format == "json":
         print(json_safe(json.dumps([f._asdict() for f in failures], ensure_ascii=False, indent=1)))
     elif failures:
         Console(width=200).print(_failure_table(failures))
     else:
-        counts = ", ".join(f"{len(frame)} {name}" for name, frame in corpus.tables.items())
-        print(f"valid: {len(corpus.files)} file(s), {counts}")
+        counts = ", ".join(f"{size} {name}" for name, size in sizes.items())
+        print(f"valid: {len(files)} file(s), {counts}")
     return EXIT_INVALID if failures else EXIT_OK
 
 
@@ -150,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         "paths", nargs="*", type=Path, default=[DATA], help="data directories or .jsonl files"
     )
     validate.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    add_engine_arguments(validate)
     validate.set_defaults(func=cmd_validate)
 
     summary = sub.add_parser(
