@@ -138,7 +138,7 @@ def local_rules() -> dict[str, Rule]:
         for check in checks + list(schema.checks):
             if not is_builtin(check):
                 add(check.name, "unique" if check.name in UNIQUE_KEYS else "row", (table, check.name))
-    for family, model in CROSS_TABLE_MODELS.items():
-        for check in model.to_schema().checks:
+    for family, cross_model in CROSS_TABLE_MODELS.items():
+        for check in cross_model.to_schema().checks:
             add(check.name, "cross", (family, check.name))
     return {name: Rule(name, kind, tuple(sources)) for name, (kind, sources) in found.items()}

@@ -2,4 +2,4 @@
 
 __version__ = "0.1.0"
 
-import schemas  # noqa: E402,F401  (first: keeps pyspark out of pandera, see schemas/__init__.py)
+import schemas  # noqa: F401  (first: keeps pyspark out of pandera, see schemas/__init__.py)

@@ -38,7 +38,7 @@ import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlparse
 
 import pandas as pd
@@ -275,22 +275,14 @@ def _irregular_rows(
     tables = {}
     for table in TABLES:
         frame = read.tables[table]
-        positions = frame.groupby(["_file", "_line"], sort=False).cumcount() if len(frame) else []
+        positions: Any = frame.groupby(["_file", "_line"], sort=False).cumcount() if len(frame) else []
         dtypes = _dtypes(table)
         rows = []
         for i, (position, record) in enumerate(zip(positions, frame.to_dict("records"), strict=True)):
             blanked = [c for (t, row, c) in read.blanked if t == table and row == i]
-            rows.append(
-                (
-                    corpus,
-                    index[record["_file"]],
-                    int(record["_line"]),
-                    int(position),
-                    record["_file"],
-                    blanked,
-                )
-                + tuple(_cell(record[c], dtypes[c]) for c in _model_columns_no_origin(table))
-            )
+            cells = (_cell(record[c], dtypes[c]) for c in _model_columns_no_origin(table))
+            file = record["_file"]
+            rows.append((corpus, index[file], int(record["_line"]), int(position), file, blanked, *cells))
         tables[table] = spark.createDataFrame(rows, _table_ddl(table))
     return read.failures, tables
 
@@ -344,14 +336,14 @@ def _hits(frame: Any, table: str, rule: str, column: str | None, seq: int) -> An
 
 
 def _check_order(table: str) -> list[tuple[str, str | None]]:
-    """(check name, column) of a table model in the order pandera reports them."""
+    """(check name, column) of a table model in about the order pandera reports them: frame checks, then
+    each column's (pandera sorts them so, with an unstable sort: compare failure tables sorted)."""
     schema = _schema(table)
-    order: list[tuple[str, str | None]] = []
+    order: list[tuple[str, str | None]] = [(check.name, None) for check in schema.checks]
     for name, column in schema.columns.items():
         if not column.nullable:
             order.append(("not_nullable", name))
         order += [(check.name, name) for check in column.checks]
-    order += [(check.name, None) for check in schema.checks]
     return order
 
 
@@ -436,7 +428,7 @@ def _typed(batch: pd.DataFrame, table: str, dtypes: dict[str, str]) -> pd.DataFr
         elif dtype == "Int64":
             columns[name] = values.astype(object).where(values.notna(), None).astype("Int64")
         else:
-            columns[name] = values.astype(dtype)
+            columns[name] = values.astype(cast(Any, dtype))
     return pd.DataFrame(columns, index=batch.index)
 
 
@@ -460,7 +452,7 @@ def _cross(tables: dict[str, Any], seq0: int) -> list[tuple[str, Any]]:
     col = F.col
     found_ids = (
         articles.where(col("article_id").isNotNull())
-        .select("_corpus", col("article_id").alias("_aid"))
+        .select(col("_corpus").alias("_c"), col("article_id").alias("_aid"))
         .distinct()
         .withColumn("_found", F.lit(True))
     )
@@ -468,10 +460,10 @@ def _cross(tables: dict[str, Any], seq0: int) -> list[tuple[str, Any]]:
     def article_found(frame: Any) -> Any:
         joined = frame.join(
             found_ids,
-            (frame["_corpus"] == found_ids["_corpus"]) & (frame["article_id"] == found_ids["_aid"]),
+            (frame["_corpus"] == found_ids["_c"]) & (frame["article_id"] == found_ids["_aid"]),
             "left",
-        ).drop(found_ids["_corpus"])
-        return joined.withColumn("article_found", col("_found").isNotNull())
+        )
+        return joined.withColumn("article_found", col("_found").isNotNull()).drop("_c", "_aid", "_found")
 
     target_links = article_found(targets)
 
@@ -631,31 +623,29 @@ SPARK_CROSS_RULES = (
     "relation_direction",
 )
 #: pandera built-in checks compiled to Spark predicates, and the schema-level checks.
-SPARK_BUILTIN_CHECKS = ("isin", "str_matches", "greater_than_or_equal_to", "not_nullable")
+SPARK_BUILTIN_CHECKS = ("isin", "str_matches", "greater_than_or_equal_to")
+#: Checks of the tables' shape (columns and their types), run on the driver against the models.
 SPARK_SCHEMA_RULES = ("unknown_column", "missing_column", "wrong_type")
 
 
 def spark_rules() -> set[str]:
-    """Every rule name the Spark engine can report, from what it implements."""
+    """Every rule name the Spark engine can report, from what it implements: the reader's rules, the
+    schema-level checks, pandera's built-in checks it compiles, the models' custom row checks (run as
+    declared), the uniqueness rules and the cross-table rules it joins."""
     from schemas.rules import READER_RULES, rule_name
 
-    names = set(READER_RULES) | set(SPARK_SCHEMA_RULES) | set(SPARK_CROSS_RULES) | set(UNIQUE_KEYS)
-    names.add(rule_name("not_nullable", None))
+    names = {*READER_RULES, *SPARK_SCHEMA_RULES, *SPARK_CROSS_RULES, *UNIQUE_KEYS}
+    names.add(rule_name("not_nullable", None))  # _required
     for table in TABLES:
-        for name, column in _check_order(table):
-            checks = [c for c in _schema(table).columns.get(column, _Empty()).checks if c.name == name]
-            checks += [c for c in _schema(table).checks if c.name == name] if column is None else []
-            for check in checks:
-                if is_builtin(check):
-                    if check.name in SPARK_BUILTIN_CHECKS:
-                        names.add(rule_name(str(check.error), column))
-                elif check.name not in UNIQUE_KEYS:
-                    names.add(check.name)  # a row check: run as declared
+        schema = _schema(table)
+        checks = [(c, name) for name, column in schema.columns.items() for c in column.checks]
+        checks += [(c, None) for c in schema.checks]
+        for check, column in checks:
+            if not is_builtin(check):
+                names.add(check.name)
+            elif check.name in SPARK_BUILTIN_CHECKS:
+                names.add(rule_name(str(check.error), column))
     return names
-
-
-class _Empty:
-    checks: list[Any] = []
 
 
 def _table_hits(tables: dict[str, Any]) -> tuple[list[tuple[str, Any]], int]:
@@ -710,7 +700,9 @@ _KEY_DDL = "_corpus int, _fidx int, _line bigint, _pos int"
 def validate_spark(paths: Iterable[Path | str], *, master: str | None = None, spark: Any = None) -> Result:
     """Validate one corpus (data directories or files) with Spark; raises UnreadableInputError as the
     local engine does."""
-    return validate_many([list(paths)], master=master, spark=spark)[0]
+    result = validate_many([list(paths)], master=master, spark=spark)[0]
+    assert isinstance(result, Result)  # an unreadable corpus raised
+    return result
 
 
 def validate_many(
@@ -739,8 +731,13 @@ def validate_many(
 
 
 def _special(path: Path) -> bool:
+    """Not a regular file, or one starting with a byte-order mark (Hadoop's reader would skip it): the
+    local reader reads it, and refuses it."""
     try:
-        return not stat.S_ISREG(os.stat(path).st_mode)
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return True
+        with path.open("rb") as handle:
+            return handle.read(3) == b"\xef\xbb\xbf"
     except OSError:
         return True
 
@@ -748,112 +745,24 @@ def _special(path: Path) -> bool:
 def _run(
     spark: Any, files: list[list[Path]], errors: dict[int, UnreadableInputError], classify: Any
 ) -> list[Any]:
-    from pyspark import StorageLevel
-    from pyspark.sql import functions as F
-    from pyspark.sql.functions import pandas_udf
-
     names = [[str(f) for f in fs] for fs in files]
     bad: dict[int, set[int]] = {i: set() for i in range(len(files))}  # corpus -> files to read locally
     readable: dict[str, list[tuple[int, int, str, str]]] = {}  # absolute path -> (corpus, fidx, kind, name)
-    for c, fs in enumerate(files):
-        if c in errors:
-            continue
-        for i, f in enumerate(fs):
-            if _special(f):
-                bad[c].add(i)
-            else:
-                readable.setdefault(os.path.abspath(f), []).append((c, i, classify(f), str(f)))
+    for c, i, f in [(c, i, f) for c, fs in enumerate(files) if c not in errors for i, f in enumerate(fs)]:
+        if _special(f):
+            bad[c].add(i)
+        else:
+            readable.setdefault(os.path.abspath(f), []).append((c, i, classify(f), str(f)))
+    lines = _lines(spark, readable) if readable else None
     tables: dict[str, Any] = {}
     reader_failures: dict[int, list[Failure]] = {c: [] for c in range(len(files))}
-    lines = None
-    if readable:
-        raw = (
-            spark.read.option("lineSep", "\n")
-            .text([_uri(Path(p)) for p in readable])
-            .select(
-                "value",
-                F.col("_metadata.file_path").alias("_path"),
-                F.col("_metadata.file_block_start").alias("_block"),
-                F.monotonically_increasing_id().alias("_mono"),
-            )
-        )
-        blocks = (
-            raw.groupBy("_path", "_block")
-            .agg(F.min("_mono").alias("_first"), F.count("*").alias("_n"))
-            .collect()
-        )
-        placed = []
-        by_path: dict[str, list[Any]] = {}
-        for row in blocks:
-            by_path.setdefault(row["_path"], []).append(row)
-        for path, rows in by_path.items():
-            offset = 0
-            for row in sorted(rows, key=lambda r: r["_block"]):
-                for c, i, kind, name in readable.get(_same(path), []):
-                    placed.append(
-                        (path, int(row["_block"]), int(row["_first"]) - offset - 1, c, i, kind, name)
-                    )
-                offset += int(row["_n"])
-        place = spark.createDataFrame(
-            placed,
-            "_path string, _block bigint, _base bigint, _corpus int, _fidx int, kind string, _file string",
-        )
-        status = pandas_udf(_line_status, "tinyint")  # type: ignore[call-overload]
-        lines = (
-            raw.join(F.broadcast(place), ["_path", "_block"])
-            .select(
-                "_corpus",
-                "_fidx",
-                (F.col("_mono") - F.col("_base")).alias("_line"),
-                "kind",
-                "_file",
-                F.when(F.is_valid_utf8("value"), F.col("value")).alias("value"),
-            )
-            .coalesce(int(spark.conf.get("spark.sql.shuffle.partitions") or 8))  # small files: few tasks
-            .withColumn("_status", status("value", "kind"))
-            .persist(StorageLevel.MEMORY_AND_DISK)
-        )
-        summary = lines.groupBy("_corpus", "_fidx", "_status").count().collect()
-        seen: dict[tuple[int, int], set[int]] = {}
-        for row in summary:
-            seen.setdefault((row["_corpus"], row["_fidx"]), set()).add(int(row["_status"]))
-        for c, fs in enumerate(files):
-            for i in range(len(fs)):
-                statuses = seen.get((c, i), set())
-                if c not in errors and (_UNREADABLE in statuses or not statuses - {_BLANK}):
-                    bad[c].add(i)
-    fallback: set[int] = set()
-    for c, flagged in bad.items():
-        for i in sorted(flagged):
-            error = _local_error(files[c][i])
-            if error is not None:
-                errors[c] = error
-                break
-            fallback.add(c)  # flagged, but the local reader reads it: the local engine decides
-    skip = list(errors) + list(fallback)
-    if lines is not None:
-        good = lines.where(~F.col("_corpus").isin(skip or [-1]))
-        regular = _regular_tables(good.where(F.col("_status") == _REGULAR))
-        irregular = good.where(F.col("_status") == _IRREGULAR).select(
-            "_corpus", "_fidx", "kind", "_line", "value"
-        )
-        found: dict[int, list[tuple[int, str, int, str]]] = {}
-        for row in irregular.collect():
-            found.setdefault(row["_corpus"], []).append(
-                (row["_fidx"], row["kind"], row["_line"], row["value"])
-            )
-        extra: dict[str, list[Any]] = {t: [] for t in TABLES}
-        for c, rows in found.items():
-            reader_failures[c], more = _irregular_rows(spark, c, names[c], rows)
-            for t in TABLES:
-                extra[t].append(more[t])
-        for t in TABLES:
-            frame = regular[t]
-            for more in extra[t]:
-                frame = frame.unionByName(more)
-            tables[t] = frame.persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        failures, counts = _check(spark, tables, names, errors) if tables else ({}, {})
+        if lines is not None:
+            _flag(lines, files, errors, bad)
+        fallback = _settle(files, bad, errors)
+        if lines is not None:
+            tables = _tables(spark, lines, list(errors) + list(fallback), names, reader_failures)
+        failures, counts = _check(tables, names) if tables else ({}, {})
     finally:
         for frame in tables.values():
             frame.unpersist()
@@ -868,6 +777,112 @@ def _run(
         else:
             results.append(Result(reader_failures[c] + failures.get(c, []), names[c], counts.get(c, {})))
     return results
+
+
+def _lines(spark: Any, readable: dict[str, list[tuple[int, int, str, str]]]) -> Any:
+    """Every line of the readable files with corpus, file number, line number, kind and status
+    (persisted). Line numbers: Spark's text reader keeps none, so each file block's first row id and
+    size are counted (a small aggregate), turned into each block's first line on the driver, and joined
+    back (broadcast)."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+    from pyspark.sql.functions import pandas_udf
+
+    raw = (
+        spark.read.option("lineSep", "\n")
+        .text([_uri(Path(p)) for p in readable])
+        .select(
+            "value",
+            F.col("_metadata.file_path").alias("_path"),
+            F.col("_metadata.file_block_start").alias("_block"),
+            F.monotonically_increasing_id().alias("_mono"),
+        )
+    )
+    blocks = raw.groupBy("_path", "_block").agg(F.min("_mono").alias("_first"), F.count("*").alias("_n"))
+    by_path: dict[str, list[Any]] = {}
+    for row in blocks.collect():
+        by_path.setdefault(row["_path"], []).append(row)
+    placed = []
+    for path, rows in by_path.items():
+        offset = 0
+        for row in sorted(rows, key=lambda r: r["_block"]):
+            for c, i, kind, name in readable.get(_same(path), []):
+                placed.append((path, int(row["_block"]), int(row["_first"]) - offset - 1, c, i, kind, name))
+            offset += int(row["_n"])
+    place = spark.createDataFrame(
+        placed, "_path string, _block bigint, _base bigint, _corpus int, _fidx int, kind string, _file string"
+    )
+    status = pandas_udf(_line_status, "tinyint")  # type: ignore[call-overload]
+    return (
+        raw.join(F.broadcast(place), ["_path", "_block"])
+        .select(
+            "_corpus",
+            "_fidx",
+            (F.col("_mono") - F.col("_base")).alias("_line"),
+            "kind",
+            "_file",
+            F.when(F.is_valid_utf8("value"), F.col("value")).alias("value"),  # null: not UTF-8
+        )
+        .coalesce(int(spark.conf.get("spark.sql.shuffle.partitions") or 8))  # small files: few tasks
+        .withColumn("_status", status("value", "kind"))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+
+
+def _flag(lines: Any, files: list[list[Path]], errors: dict[int, Any], bad: dict[int, set[int]]) -> None:
+    """Flag the files the local reader would refuse: an unreadable line, or nothing but blank lines."""
+    seen: dict[tuple[int, int], set[int]] = {}
+    for row in lines.groupBy("_corpus", "_fidx", "_status").count().collect():
+        seen.setdefault((row["_corpus"], row["_fidx"]), set()).add(int(row["_status"]))
+    for c, fs in enumerate(files):
+        for i in range(len(fs)):
+            statuses = seen.get((c, i), set())
+            if c not in errors and (_UNREADABLE in statuses or not statuses - {_BLANK}):
+                bad[c].add(i)
+
+
+def _settle(files: list[list[Path]], bad: dict[int, set[int]], errors: dict[int, Any]) -> set[int]:
+    """The local reader's error for each corpus with a flagged file (its first refused file, in order);
+    the corpora it reads after all are left to the local engine (returned)."""
+    fallback: set[int] = set()
+    for c, flagged in bad.items():
+        for i in sorted(flagged):
+            error = _local_error(files[c][i])
+            if error is not None:
+                errors[c] = error
+                break
+            fallback.add(c)
+    return fallback
+
+
+def _tables(
+    spark: Any, lines: Any, skip: list[int], names: list[list[str]], reader_failures: dict[int, list[Failure]]
+) -> dict[str, Any]:
+    """The five tables (persisted): regular lines parsed by Spark, irregular ones read on the driver by
+    the local reader (whose failures go to ``reader_failures``)."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    good = lines.where(~F.col("_corpus").isin(skip or [-1]))
+    regular = _regular_tables(good.where(F.col("_status") == _REGULAR))
+    irregular = good.where(F.col("_status") == _IRREGULAR).select(
+        "_corpus", "_fidx", "kind", "_line", "value"
+    )
+    found: dict[int, list[tuple[int, str, int, str]]] = {}
+    for row in irregular.collect():
+        found.setdefault(row["_corpus"], []).append((row["_fidx"], row["kind"], row["_line"], row["value"]))
+    extra: dict[str, list[Any]] = {t: [] for t in TABLES}
+    for c, rows in found.items():
+        reader_failures[c], more = _irregular_rows(spark, c, names[c], rows)
+        for t in TABLES:
+            extra[t].append(more[t])
+    tables = {}
+    for t in TABLES:
+        frame = regular[t]
+        for more in extra[t]:
+            frame = frame.unionByName(more)
+        tables[t] = frame.persist(StorageLevel.MEMORY_AND_DISK)
+    return tables
 
 
 def _local(files: list[Path]) -> Result:
@@ -891,10 +906,11 @@ def _local_error(path: Path) -> UnreadableInputError | None:
 
 
 def _check(
-    spark: Any, tables: dict[str, Any], names: list[list[str]], errors: dict[int, Any]
+    tables: dict[str, Any], names: list[list[str]]
 ) -> tuple[dict[int, list[Failure]], dict[int, dict[str, int]]]:
     from pyspark.sql import functions as F
 
+    shape = _shape(tables, names)
     hits, seq = _table_hits(tables)
     hits += _cross(tables, seq + 1)
     rows = []
@@ -913,7 +929,30 @@ def _check(
     for row in counts_rows:
         counts.setdefault(row["_corpus"], {})[row["table"]] = int(row["count"])
     counts = {c: {t: counts.get(c, {}).get(t, 0) for t in TABLES} for c in range(len(names))}
-    return _format(collected, names), counts
+    failures = _format(collected, names)
+    return {c: shape.get(c, []) + failures.get(c, []) for c in range(len(names))}, counts
+
+
+def _shape(tables: dict[str, Any], names: list[list[str]]) -> dict[int, list[Failure]]:
+    """The schema-level checks (pandera's ``column_in_dataframe``, ``column_in_schema``, ``dtype``):
+    every table has the model's columns, no other, with the model's types. The tables are built from the
+    models, so this guards the engine itself; a failure names the corpus's files, as the local one."""
+    found: list[tuple[str, str | None]] = []
+    for table, frame in tables.items():
+        expected = {c: _spark_type(table, c) for c in _model_columns(table)}
+        actual = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
+        actual.pop("_blanked", None)
+        for column in ("_corpus", "_fidx", "_pos"):
+            actual.pop(column, None)
+        actual["_line"] = "bigint" if actual.get("_line") in ("bigint", "int") else str(actual.get("_line"))
+        found += [("missing_column", c) for c in expected if c not in actual]
+        found += [("unknown_column", c) for c in actual if c not in expected]
+        found += [("wrong_type", c) for c in expected if c in actual and actual[c] != expected[c]]
+    return {
+        c: [Failure(", ".join(sorted(files)), None, None, None, rule, column, None) for rule, column in found]
+        for c, files in enumerate(names)
+        if found
+    }
 
 
 def _format(rows: list[Any], names: list[list[str]]) -> dict[int, list[Failure]]:
@@ -921,7 +960,7 @@ def _format(rows: list[Any], names: list[list[str]]) -> dict[int, list[Failure]]
     from schemas.offsets import ArticleTexts
     from stancebank.validate import _attribute_columns, _locate, _row_value, _show
 
-    out: dict[int, list[Failure]] = {}
+    out: dict[int, list[tuple[int, int, Failure]]] = {}
     groups: dict[tuple[int, str], list[Any]] = {}
     for row in rows:
         groups.setdefault((row["_corpus"], row["table"]), []).append(row)
