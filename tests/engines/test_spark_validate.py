@@ -24,7 +24,7 @@ from tests.test_bad_input import VALIDATE_CASES
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
 NAMES = (
-    ["shipped corpus"]
+    ["shipped corpus", "files split into many blocks"]
     + [f"bad input: {case[0]}" for case in VALIDATE_CASES]
     + [f"rule: {case[0]}" for case in RULE_CASES]
 )
@@ -49,7 +49,7 @@ def test_local_validate_never_imports_pyspark() -> None:
 
 
 def _corpora(root: Path) -> dict[str, Path]:
-    corpora = {"shipped corpus": DATA}
+    corpora = {"shipped corpus": DATA, "files split into many blocks": _big(root / "big")}
     for i, (name, write, _code, _message) in enumerate(VALIDATE_CASES):
         folder = root / f"bad{i:02d}"
         write_records(folder, base_records())
@@ -60,6 +60,27 @@ def _corpora(root: Path) -> dict[str, Path]:
         write_records(folder, mutated(change))
         corpora[f"rule: {name}"] = folder
     return corpora
+
+
+def _big(folder: Path) -> Path:
+    """Files of a few hundred kB (read as many blocks, see ``maxPartitionBytes`` below), with failures
+    and blank lines far into them: line numbers count across blocks."""
+    records = base_records()
+    article, target = records["articles"][1], records["targets"][1]
+    articles = [article] + [{**article, "article_id": f"b{i}", "title": f"T {i}"} for i in range(3000)]
+    articles[1500] = {**articles[1500], "language": "xx"}
+    articles[2999] = {**articles[2999], "url": "ftp:/nowhere"}
+    targets = [{**target, "target_id": f"b{i}:t1", "article_id": f"b{i}"} for i in range(3000)]
+    targets[2500] = {**targets[2500], "article_id": "gone"}
+    records = {
+        "articles": records["articles"][:1] + articles,
+        "targets": records["targets"] + targets,
+        "annotations": records["annotations"],
+    }
+    write_records(folder, records)
+    path = folder / "articles.jsonl"
+    path.write_text(path.read_text(encoding="utf-8").replace("\n", "\n\n", 700), encoding="utf-8")
+    return folder
 
 
 def _local(folder: Path) -> list[Failure] | str:
@@ -76,7 +97,11 @@ def both_engines(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[s
 
     corpora = _corpora(tmp_path_factory.mktemp("parity"))
     local = {name: _local(folder) for name, folder in corpora.items()}
-    results = validate_many([[folder] for folder in corpora.values()], spark=spark)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "64k")  # the big files in several blocks each
+    try:
+        results = validate_many([[folder] for folder in corpora.values()], spark=spark)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
     remote = {
         name: f"UnreadableInputError: {result}"
         if isinstance(result, UnreadableInputError)
