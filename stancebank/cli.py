@@ -152,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="check data files against every schema rule",
         description="Validate articles, targets and annotations (JSONL) against every schema and "
-        "cross-table rule. Exit 0 when valid, 1 on invalid data, 2 on unreadable input.",
+        "cross-table rule. Exit 0 when valid, 1 on invalid data, 2 on unreadable input. --engine spark "
+        "checks the same rules in Apache Spark and prints the same failure table.",
     )
     validate.add_argument(
         "paths", nargs="*", type=Path, default=[DATA], help="data directories or .jsonl files"
