@@ -25,7 +25,8 @@ Several corpora can be validated in one Spark pass (:func:`validate_many`; every
 number), which is how the parity tests run all their cases in a few Spark jobs.
 
 pandera's own pyspark backend is not used: its checks return one boolean per check and table
-(``failure_cases=None``), with no rows to report — the failure table needs file and line.
+(``failure_cases=None``), with no rows to report — the failure table needs file and line — and
+``import pandera.pyspark`` fails under pandas 3 (it imports ``pyspark.pandas``: ``ImportError: DateOffset``).
 """
 
 from __future__ import annotations
