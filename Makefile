@@ -68,7 +68,7 @@ SPARK_ARTICLES ?= 100000
 bench-spark: setup java-deps
 	$(BIN)/python -c "from pathlib import Path; from bench.generate import generate; \
 	generate(Path('bench/.corpus-$(SPARK_ARTICLES)'), $(SPARK_ARTICLES), annotators=1)"
-	$(BIN)/python -m bench.spark_export_bench bench/.corpus-$(SPARK_ARTICLES)
+	$(BIN)/python -m bench.spark_bench bench/.corpus-$(SPARK_ARTICLES) --write
 
 # Rebuild data/ from the authoring file (then review the diff).
 corpus: setup

@@ -132,6 +132,16 @@ def cmd_push(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
+    return value
+
+
 def cmd_pull(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -141,9 +151,9 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
     data_dir = args.data
     if args.from_snapshot:
-        report = convert_snapshot(args.from_snapshot, data_dir=data_dir)
+        report = convert_snapshot(args.from_snapshot, data_dir=data_dir, jobs=args.jobs)
     else:
-        report = pull(_studio(args), title=args.title, data_dir=data_dir)
+        report = pull(_studio(args), title=args.title, data_dir=data_dir, jobs=args.jobs)
     if report.rejects:
         table = Table(title=f"{report.rejected} rejected annotation(s)")
         for column in ("task", "annotation", "annotator", "reason"):
@@ -244,4 +254,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     connection(pull_p)
     pull_p.add_argument("--from-snapshot", type=Path, help="convert a saved *.export.json instead")
+    pull_p.add_argument(
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="processes converting the export's batches side by side (default: the cores this process "
+        "may use); the output is the same for any N",
+    )
     pull_p.set_defaults(func=cmd_pull)

@@ -25,16 +25,18 @@ import orjson
 from annotate import convert, pullcheck
 from annotate.client import Studio
 from annotate.config import accepted_configs, config_hash
-from annotate.exportstream import BATCH, batches
+from annotate.exportstream import BATCH, Batch, batches
 from annotate.fastpull import convert_export, predictions_only
 from annotate.pullcheck import CHUNK
 from annotate.server import StudioError
 from schemas.errors import UnreadableInputError
+from stancebank import parallel
 from stancebank.authoring import GUIDELINE_VERSION
 from stancebank.corpus import data_files, dumps_jsonl, read_corpus, write_atomic
 from stancebank.files import _umask
 from stancebank.inputs import check_json_bytes, open_input, read_input
 from stancebank.outputs import check_output_file
+from stancebank.parallel import OrderedPool
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ def _meta_path(snapshot: Path) -> Path:
     return snapshot.with_name(snapshot.name.replace(".export.json", ".meta.json"))
 
 
-def pull(studio: Studio, *, title: str, data_dir: Path) -> PullReport:
+def pull(studio: Studio, *, title: str, data_dir: Path, jobs: int | None = None) -> PullReport:
     project = studio.find_project(title)
     if project is None:
         raise StudioError(f"no project titled {title!r}; run 'stancebank studio push' first")
@@ -168,11 +170,16 @@ def pull(studio: Studio, *, title: str, data_dir: Path) -> PullReport:
             empty.rmdir()
         raise
     snapshot = keep_snapshot(folder, download, meta)
-    return convert_snapshot(snapshot, data_dir=data_dir)
+    return convert_snapshot(snapshot, data_dir=data_dir, jobs=jobs)
 
 
 def convert_snapshot(
-    snapshot: Path, *, data_dir: Path, batch_size: int = BATCH, check_size: int = CHUNK
+    snapshot: Path,
+    *,
+    data_dir: Path,
+    batch_size: int = BATCH,
+    check_size: int = CHUNK,
+    jobs: int | None = None,
 ) -> PullReport:
     """Convert a saved export (plus its .meta.json) into data_dir/annotations/ls-<project>-<id>.jsonl.
 
@@ -180,7 +187,8 @@ def convert_snapshot(
     converted on its own; the converted lines go to a spool file, sorted by annotation id across
     batches as a whole-file conversion sorts them, and are validated ``check_size`` at a time
     (annotate/pullcheck.py) into a temp file that replaces the target at the end. A batch the fast
-    converter steps aside from (an irregular export) is converted the careful way, batch by batch."""
+    converter steps aside from (an irregular export) is converted the careful way, batch by batch.
+    ``jobs``: processes converting batches side by side (default: the cores this process may use)."""
     meta_path = _meta_path(snapshot)
     with open_input(snapshot, "a Label Studio export"):
         pass  # a missing file, a folder or a FIFO is refused before anything else
@@ -212,8 +220,13 @@ def convert_snapshot(
         "config_hash": actual,
         "guideline_version": GUIDELINE_VERSION,
     }
-    with tempfile.TemporaryDirectory(prefix="stancebank-pull-") as spool:
-        converted = _convert_batches(snapshot, Path(spool), options, batch_size)
+    side = pullcheck.check_base(corpus)  # before the workers fork: they inherit the prepared articles
+    shared = {"snapshot": snapshot, "options": options, "corpus": corpus, "target": target, "side": side}
+    with (
+        tempfile.TemporaryDirectory(prefix="stancebank-pull-") as spool,
+        OrderedPool(jobs or parallel.usable_cores(), shared) as pool,
+    ):
+        converted = _convert_batches(snapshot, Path(spool), pool, batch_size)
         exported, rejects, unannotated = converted.exported, converted.rejects, converted.unannotated
         if actual not in expected:
             ours = " or ".join(f"{h[:12]}…" for h in expected)
@@ -223,11 +236,9 @@ def convert_snapshot(
         rejects_file = snapshot.with_name(snapshot.name.replace(".export.json", ".rejects.jsonl"))
         for output in (target, rejects_file):
             check_output_file(output, inputs=[*base, snapshot, meta_path])
-        pullcheck.check_base(corpus)
         kept = 0
         with _AtomicLines(target) as out:
-            for chunk in pullcheck.chunks(converted.lines(), check_size):
-                lines, late = pullcheck.checked(chunk, corpus, target)
+            for lines, late in pool.map(_check_in_worker, pullcheck.chunks(converted.lines(), check_size)):
                 rejects += late
                 kept += len(lines)
                 out.write(lines)
@@ -258,29 +269,56 @@ class _Converted:
             yield from heapq.merge(*handles, key=pullcheck._annotation_id)
 
 
-def _convert_batches(snapshot: Path, spool: Path, options: dict[str, Any], batch_size: int) -> _Converted:
+def _convert_batches(snapshot: Path, spool: Path, pool: OrderedPool, batch_size: int) -> _Converted:
     """Each batch converted on its own: the fast converter, or the careful one where it steps aside
-    (an irregular task: a test converts fuzzed exports both ways and requires equal results)."""
+    (an irregular task: a test converts fuzzed exports both ways and requires equal results). Batches
+    are converted side by side in the pool's workers, taken in batch order: the runs are the same for
+    any number of jobs."""
     converted = _Converted([])
-    for number, batch in enumerate(batches(snapshot, batch_size)):
-        raw = batch.array()
-        check_json_bytes(
-            snapshot, raw, first_line=batch.line, depth=not batch.shallow
-        )  # before msgspec, Arrow or orjson parse it
-        fast = convert_export(raw, **options)
-        converted.unannotated += predictions_only(raw)
-        if fast is not None:
-            exported, records, rejects = fast.exported, fast.records, fast.rejects
-        else:
-            export = _parse_export(snapshot, raw)
-            exported = convert.exported_count(export)
-            records, rejects = convert.export_to_records(export, **options)
-        converted.exported += exported
-        converted.rejects += rejects
+    for number, done in enumerate(pool.map(_convert_in_worker, batches(snapshot, batch_size))):
+        converted.exported += done.exported
+        converted.unannotated += done.unannotated
+        converted.rejects += done.rejects
         run = spool / f"{number:08d}.jsonl"
-        run.write_text(dumps_jsonl(records, compact=True), encoding="utf-8")
+        run.write_bytes(done.lines)
         converted.runs.append(run)
     return converted
+
+
+@dataclass
+class _Batch:
+    """One batch converted: its JSONL lines (sorted by annotation id) and what was counted."""
+
+    exported: int
+    lines: bytes
+    rejects: list[convert.Reject]
+    unannotated: int
+
+
+def _convert_in_worker(batch: Batch) -> _Batch:
+    shared = parallel.state()
+    return _convert_batch(shared["snapshot"], batch, shared["options"])
+
+
+def _check_in_worker(chunk: list[bytes]) -> tuple[list[bytes], list[convert.Reject]]:
+    shared = parallel.state()
+    return pullcheck.checked(chunk, shared["corpus"], shared["target"], shared["side"])
+
+
+def _convert_batch(snapshot: Path, batch: Batch, options: dict[str, Any]) -> _Batch:
+    raw = batch.array()
+    check_json_bytes(
+        snapshot, raw, first_line=batch.line, depth=not batch.shallow
+    )  # before msgspec, Arrow or orjson parse it
+    fast = convert_export(raw, **options)
+    unannotated = predictions_only(raw)
+    if fast is not None:
+        exported, records, rejects = fast.exported, fast.records, fast.rejects
+    else:
+        export = _parse_export(snapshot, raw, batch.line)
+        exported = convert.exported_count(export)
+        records, rejects = convert.export_to_records(export, **options)
+    return _Batch(exported, dumps_jsonl(records, compact=True).encode(), rejects, unannotated)
 
 
 class _AtomicLines:
@@ -325,11 +363,14 @@ def _targets(data_dir: Path, title: str, project_id: int) -> tuple[Path, Path, b
     return target, legacy, legacy.exists() and _owner(legacy) == {project_id}
 
 
-def _parse_export(snapshot: Path, raw: bytes) -> list[Any]:
+def _parse_export(snapshot: Path, raw: bytes, first_line: int = 1) -> list[Any]:
+    """``raw``: a batch of the export whose first byte is on line ``first_line`` of the file; an error
+    names the file's line, not the batch's."""
     try:
         export = orjson.loads(raw)  # 1.4× faster than json on a 100 MB export
     except orjson.JSONDecodeError as exc:
-        raise UnreadableInputError(str(snapshot), f"not a JSON export: {exc}") from None
+        line = first_line + exc.lineno - 1
+        raise UnreadableInputError(str(snapshot), f"not a JSON export: {exc.msg}", line=line) from None
     if not isinstance(export, list):
         raise UnreadableInputError(str(snapshot), "a full JSON export is a list of tasks")
     return export

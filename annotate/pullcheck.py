@@ -5,7 +5,8 @@ of converted annotations (about 10,000, never cutting between two lines with the
 the lines come sorted by id, so a duplicate id is always in one chunk) is validated with it: the
 annotation, span and relation rules and the cross-table rules that concern them, in the order
 :func:`stancebank.validate.validate_corpus` runs them, so a chunk gets exactly the failures the whole
-file would get. In memory: the rest of data/ as tables, one chunk, and the rejects.
+file would get. The article side of the cross-table rules (texts, id indexes) is prepared once. In memory:
+the rest of data/ as tables, one chunk, and the rejects.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pandas as pd
 
 from annotate import convert
 from annotate.server import StudioError
-from schemas.crosstable import CROSS_TABLE_MODELS, joined_tables
+from schemas.crosstable import CROSS_TABLE_MODELS, ArticleSide, joined_tables, prepare_articles
 from schemas.errors import InvalidDataError
 from schemas.models import TABLE_MODELS
 from stancebank.corpus import Corpus, corpus_from_records
@@ -31,11 +32,13 @@ CHUNK = 10_000
 _PULLED = ("annotations", "spans", "relations")  # the tables a pulled file fills
 
 
-def check_base(base: Corpus) -> None:
-    """The rest of data/ must be valid on its own (a failure there is not the pull's to reject)."""
+def check_base(base: Corpus) -> ArticleSide:
+    """The rest of data/ must be valid on its own (a failure there is not the pull's to reject).
+    Returns the article side of the cross-table rules, prepared once for every chunk (:func:`checked`)."""
     failures = validate_corpus(base)
     if failures:
         raise InvalidDataError([f._asdict() for f in failures])
+    return prepare_articles(base.tables["articles"], base.tables["targets"])
 
 
 def chunks(lines: Iterable[bytes], size: int = CHUNK) -> Iterator[list[bytes]]:
@@ -68,14 +71,18 @@ def _annotation_id(line: bytes) -> bytes:
     return str(value).encode("utf-8") if value is not None else b""
 
 
-def checked(lines: list[bytes], base: Corpus, target: Path) -> tuple[list[bytes], list[convert.Reject]]:
+def checked(
+    lines: list[bytes], base: Corpus, target: Path, side: ArticleSide | None = None
+) -> tuple[list[bytes], list[convert.Reject]]:
     """One chunk's lines validated with the rest of data/: the lines kept and the rejects (what the
-    whole-file validation gives these annotations)."""
+    whole-file validation gives these annotations). ``side``: what :func:`check_base` returned (else
+    the article side is prepared again for this chunk)."""
+    side = side or prepare_articles(base.tables["articles"], base.tables["targets"])
     rejects: list[convert.Reject] = []
     origin = str(target)
     for _ in range(2):
         new = _corpus(lines, target)
-        failures = _failures(base, new)
+        failures = _failures(base, new, side)
         mine = [f for f in failures if f.file == origin]
         if len(mine) != len(failures):
             raise InvalidDataError([f._asdict() for f in failures if f not in mine])
@@ -98,7 +105,7 @@ def _corpus(lines: list[bytes], target: Path) -> Corpus:
     )
 
 
-def _failures(base: Corpus, new: Corpus) -> list[Failure]:
+def _failures(base: Corpus, new: Corpus, side: ArticleSide) -> list[Failure]:
     """What :func:`validate_corpus` finds in base + new, less the rules on base's own tables (checked
     once by :func:`check_base`): reader failures, the pulled tables' rules, the cross-table rules."""
     tables = {
@@ -114,7 +121,7 @@ def _failures(base: Corpus, new: Corpus) -> list[Failure]:
     failures = [*base.failures, *new.failures]
     for table in _PULLED:
         failures += _run(TABLE_MODELS[table], tables[table], table, blanked)
-    for family, (table, frame) in joined_tables(tables).items():
+    for family, (table, frame) in joined_tables(tables, side).items():
         if table in _PULLED:
             failures += _run(CROSS_TABLE_MODELS[family], frame, table, set())
     return failures

@@ -32,12 +32,12 @@ from bench.results import update_section  # noqa: E402
 STAGES = [
     ("arrow", "parse: Arrow JSON reader into tables (the floor)", "data"),
     ("orjson", "parse: orjson per line (floor for Python objects)", "data"),
-    ("validate", "**validate** (ours: read + every rule)", "data"),
+    ("validate", "**`stancebank validate`** (read + every rule)", "data"),
     ("polars", "hand-written polars check of the same rules", "data"),
     ("pydantic", "pydantic per-row models (+ id/foreign-key sets)", "data"),
-    ("export", "**export** (rows, splits, parquet, card, re-load check)", "data"),
+    ("export", "**`stancebank export`** (validate, rows, splits, parquet, card, re-load check)", "data"),
     ("load", "`load_dataset` of the export (claims + articles)", "data"),
-    ("pull", "**pull** conversion (ours: convert + validate + write)", "pull"),
+    ("pull", "**`stancebank studio pull --from-snapshot`** (convert + validate + write)", "pull"),
     ("sdk", "label_studio_sdk.converter → JSON_MIN (no validation)", "pull"),
 ]
 #: Run once at the largest size (keeps `make bench` under 15 minutes); the targets run --repeat times.

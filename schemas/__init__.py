@@ -13,6 +13,8 @@ _LAZY = {
     "vocabulary": "schemas.vocabulary",
     "CROSS_TABLE_MODELS": "schemas.crosstable",
     "joined_tables": "schemas.crosstable",
+    "prepare_articles": "schemas.crosstable",
+    "annotation_tables": "schemas.crosstable",
     "InvalidDataError": "schemas.errors",
     "StanceBankError": "schemas.errors",
     "UnreadableInputError": "schemas.errors",
@@ -25,7 +27,9 @@ __all__ = [
     "InvalidDataError",
     "StanceBankError",
     "UnreadableInputError",
+    "annotation_tables",
     "joined_tables",
+    "prepare_articles",
     "vocabulary",
 ]
 

@@ -2,9 +2,14 @@
 
 :func:`joined_tables` builds one frame per rule family by joining a base table to what it points at;
 the frame keeps the base table's index, so every failure maps back to the row (file, line) it came from.
+The article side (texts, id indexes, target -> article) is built once by :func:`prepare_articles` and
+joined to any number of annotation chunks by :func:`annotation_tables` (``validate``, ``studio pull``).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -139,28 +144,63 @@ class RelationEnds(pa.DataFrameModel):
         return (~known | right.fillna(False)).astype(bool)
 
 
-def _found(keys: pd.Series, pool: pd.Series) -> pd.Series:
+def _found(keys: pd.Series, pool: pd.Index) -> pd.Series:
     """Whether each key is in ``pool`` (a hash lookup; ``isin`` loops over an Arrow pool in Python)."""
-    return pd.Series(pd.Index(pool.dropna().unique()).get_indexer(keys) >= 0, index=keys.index)
+    return pd.Series(_rows_of(pool, keys) >= 0, index=keys.index)
 
 
-def joined_tables(tables: dict[str, pd.DataFrame]) -> dict[str, tuple[str, pd.DataFrame]]:
-    """Rule family -> (base table name, joined frame indexed like the base table)."""
-    articles, targets = tables["articles"], tables["targets"]
-    annotations, spans, relations = tables["annotations"], tables["spans"], tables["relations"]
+def _rows_of(pool: pd.Index, keys: pd.Series) -> np.ndarray:
+    """Position of each key in ``pool`` (-1: not there)."""
+    found: np.ndarray = cast(Any, pool).get_indexer(keys)
+    return found
+
+
+@dataclass(frozen=True)
+class ArticleSide:
+    """What the rules on annotations, spans and relations look up in the articles and targets: built
+    once by :func:`prepare_articles` and reused for every chunk of annotations (:func:`annotation_tables`).
+
+    In memory: the article texts (Arrow buffers plus per-text offsets), an index of article ids and a
+    target id -> article id map; nothing per annotation.
+    """
+
+    #: Every article id present (the pool of ``annotation_article_exists``).
+    article_ids: pd.Index
+    #: Article ids of the first row with each id: position = row of :attr:`texts`.
+    first_article_ids: pd.Index
+    texts: ArticleTexts
+    #: target id -> its article id (first row with the id).
+    target_article: pd.Series
+    #: targets ⋈ articles (the TargetLinks family), indexed like the targets table.
+    target_links: pd.DataFrame
+
+
+def prepare_articles(articles: pd.DataFrame, targets: pd.DataFrame) -> ArticleSide:
+    """The article and target side of the cross-table rules, built once."""
+    article_ids = pd.Index(articles["article_id"].dropna().unique())
     first_articles = articles.drop_duplicates("article_id")
-
-    target_links = targets.assign(article_found=_found(targets["article_id"], articles["article_id"]))
-
-    target_article = targets.drop_duplicates("target_id").set_index("target_id")["article_id"]
-    annotation_links = annotations.assign(
-        article_found=_found(annotations["article_id"], articles["article_id"]),
-        target_article_id=annotations["target_id"].map(target_article),
+    return ArticleSide(
+        article_ids=article_ids,
+        first_article_ids=pd.Index(first_articles["article_id"]),
+        texts=ArticleTexts(first_articles["text"]),
+        target_article=targets.drop_duplicates("target_id").set_index("target_id")["article_id"],
+        target_links=targets.assign(article_found=_found(targets["article_id"], article_ids)),
     )
 
-    article_row = pd.Index(first_articles["article_id"]).get_indexer(spans["article_id"])
-    span_in_article = spans.assign(article_row=article_row)
-    span_in_article.attrs["article_texts"] = ArticleTexts(first_articles["text"])
+
+def annotation_tables(
+    side: ArticleSide, annotations: pd.DataFrame, spans: pd.DataFrame, relations: pd.DataFrame
+) -> dict[str, tuple[str, pd.DataFrame]]:
+    """The rule families on annotations, spans and relations (all but TargetLinks), joined to the
+    prepared article side. Exact for any set of annotation rows that holds every row of each of its
+    annotation ids (the span and relation lookups are keyed by annotation id)."""
+    annotation_links = annotations.assign(
+        article_found=_found(annotations["article_id"], side.article_ids),
+        target_article_id=annotations["target_id"].map(side.target_article),
+    )
+
+    span_in_article = spans.assign(article_row=_rows_of(side.first_article_ids, spans["article_id"]))
+    span_in_article.attrs["article_texts"] = side.texts
 
     span_label = spans.drop_duplicates(["annotation_id", "span_id"]).set_index(["annotation_id", "span_id"])[
         "label"
@@ -180,11 +220,22 @@ def joined_tables(tables: dict[str, pd.DataFrame]) -> dict[str, tuple[str, pd.Da
 
     relation_ends = relations.assign(from_label=label_of("from_id"), to_label=label_of("to_id"))
     return {
-        "TargetLinks": ("targets", target_links),
         "AnnotationLinks": ("annotations", annotation_links),
         "SpanInArticle": ("spans", span_in_article),
         "SpanAttributes": ("spans", span_attributes),
         "RelationEnds": ("relations", relation_ends),
+    }
+
+
+def joined_tables(
+    tables: dict[str, pd.DataFrame], side: ArticleSide | None = None
+) -> dict[str, tuple[str, pd.DataFrame]]:
+    """Rule family -> (base table name, joined frame indexed like the base table). ``side``: the
+    article side already prepared from these tables' articles and targets (else built here)."""
+    side = side or prepare_articles(tables["articles"], tables["targets"])
+    return {
+        "TargetLinks": ("targets", side.target_links),
+        **annotation_tables(side, tables["annotations"], tables["spans"], tables["relations"]),
     }
 
 

@@ -57,6 +57,8 @@ class ArticleTexts:
         self.raw, self.byte_offsets, self.valid = _buffers(self.array)
         # byte position of every code point in the buffer (a continuation byte starts no code point)
         self.char_bytes = np.flatnonzero((self.raw & 0xC0) != 0x80)
+        if len(self.raw) < 2**31:  # half the memory (the largest array here: one entry per code point)
+            self.char_bytes = self.char_bytes.astype(np.int32)
         first = np.searchsorted(self.char_bytes, self.byte_offsets)
         self.first_char = first[:-1]
         self.lengths = np.where(self.valid, np.diff(first), -1)
@@ -85,7 +87,9 @@ class ArticleTexts:
         """Byte offset of code point ``chars`` (0 ≤ chars ≤ length) of each text in ``docs``."""
         at_end = chars >= self.lengths[docs]
         index = np.minimum(self.first_char[docs] + chars, max(len(self.char_bytes) - 1, 0))
-        inner = self.char_bytes[index] if len(self.char_bytes) else np.zeros(len(docs), np.int64)
+        inner = (
+            self.char_bytes[index].astype(np.int64) if len(self.char_bytes) else np.zeros(len(docs), np.int64)
+        )
         return np.where(at_end, self.byte_offsets[docs + 1], inner)
 
     def usable(self, docs: np.ndarray) -> np.ndarray:

@@ -60,20 +60,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from stancebank.engines.spark_validate import validate_spark
 
         result = validate_spark(args.paths, master=args.master)
-        failures, files, sizes = result.failures, result.files, result.counts
+        failures, rows, files = result.failures, result.counts, result.files
     else:
-        from stancebank.corpus import read_corpus
-        from stancebank.validate import validate_corpus
+        from stancebank.validate import validate_paths
 
-        corpus = read_corpus(args.paths)
-        failures = validate_corpus(corpus)
-        files, sizes = corpus.files, {name: len(frame) for name, frame in corpus.tables.items()}
+        failures, rows, files = validate_paths(args.paths, args.chunk_lines)
     if args.format == "json":
         print(json_safe(json.dumps([f._asdict() for f in failures], ensure_ascii=False, indent=1)))
     elif failures:
         Console(width=200).print(_failure_table(failures))
     else:
-        counts = ", ".join(f"{size} {name}" for name, size in sizes.items())
+        counts = ", ".join(f"{count} {name}" for name, count in rows.items())
         print(f"valid: {len(files)} file(s), {counts}")
     return EXIT_INVALID if failures else EXIT_OK
 
@@ -107,6 +104,16 @@ def cmd_init(args: argparse.Namespace) -> int:
         print(f"written {path.relative_to(root)}")
     print(f"project {root.name!r} ready in {root}; next: stancebank import text PATH… (from inside it)")
     return EXIT_OK
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
         "paths", nargs="*", type=Path, default=[DATA], help="data directories or .jsonl files"
     )
     validate.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    validate.add_argument(
+        "--chunk-lines",
+        type=_positive,
+        default=20_000,
+        metavar="N",
+        help="annotation lines validated at a time (memory grows with N, not with the corpus)",
+    )
     add_engine_arguments(validate)
     validate.set_defaults(func=cmd_validate)
 

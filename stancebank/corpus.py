@@ -14,18 +14,20 @@ wrong JSON type) become :class:`Failure` rows here; every other rule is the sche
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from schemas.errors import UnreadableInputError
 from schemas.models import ORIGIN_COLUMNS, TABLE_MODELS
 from stancebank.failures import Failure
 from stancebank.files import dumps_jsonl, parse_json_line, replace_dir, write_atomic
-from stancebank.inputs import check_json_bytes, read_input
+from stancebank.inputs import check_json_bytes, check_json_depth, open_input, read_input
 
 #: pandera dtype class name -> the JSON types a record may carry for it.
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -176,18 +178,36 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     data = read_input(path, "a .jsonl file")
     if not data.strip():
         raise UnreadableInputError(str(path), "file is empty")
-    if data.startswith(b"\xef\xbb\xbf"):
-        raise UnreadableInputError(str(path), "starts with a UTF-8 byte-order mark; save without BOM", line=1)
+    if data.startswith(_BOM):
+        raise UnreadableInputError(str(path), _BOM_MESSAGE, line=1)
     check_json_bytes(path, data)  # before any parser: depth and 64-bit integers
-    for number, raw in enumerate(data.split(b"\n"), start=1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise UnreadableInputError(
-                str(path), f"not UTF-8 (byte {exc.start + 1} of the line)", line=number
-            ) from None
-        if line.strip():
-            yield number, parse_json_line(path, number, line, checked=True)
+    yield from _parse_lines(path, data.split(b"\n"), 1)
+
+
+_BOM = b"\xef\xbb\xbf"
+_BOM_MESSAGE = "starts with a UTF-8 byte-order mark; save without BOM"
+
+
+def _parse_lines(path: Path, lines: Iterable[bytes], first: int) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) of the non-blank ``lines`` (numbered from ``first``), the file's
+    bounds already checked."""
+    for number, raw in enumerate(lines, start=first):
+        parsed = _parse_line(path, number, raw)
+        if parsed is not _BLANK:
+            yield number, parsed
+
+
+_BLANK = object()
+
+
+def _parse_line(path: Path, number: int, raw: bytes) -> Any:
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableInputError(
+            str(path), f"not UTF-8 (byte {exc.start + 1} of the line)", line=number
+        ) from None
+    return parse_json_line(path, number, line, checked=True) if line.strip() else _BLANK
 
 
 def classify(path: Path) -> str:
@@ -245,18 +265,20 @@ def read_corpus(paths: Iterable[Path | str], *, fast: bool = True) -> Corpus:
             return Corpus(tables, [], set(), [str(f) for f in files])
     builder = _Builder()
     for path in files:
-        table = classify(path)
-        name = str(path)
-        for line, record in read_jsonl(path):
-            origin = (name, line)
-            if not isinstance(record, dict):
-                builder._fail(origin, None, None, "wrong_type", "record", record)
-                continue
-            builder.add(table, record, origin)
-            if table == "annotations":
-                _add_nested(builder, record, origin)
+        _add_lines(builder, classify(path), str(path), read_jsonl(path))
     names = [str(f) for f in files]
     return Corpus(builder.frames(names), builder.failures, builder.blanked, names)
+
+
+def _add_lines(builder: _Builder, table: str, name: str, lines: Iterable[tuple[int, Any]]) -> None:
+    for line, record in lines:
+        origin = (name, line)
+        if not isinstance(record, dict):
+            builder._fail(origin, None, None, "wrong_type", "record", record)
+            continue
+        builder.add(table, record, origin)
+        if table == "annotations":
+            _add_nested(builder, record, origin)
 
 
 def corpus_from_records(
@@ -287,4 +309,280 @@ def _add_nested(builder: _Builder, record: dict[str, Any], origin: tuple[str, in
         builder.add_many(table, items, origin, derived)
 
 
-__all__ = ["Corpus", "dumps_jsonl", "read_corpus", "read_jsonl", "replace_dir", "shorten", "write_atomic"]
+#: Annotation lines per chunk when a corpus is read in chunks (:func:`read_chunked`).
+CHUNK_LINES = 20_000
+#: Bytes read at a time by the scan of an annotation file.
+_BLOCK = 16 << 20
+#: An annotation line's id at its start (how every writer of ours puts it), else it is parsed.
+_LEADING_ID = re.compile(rb'[ \t\r]*\{[ \t\r]*"annotation_id"[ \t\r]*:[ \t\r]*"([^"\\]*)"')
+#: The key of a line whose annotation id is no string (null, missing, a number, an unreadable line):
+#: these lines share one key, as their spans share the null annotation id.
+_NO_ID = hash(b"\x00 no annotation id")
+
+
+class Regroup(Exception):
+    """An annotation line's id as parsed differs from the id its scan read (a key given twice, say):
+    the chunks cannot be trusted to keep each id together; the caller reads the corpus whole."""
+
+
+@dataclass
+class ChunkedCorpus:
+    """A corpus read in pieces: the articles and targets whole, the annotation files as a stream of
+    chunks (:class:`Corpus` objects holding annotations, spans and relations only).
+
+    Every chunk holds all the lines of each of its annotation ids: a line whose id occurs on another
+    line too (anywhere in the annotation files; an id repeated is always a failure) is held back and
+    read with the others of its id in a last chunk. Rows keep their file and line, so a failure found
+    in a chunk is the one the whole corpus gives.
+    """
+
+    side: Corpus
+    files: list[str]
+    chunks: Iterator[Corpus]
+
+
+@dataclass
+class _Scan:
+    """What the first pass over an annotation file found: each non-blank line's number and the key of
+    its annotation id, and the error the careful reader would raise before parsing a line (empty file,
+    byte-order mark, nesting, 64-bit integers), raised when the file's turn comes."""
+
+    lines: np.ndarray
+    keys: np.ndarray
+    error: UnreadableInputError | None = None
+
+
+def read_chunked(paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES) -> ChunkedCorpus:
+    """Read data files (or directories) as a :class:`ChunkedCorpus` of about ``chunk_lines`` annotation
+    lines per chunk. Raises UnreadableInputError as :func:`read_corpus` would (the chunks raise it when
+    they reach the file), :class:`Regroup` while iterating if the ids cannot be grouped."""
+    if chunk_lines < 1:
+        raise ValueError("chunk_lines must be at least 1")
+    files = data_files(Path(p) for p in paths)
+    names = [str(f) for f in files]
+    side_files = [f for f in files if classify(f) != "annotations"]
+    annotation_files = [f for f in files if classify(f) == "annotations"]
+    try:
+        side = _read_files(side_files)
+    except UnreadableInputError as exc:
+        _raise_earlier(files, annotation_files, exc)
+        raise
+    side.files = names
+    scans = [_scan(path) for path in annotation_files]
+    return ChunkedCorpus(side, names, _chunks(annotation_files, scans, _repeated(scans), chunk_lines, names))
+
+
+def _read_files(files: list[Path]) -> Corpus:
+    """:func:`read_corpus` of exactly these files (none added)."""
+    from stancebank.fastread import read_tables
+
+    tables = read_tables(files)
+    if tables is not None:
+        return Corpus(tables, [], set(), [str(f) for f in files])
+    builder = _Builder()
+    for path in files:
+        _add_lines(builder, classify(path), str(path), read_jsonl(path))
+    names = [str(f) for f in files]
+    return Corpus(builder.frames(names), builder.failures, builder.blanked, names)
+
+
+def _raise_earlier(files: list[Path], annotation_files: list[Path], exc: UnreadableInputError) -> None:
+    """An annotation file listed before the unreadable article or target file raises first, as in
+    :func:`read_corpus`, which reads the files in their order."""
+    where = next((i for i, f in enumerate(files) if str(f) == exc.path), len(files))
+    for path in annotation_files:
+        if files.index(path) < where:
+            for _ in read_jsonl(path):
+                pass
+
+
+def _blocks(path: Path) -> Iterator[bytes]:
+    """An annotation file in blocks of whole lines."""
+    with open_input(path, "a .jsonl file") as handle:
+        rest = b""
+        while block := handle.read(_BLOCK):
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            if cut == 0:
+                rest = block
+                continue
+            rest = block[cut:]
+            yield block[:cut]
+        if rest:
+            yield rest
+
+
+def _split(block: bytes) -> list[bytes]:
+    """The lines of a block (a final line break ends the last line, it starts no new one)."""
+    return (block[:-1] if block.endswith(b"\n") else block).split(b"\n")
+
+
+def _scan(path: Path) -> _Scan:
+    lines: list[np.ndarray] = []  # per block (a Python int per line would cost 5x the memory)
+    keys: list[np.ndarray] = []
+    empty, depth, integer = True, None, None
+    try:
+        first = 1
+        for block in _blocks(path):
+            if first == 1 and block.startswith(_BOM):
+                return _Scan(np.zeros(0, np.int64), np.zeros(0, np.int64), _error(path, _BOM_MESSAGE, 1))
+            empty = empty and (not block or block.isspace())
+            if depth is None:
+                try:
+                    check_json_depth(path, block, first_line=first)
+                except UnreadableInputError as exc:
+                    depth = exc
+            if integer is None and depth is None:
+                try:
+                    check_json_bytes(path, block, first_line=first, depth=False)
+                except UnreadableInputError as exc:
+                    integer = exc
+            found = _split(block)
+            kept = [number for number, raw in enumerate(found, start=first) if raw.strip()]
+            lines.append(np.array(kept, dtype=np.int64))
+            keys.append(np.array([_key(found[number - first]) for number in kept], dtype=np.int64))
+            first += len(found)
+    except UnreadableInputError as exc:
+        depth = exc  # the file cannot be opened
+    error = _error(path, "file is empty") if empty and depth is None else depth or integer
+    none = np.zeros(0, np.int64)
+    return _Scan(np.concatenate([none, *lines]), np.concatenate([none, *keys]), error)
+
+
+def _error(path: Path, message: str, line: int | None = None) -> UnreadableInputError:
+    return UnreadableInputError(str(path), message, line=line)
+
+
+def _key(raw: bytes) -> int:
+    """A hash of the line's annotation id (equal ids, equal keys; a collision only holds more back)."""
+    found = _LEADING_ID.match(raw)
+    if found:
+        return hash(found.group(1))
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return _NO_ID
+    value = record.get("annotation_id") if isinstance(record, dict) else None
+    return hash(value.encode("utf-8", "surrogatepass")) if isinstance(value, str) else _NO_ID
+
+
+def _id_key(value: Any) -> int:
+    return hash(value.encode("utf-8", "surrogatepass")) if isinstance(value, str) else _NO_ID
+
+
+def _repeated(scans: list[_Scan]) -> set[int]:
+    keys = np.concatenate([scan.keys for scan in scans]) if scans else np.zeros(0, np.int64)
+    found, counts = np.unique(keys, return_counts=True)
+    return set(found[counts > 1].tolist())
+
+
+def _chunks(
+    files: list[Path], scans: list[_Scan], repeated: set[int], size: int, names: list[str]
+) -> Iterator[Corpus]:
+    held: list[tuple[dict[str, Any], tuple[str, int]]] = []  # lines of repeated ids, parsed, in order
+    keys: dict[tuple[str, int], int] = {}  # their keys as the scan read them
+    for path, scan in zip(files, scans, strict=True):
+        if scan.error is not None:
+            raise scan.error
+        pieces: list[bytes] = []  # whole lines of the next chunk
+        count, first, start = 0, 1, 1  # lines in pieces; number of the chunk's, of the block's first line
+        for data in _blocks(path):
+            block = _hold(path, scan, repeated, data, start, (held, keys)) if repeated else data
+            ends = _line_ends(block)
+            taken = 0
+            while count + len(ends) - taken >= size:
+                upto = taken + size - count
+                pieces.append(block[int(ends[taken - 1]) if taken else 0 : int(ends[upto - 1])])
+                chunk = _chunk(path, b"".join(pieces), first, size, scan, repeated)
+                pieces, count, first, taken = [], 0, first + size, upto
+                if chunk is not None:
+                    yield chunk
+            if taken < len(ends):
+                pieces.append(block[int(ends[taken - 1]) if taken else 0 :])
+                count += len(ends) - taken
+            start += len(ends)
+        chunk = _chunk(path, b"".join(pieces), first, count, scan, repeated) if pieces else None
+        if chunk is not None:
+            yield chunk
+    if held:
+        chunk = corpus_from_records({"annotations": held}, names)
+        _verify(chunk, keys)
+        yield chunk
+
+
+def _line_ends(block: bytes) -> np.ndarray:
+    """The offset just past each line of a block (its line break, or the block's end)."""
+    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 0x0A) + 1
+    return ends if block.endswith(b"\n") else np.append(ends, len(block))
+
+
+def _hold(
+    path: Path,
+    scan: _Scan,
+    repeated: set[int],
+    block: bytes,
+    start: int,
+    into: tuple[list[tuple[dict[str, Any], tuple[str, int]]], dict[tuple[str, int], int]],
+) -> bytes:
+    """The block with the lines of repeated ids blanked; those lines parsed now (an unreadable one
+    raises in its turn) and added to ``held``."""
+    found = _split(block)
+    at, upto = np.searchsorted(scan.lines, [start, start + len(found)])
+    chosen = np.isin(scan.keys[at:upto], list(repeated))
+    if not chosen.any():
+        return block
+    held, keys = into
+    for number, key in zip(
+        scan.lines[at:upto][chosen].tolist(), scan.keys[at:upto][chosen].tolist(), strict=True
+    ):
+        parsed = _parse_line(path, number, found[number - start])
+        if parsed is not _BLANK:
+            held.append((parsed, (str(path), number)))
+            keys[str(path), number] = key
+        found[number - start] = b""
+    return b"\n".join(found) + (b"\n" if block.endswith(b"\n") else b"")
+
+
+def _chunk(path: Path, data: bytes, first: int, count: int, scan: _Scan, repeated: set[int]) -> Corpus | None:
+    """The chunk of ``count`` lines ``data`` numbered from ``first`` (held-back lines blanked), if it
+    holds a line."""
+    from stancebank.fastread import read_tables
+
+    if not data.strip():
+        return None
+    name = str(path)
+    tables = read_tables([path], {path: data}, first_line=first, checked=True)
+    if tables is not None:
+        chunk = Corpus(tables, [], set(), [name])
+    else:
+        builder = _Builder()
+        _add_lines(builder, "annotations", name, _parse_lines(path, _split(data), first))
+        chunk = Corpus(builder.frames([name]), builder.failures, builder.blanked, [name])
+    at, upto = np.searchsorted(scan.lines, [first, first + count])
+    expected = dict(zip(scan.lines[at:upto].tolist(), scan.keys[at:upto].tolist(), strict=True))
+    _verify(chunk, {(name, line): key for line, key in expected.items() if key not in repeated})
+    return chunk
+
+
+def _verify(chunk: Corpus, expected: dict[tuple[str, int], int]) -> None:
+    """Each annotation row's id has the key its line was grouped by."""
+    frame = chunk.tables["annotations"]
+    columns = (frame["_file"].tolist(), frame["_line"].tolist(), frame["annotation_id"].tolist())
+    for file, line, value in zip(*columns, strict=True):
+        if expected.get((str(file), int(line))) != _id_key(value):
+            raise Regroup(f"{file}:{line}: annotation id read differently by the scan")
+
+
+__all__ = [
+    "CHUNK_LINES",
+    "ChunkedCorpus",
+    "Corpus",
+    "Regroup",
+    "dumps_jsonl",
+    "read_chunked",
+    "read_corpus",
+    "read_jsonl",
+    "replace_dir",
+    "shorten",
+    "write_atomic",
+]

@@ -98,11 +98,14 @@ def _line_numbers(data: bytes) -> list[int]:
     return numbers
 
 
-def _read_file(path: Path, schema: pa.Schema, given: bytes | None) -> tuple[pa.Table, list[int], bytes]:
+def _read_file(
+    path: Path, schema: pa.Schema, given: bytes | None, first_line: int = 1, checked: bool = False
+) -> tuple[pa.Table, list[int], bytes]:
     data = read_input(path, "a .jsonl file") if given is None else given  # special files refused
     if data.isspace() or not data or data.startswith(b"\xef\xbb\xbf"):
         raise _Irregular("empty or BOM")
-    check_json_bytes(path, data)  # Arrow's parser crashes on deep nesting: bounded before it runs
+    if not checked:  # Arrow's parser crashes on deep nesting: bounded before it runs
+        check_json_bytes(path, data, first_line=first_line)
     numbers = _line_numbers(data)
     options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
     try:
@@ -171,26 +174,34 @@ def _nested_free(data: bytes, numbers: list[int], key: str) -> list[Any]:
 
 
 def read_tables(
-    files: list[Path], given: Mapping[Path, bytes] | None = None
+    files: list[Path],
+    given: Mapping[Path, bytes] | None = None,
+    *,
+    first_line: int = 1,
+    checked: bool = False,
 ) -> dict[str, pd.DataFrame] | None:
     """The five tables read with Arrow, or ``None`` if any file needs the careful reader. ``given``
-    holds the contents of files not (yet) on disk: ``pull`` validates what it is about to write."""
+    holds the contents of files not (yet) on disk: ``pull`` validates what it is about to write.
+    A part of a file (a chunk of its lines) is given with the number of its ``first_line``, and
+    ``checked=True`` when :func:`~stancebank.inputs.check_json_bytes` already ran over the file."""
     try:
-        return _read_tables(files, given or {})
+        return _read_tables(files, given or {}, first_line, checked)
     except _Irregular:
         return None
 
 
-def _read_tables(files: list[Path], given: Mapping[Path, bytes]) -> dict[str, pd.DataFrame]:
+def _read_tables(
+    files: list[Path], given: Mapping[Path, bytes], first_line: int = 1, checked: bool = False
+) -> dict[str, pd.DataFrame]:
     from stancebank.corpus import classify
 
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLE_MODELS}
     for path in files:
         kind = classify(path)
         schema = _schema(kind)
-        table, numbers, data = _read_file(path, schema, given.get(path))
+        table, numbers, data = _read_file(path, schema, given.get(path), first_line, checked)
         name, length = str(path), table.num_rows
-        lines = pa.array(numbers, pa.int64())
+        lines = pa.array(np.asarray(numbers, dtype=np.int64) + (first_line - 1))
         columns: dict[str, Any] = {"_file": _constant(name, length), "_line": lines}
         for field_ in schema:
             if field_.name not in ("spans", "relations"):

@@ -76,12 +76,8 @@ def check_json_bytes(path: Path, data: bytes, *, first_line: int = 1, depth: boo
     """Refuse JSON text nested deeper than :data:`MAX_DEPTH` or holding an integer outside 64 bits,
     naming the file and line (``first_line``: the number of ``data``'s first line). ``depth=False``:
     the caller already knows the text is not nested that deep (the integers are still checked)."""
-    if depth and data.count(b"[") + data.count(b"{") > MAX_DEPTH:
-        line = _too_deep(data)
-        if line is not None:
-            raise UnreadableInputError(
-                str(path), f"JSON nested too deeply (more than {MAX_DEPTH} levels)", line=first_line + line
-            )
+    if depth:
+        check_json_depth(path, data, first_line=first_line)
     digits = data.translate(_DIGITS)  # every digit a "0": a run of 19 is found by bytes.find
     start = digits.find(_RUN)
     while start != -1:
@@ -90,6 +86,17 @@ def check_json_bytes(path: Path, data: bytes, *, first_line: int = 1, depth: boo
             end += 1
         _check_integer(path, data, start, end, first_line)
         start = digits.find(_RUN, end)
+
+
+def check_json_depth(path: Path, data: bytes, *, first_line: int = 1) -> None:
+    """Refuse JSON text nested deeper than :data:`MAX_DEPTH` (the first check of
+    :func:`check_json_bytes`, on its own for a caller that scans a file block by block)."""
+    if _may_be_too_deep(data):
+        line = _too_deep(data)
+        if line is not None:
+            raise UnreadableInputError(
+                str(path), f"JSON nested too deeply (more than {MAX_DEPTH} levels)", line=first_line + line
+            )
 
 
 def _check_integer(path: Path, data: bytes, start: int, end: int, first_line: int) -> None:
@@ -113,6 +120,20 @@ def _check_integer(path: Path, data: bytes, start: int, end: int, first_line: in
     raise UnreadableInputError(
         str(path), f"integer {shown} in {field} is outside 64 bits", line=first_line + index
     )
+
+
+#: Every byte but an opening bracket and the line break (deleted by :func:`_may_be_too_deep`).
+_NOT_OPENING = bytes(b for b in range(256) if b not in b"[{\n")
+#: More opening brackets on one line than the bound (in the text of the openers and line breaks only).
+_MANY_OPENING = re.compile(rb"[^\n]{%d}" % (MAX_DEPTH + 1))
+
+
+def _may_be_too_deep(data: bytes) -> bool:
+    """Whether some line has more opening brackets (in strings or not) than :data:`MAX_DEPTH`: no line
+    can be nested deeper than that without. One ``bytes.translate`` that keeps only the openers and
+    line breaks (a few per cent of a data file) and one regular-expression search over what is left:
+    a tenth of the time of the exact scan, which runs only when this says it may find something."""
+    return _MANY_OPENING.search(data.translate(None, _NOT_OPENING)) is not None
 
 
 def _too_deep(data: bytes) -> int | None:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
 import pandera.errors
 
-from schemas.crosstable import CROSS_TABLE_MODELS, joined_tables
+from schemas.crosstable import CROSS_TABLE_MODELS, annotation_tables, joined_tables, prepare_articles
 from schemas.errors import InvalidDataError
 from schemas.models import TABLE_MODELS, contradicted_attributes, foreign_attributes, missing_attributes
 from schemas.rules import BUILTIN_RULES as _BUILTIN_RULES
 from schemas.rules import ROW_RULE_FIELDS as _ROW_RULE_FIELDS
-from stancebank.corpus import Corpus, read_corpus
+from stancebank.corpus import CHUNK_LINES, Corpus, Regroup, read_chunked, read_corpus
 from stancebank.failures import Failure
 
 #: Row-wide attribute rules: which attribute columns are at fault in a row.
@@ -55,18 +57,32 @@ def validate_corpus(corpus: Corpus) -> list[Failure]:
 
 
 def _run(model: Any, frame: pd.DataFrame, table: str, blanked: set[tuple[str, int, str]]) -> list[Failure]:
+    return [failure for _, _, failure in _ranked(model, frame, table, blanked)]
+
+
+#: Where a failure of one pandera check sits in the failure table of one model's validation.
+Rank = tuple[int, int, int]
+
+
+def _ranked(
+    model: Any, frame: pd.DataFrame, table: str, blanked: set[tuple[str, int, str]]
+) -> list[tuple[Rank, int | None, Failure]]:
+    """:func:`_run` with each failure's rank (the position of its check in pandera's report: the
+    dataframe-wide checks first, then column by column, see :func:`_rank`) and its row index."""
     try:
         model.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
     else:
         return []
-    failures: list[Failure] = []
+    columns = {name: i for i, name in enumerate(model.to_schema().columns)}
+    failures: list[tuple[Rank, int | None, Failure]] = []
     seen: set[tuple[str, int | None]] = set()
     for case in cases.itertuples(index=False):
         column = None if pd.isna(case.column) or case.column == model.__name__ else str(case.column)
         index = None if pd.isna(case.index) else int(case.index)
         rule = rule_name(str(case.check), column)
+        rank = _rank(case, columns)
         if case.check == "not_nullable" and (table, index, column) in blanked:
             continue  # the reader already reported this cell as wrong_type
         if rule in _ROW_RULE_FIELDS:
@@ -74,10 +90,170 @@ def _run(model: Any, frame: pd.DataFrame, table: str, blanked: set[tuple[str, in
                 continue
             seen.add((rule, index))
             at_fault = _attribute_columns(frame, index, rule)
-            failures.append(_locate(frame, table, index, rule, at_fault, _row_value(frame, index, rule)))
+            failure = _locate(frame, table, index, rule, at_fault, _row_value(frame, index, rule))
         else:
-            failures.append(_locate(frame, table, index, rule, column, _show(case.failure_case)))
+            failure = _locate(frame, table, index, rule, column, _show(case.failure_case))
+        failures.append((rank, index, failure))
     return failures
+
+
+#: Column checks pandera runs before a column's own checks, in its order.
+_CORE_CHECKS = {"not_nullable": 0, "field_uniqueness": 1}
+
+
+def _rank(case: Any, columns: dict[str, int]) -> Rank:
+    """The order pandera reports a check's failures in: it runs the container's checks, each column's
+    (nullable, unique, dtype, then its checks by number) in the schema's column order, then the
+    dataframe-wide checks by number, and lists the dataframe-level ones first (a stable sort on the
+    schema context). Within a check, failures are in row order."""
+    number = -1 if pd.isna(case.check_number) else int(case.check_number)
+    if case.schema_context != "Column":
+        return (0, 0, number)
+    check = str(case.check)
+    core = _CORE_CHECKS.get(check, 2 if check.startswith("dtype(") else 3)
+    return (1, columns.get(str(case.column), len(columns)), core + 1 + number if core == 3 else core)
+
+
+class Validation:
+    """Every rule over a corpus given in pieces: the articles and targets once (their rules run, the
+    article side of the cross-table rules is prepared), then chunks of annotations, each holding every
+    row of its annotation ids (see :func:`stancebank.corpus.read_chunked`). :meth:`failures` is the
+    failure table :func:`validate_corpus` gives the whole corpus, in the same order.
+
+    In memory: the articles and targets with their prepared side, the failures, one chunk at a time.
+    """
+
+    def __init__(self, side: Corpus, files: list[str]) -> None:
+        self.order = {name: i for i, name in enumerate(files)}
+        self.side = prepare_articles(side.tables["articles"], side.tables["targets"])
+        self.reader = list(side.failures)
+        self.head: list[Failure] = []
+        for table in ("articles", "targets"):
+            self.head += _run(TABLE_MODELS[table], side.tables[table], table, side.blanked)
+        self.target_links = _run(CROSS_TABLE_MODELS["TargetLinks"], self.side.target_links, "targets", set())
+        self.sections: dict[str, list[tuple[Rank, tuple[int, int, int], Failure]]] = {
+            name: [] for name in _CHUNKED
+        }
+        self.rows = {name: len(frame) for name, frame in side.tables.items()}
+
+    def add(self, chunk: Corpus) -> list[Failure]:
+        """Run the rules over one chunk of annotations; returns its failures (reader's, then in the
+        order of the table)."""
+        tables = chunk.tables
+        for name in ("annotations", "spans", "relations"):
+            self.rows[name] += len(tables[name])
+        found: list[Failure] = list(chunk.failures)
+        self.reader += chunk.failures
+        runs: list[tuple[str, Any, pd.DataFrame, str, set[tuple[str, int, str]]]] = [
+            (name, TABLE_MODELS[name], tables[name], name, chunk.blanked) for name in _CHUNK_TABLES
+        ]
+        joined = annotation_tables(self.side, tables["annotations"], tables["spans"], tables["relations"])
+        runs += [
+            (family, CROSS_TABLE_MODELS[family], frame, table, set())
+            for family, (table, frame) in joined.items()
+        ]
+        for section, model, frame, table, blanked in runs:
+            for rank, index, failure in _ranked(model, frame, table, blanked):
+                self.sections[section].append((rank, self._position(failure, index), failure))
+                found.append(failure)
+        return found
+
+    def _position(self, failure: Failure, index: int | None) -> tuple[int, int, int]:
+        """Where the failure's row sits in the whole table: (file, line, row in the chunk), as every
+        row of a line is in one chunk and a chunk keeps its rows in file order."""
+        if index is None or failure.line is None:
+            return (-1, -1, -1)
+        return (self.order.get(failure.file, len(self.order)), failure.line, index)
+
+    def failures(self) -> list[Failure]:
+        """The failure table of the corpus so far: reader failures, then every rule's, as
+        :func:`validate_corpus` orders them."""
+        order = self.order
+        reader = sorted(self.reader, key=lambda f: (order.get(f.file, len(order)), f.line or 0))
+        out = [*reader, *self.head]
+        for name in _CHUNKED:
+            if name == "AnnotationLinks":
+                out += self.target_links
+            out += _merged(self.sections[name])
+        return out
+
+
+_CHUNK_TABLES = ("annotations", "spans", "relations")
+#: Sections of the failure table filled chunk by chunk, in the table's order (TargetLinks, run once,
+#: comes before AnnotationLinks).
+_CHUNKED = (*_CHUNK_TABLES, "AnnotationLinks", "SpanInArticle", "SpanAttributes", "RelationEnds")
+
+
+def _merged(found: list[tuple[Rank, tuple[int, int, int], Failure]]) -> list[Failure]:
+    """One section's failures from every chunk in the order of one validation: by check, then row;
+    a failure without a row (about the table, not a row) once."""
+    out: list[Failure] = []
+    once: set[tuple[Rank, Failure]] = set()
+    for rank, position, failure in sorted(found, key=lambda item: (item[0], item[1])):
+        if position[0] < 0:
+            if (rank, failure) in once:
+                continue
+            once.add((rank, failure))
+        out.append(failure)
+    return out
+
+
+def validate_paths(
+    paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES, *, ahead: bool = True
+) -> tuple[list[Failure], dict[str, int], list[str]]:
+    """Validate data files (or directories) reading the annotations in chunks of ``chunk_lines``
+    lines: the failure table of :func:`validate_corpus` on the whole corpus, the rows read per table,
+    and the files. Memory stays flat in the annotation files' size (see :class:`Validation`)."""
+    paths = list(paths)
+    try:
+        read = read_chunked(paths, chunk_lines)
+        validation = Validation(read.side, read.files)
+        for chunk in _ahead(read.chunks) if ahead else read.chunks:
+            validation.add(chunk)
+    except Regroup:  # an id read two ways (a key given twice): the whole corpus at once
+        corpus = read_corpus(paths)
+        return validate_corpus(corpus), {n: len(f) for n, f in corpus.tables.items()}, corpus.files
+    return validation.failures(), validation.rows, read.files
+
+
+def _ahead(chunks: Iterator[Corpus]) -> Iterator[Corpus]:
+    """The chunks, the next one read in a thread while the current one is checked (Arrow's parser and
+    the numpy work release the GIL, so reading and checking overlap on two cores). At most two chunks
+    exist at once: the one checked and the one read."""
+    tokens = threading.Semaphore(2)
+    handoff: queue.Queue[Any] = queue.Queue()
+    stop = threading.Event()
+    end = object()
+
+    def read() -> None:
+        try:
+            while True:
+                while not tokens.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                if stop.is_set():
+                    return
+                item = next(chunks, end)
+                handoff.put(item)
+                if item is end:
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            handoff.put(exc)
+
+    reader = threading.Thread(target=read, name="stancebank-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            tokens.release()
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _attribute_columns(frame: pd.DataFrame, index: int | None, rule: str) -> str | None:

@@ -12,6 +12,9 @@ from schemas.errors import StanceBankError
 from stancebank.project import DATA, DATASET
 from stancebank.spark import add_engine_arguments
 
+#: train.export.DEFAULT_SHARD_SIZE (not imported here: the CLI starts without the export's imports)
+DEFAULT_SHARD_SIZE = 1_000_000
+
 if TYPE_CHECKING:
     from train.export import ExportReport
 
@@ -58,7 +61,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from stancebank.project import project_of
     from stancebank.terminal import visible
     from stancebank.validate import load_valid
-    from train.export import UnrepresentedError, export, push_to_hub
+    from train.export import UnrepresentedError, export_files, matching_agreement, push_to_hub
     from train.policy import parse_policy
     from train.splits import parse_proportions
 
@@ -76,7 +79,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         from train.spark_export import export_spark
 
         unsupported = [
-            flag for flag, given in (("--strict", args.strict), ("--push-to-hub", args.push_to_hub)) if given
+            flag
+            for flag, given in (
+                ("--strict", args.strict),
+                ("--push-to-hub", args.push_to_hub),
+                ("--shard-size", args.shard_size != DEFAULT_SHARD_SIZE),
+            )
+            if given
         ]
         if unsupported:
             raise StanceBankError(
@@ -114,17 +123,20 @@ def cmd_export(args: argparse.Namespace) -> int:
             "--label-map SOURCE=SOURCE,CUE=CUE,CLAIM=CLAIM"
         )
         return 0
+    agreement = matching_agreement(project.reports_dir / "agreement" / "agreement.json", corpus.tables)
+    del corpus  # validated: the export reads the files again range by range, with bounded memory
     try:
-        report = export(
-            corpus.tables,
+        report = export_files(
+            list(data),
             out,
+            agreement=agreement,
+            project=project,
             proportions=proportions,
             seed=args.seed,
             policy=policy,
-            project=project,
-            agreement_path=project.reports_dir / "agreement" / "agreement.json",
             card_path=os.path.relpath(out, project.root) if own else str(out),
             strict=args.strict,
+            shard_size=args.shard_size,
         )
     except UnrepresentedError as exc:
         print_account(exc.report)
@@ -143,6 +155,16 @@ def cmd_export(args: argparse.Namespace) -> int:
         push_to_hub(report.out, args.push_to_hub, token=os.environ.get("HF_TOKEN"))
         print(f"pushed to https://huggingface.co/datasets/{args.push_to_hub}")
     return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of rows, at least 1; got {text!r}")
+    return value
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -171,6 +193,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="exit 1, writing nothing, when an annotation's CLAIM/SOURCE spans reach no claims/sources row "
         "(neither as the row nor as a vote)",
+    )
+    parser.add_argument(
+        "--shard-size",
+        type=_positive,
+        default=DEFAULT_SHARD_SIZE,
+        metavar="ROWS",
+        help=f"rows per parquet file: a split with more rows is written as <split>-<i>-of-<n>.parquet "
+        f"shards (default {DEFAULT_SHARD_SIZE:,})",
     )
     parser.add_argument("--push-to-hub", metavar="REPO", help="also upload (needs HF_TOKEN)")
     parser.add_argument(

@@ -1,16 +1,27 @@
 """``stancebank export``: a Hugging Face dataset (parquet + card) that ``datasets.load_dataset`` reads.
 
 Deterministic: the same tables give byte-identical parquet files. Written to a temp folder, re-loaded
-and compared with the tables, then swapped into place, so a failed export leaves the old one intact.
+and compared with the rows written, then swapped into place, so a failed export leaves the old one intact.
+
+Built partition by partition with bounded memory: the articles are cut into ranges of sorted
+``article_id`` (an article's targets, annotations, spans and relations land in its range, so the policy
+and the votes see every annotation of a task together); each partition's rows are built, encoded and
+spilled to an Arrow IPC file; the splits are assigned from the claims' keys (small) exactly as for the
+whole corpus at once; then each config and split is written as parquet shards of ``shard_size`` rows
+(``<split>-<i>-of-<n>.parquet``), streaming the partitions in order (the ranges are sorted, so the rows
+come out in the same order as from one table), and each shard is re-read and compared with its rows.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import pickle
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +30,46 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from datasets import Dataset, DatasetDict
-from datasets.info import DatasetInfo
-from datasets.table import InMemoryTable
+import pyarrow.parquet as pq
+from datasets import DatasetDict
+from datasets import config as datasets_config
+from datasets.arrow_writer import get_parquet_column_options
+from datasets.utils.py_utils import convert_file_size_to_int
 
 from annotate.agreement_report import data_hash
+from schemas import vocabulary as V
 from schemas.errors import StanceBankError
 from schemas.offsets import ArticleTexts
 from stancebank.files import replace_dir, staging_dir
 from stancebank.outputs import check_output_dir, write_marker
 from stancebank.project import DEFAULT_POLICY, Project, load_project
 from train.card import CardContext, dataset_card
+from train.cli import DEFAULT_SHARD_SIZE as CLI_SHARD_SIZE
 from train.features import FEATURES, OPTIONAL_CONFIGS
 from train.rows import build_rows
 from train.splits import SPLITS, assign_splits, predefined_splits
-from train.votes import ONLY, PARTLY, USED, VOTES, account, select
+from train.votes import ONLY, PARTLY, USED, VOTES, Selection, account, select
 
 CONFIGS = tuple(FEATURES)
+#: Rows per parquet file (``--shard-size``): the shipped corpus and most projects get one per split.
+DEFAULT_SHARD_SIZE = CLI_SHARD_SIZE
+#: Rows re-read and compared at a time by :func:`verify`.
+VERIFY_ROWS = 16_384
+#: Articles per partition: what one build (selection, rows, encoding) holds at once.
+PARTITION_ARTICLES = 10_000
+#: Columns of the claims/pairs rows the splits are assigned from (in row order).
+SPLIT_KEYS = {"claims": ("article_id", "stance", "group"), "pairs": ("article_id", "doc_label", "group")}
+#: Columns the dataset card counts (string labels, before encoding); other configs: row counts only.
+CARD_COLUMNS = {
+    "claims": ("article_id", "stance", "certainty", "polarity", "factbank"),
+    "sources": ("article_id", "reliability", "source_type"),
+    "pairs": ("article_id", "doc_label"),
+}
+
+
+def shard_name(split: str, i: int, n: int, ext: str = "parquet") -> str:
+    """The file name of shard ``i`` of ``n`` of a split (the layout ``datasets`` and the Hub expect)."""
+    return f"{split}-{i:05d}-of-{n:05d}.{ext}"
 
 
 class ExportError(StanceBankError, RuntimeError):
@@ -72,15 +106,17 @@ class ExportReport:
         return self.account.loc[self.account["status"].isin([ONLY, PARTLY])]
 
 
-def split_rows(
+def split_map(
     rows: dict[str, pa.Table],
+    article_ids: Iterable[str],
     *,
     proportions: tuple[float, float, float],
     seed: int,
     predefined: dict[str, str] | None = None,
-) -> tuple[dict[str, dict[str, pa.Table]], dict[str, str]]:
-    """config -> split -> rows. Articles keep a ``predefined`` split (an imported corpus's own) or are
-    assigned to splits by their claims' stance. Optional configs without rows are left out."""
+) -> dict[str, str]:
+    """Article id -> split. ``rows``: the claims and pairs rows in row order (only the
+    :data:`SPLIT_KEYS` columns are read). Articles keep a ``predefined`` split (an imported corpus's
+    own) or are assigned to splits by their claims' stance; an article without claims goes to train."""
     if predefined is not None:
         split_of = dict(predefined)
     else:
@@ -89,18 +125,38 @@ def split_rows(
         if not claims.num_rows and rows["pairs"].num_rows:  # a pair corpus: stratify by its labels
             claims = rows["pairs"]
             stances = [s or "none" for s in claims.column("doc_label").to_pylist()]
-        article_ids = claims.column("article_id").to_pylist()
+        ids = claims.column("article_id").to_pylist()
         # a claim's group (claim, topic, event when the importer named one; else its article) stays whole
-        groups = claims.column("group").to_pylist() if "group" in claims.column_names else article_ids
+        groups = claims.column("group").to_pylist() if "group" in claims.column_names else ids
         by_group = (
             assign_splits(stances, groups, proportions=proportions, seed=seed)
             if len(set(groups)) >= 2
             else {}
         )
-        split_of = {a: by_group[g] for a, g in zip(article_ids, groups, strict=True) if g in by_group}
-    for article_id in rows["articles"].column("article_id").to_pylist():  # a story without claims
+        split_of = {a: by_group[g] for a, g in zip(ids, groups, strict=True) if g in by_group}
+    for article_id in article_ids:  # a story without claims
         split_of.setdefault(article_id, "train")
-    splits = [*SPLITS, *sorted(set(split_of.values()) - set(SPLITS))]
+    return split_of
+
+
+def split_names(split_of: dict[str, str]) -> list[str]:
+    """Ours first, then an imported corpus's own names, sorted."""
+    return [*SPLITS, *sorted(set(split_of.values()) - set(SPLITS))]
+
+
+def split_rows(
+    rows: dict[str, pa.Table],
+    *,
+    proportions: tuple[float, float, float],
+    seed: int,
+    predefined: dict[str, str] | None = None,
+) -> tuple[dict[str, dict[str, pa.Table]], dict[str, str]]:
+    """config -> split -> rows (all in memory: brat export, small corpora). Articles keep a
+    ``predefined`` split or are assigned by :func:`split_map`. Optional configs without rows are left
+    out."""
+    article_ids = rows["articles"].column("article_id").to_pylist()
+    split_of = split_map(rows, article_ids, proportions=proportions, seed=seed, predefined=predefined)
+    splits = split_names(split_of)
     by_split = {}
     for config, table in rows.items():
         if not table.num_rows and config in OPTIONAL_CONFIGS:
@@ -141,15 +197,332 @@ def _encode(array: pa.Array, feature: Any, name: str) -> pa.Array:
     return array.cast(feature.pa_type)
 
 
-def _write_parquet(encoded: pa.Table, config: str, path: Path) -> str:
-    """Write one split; return its fingerprint: the first 16 hex digits of the file's SHA-256
-    (deterministic for the same rows; ``datasets`` would hash the whole table in Python to make one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def parquet_writer(path: Path, config: str) -> pq.ParquetWriter:
+    """A parquet writer with the schema (``datasets`` Features metadata) and the options
+    ``Dataset.to_parquet`` uses, so that a split written as one shard is byte for byte what ``datasets``
+    writes."""
     features = FEATURES[config]()
-    fingerprint = hashlib.sha256(f"{config}/{path.name}/{encoded.num_rows}".encode()).hexdigest()[:16]
-    dataset = Dataset(InMemoryTable(encoded), info=DatasetInfo(features=features), fingerprint=fingerprint)
-    dataset.to_parquet(str(path))
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    schema = features.arrow_schema
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return pq.ParquetWriter(
+        str(path),
+        schema=schema,
+        use_content_defined_chunking=datasets_config.DEFAULT_CDC_OPTIONS,
+        write_page_index=True,
+        **get_parquet_column_options(features, schema),
+    )
+
+
+def row_group_rows(rows: int, nbytes: int) -> int:
+    """Rows per row group as ``datasets`` chooses them: about 100 MB of Arrow data each."""
+    limit = convert_file_size_to_int(datasets_config.MAX_ROW_GROUP_SIZE)
+    return max(1, rows * limit // nbytes) if nbytes > 0 else 1
+
+
+def _rebatch(pieces: Iterable[pa.Table], size: int) -> Iterator[pa.Table]:
+    """The rows of ``pieces`` in tables of exactly ``size`` rows (the last one shorter)."""
+    pending: list[pa.Table] = []
+    count = 0
+    for given in pieces:
+        piece = given
+        while piece.num_rows:
+            take = min(size - count, piece.num_rows)
+            pending.append(piece.slice(0, take))
+            count, piece = count + take, piece.slice(take)
+            if count == size:
+                yield pa.concat_tables(pending).combine_chunks()
+                pending, count = [], 0
+    if count:
+        yield pa.concat_tables(pending).combine_chunks()
+
+
+class _Stream:
+    """Rows arriving in pieces, taken ``k`` at a time (a shard, a row group)."""
+
+    def __init__(self, pieces: Iterable[pa.Table]) -> None:
+        self._pieces = iter(pieces)
+        self._left: pa.Table | None = None
+
+    def take(self, k: int) -> Iterator[pa.Table]:
+        while k > 0:
+            piece = self._left if self._left is not None else next(self._pieces, None)
+            self._left = None
+            if piece is None:
+                return
+            if piece.num_rows > k:
+                piece, self._left = piece.slice(0, k), piece.slice(k)
+            k -= piece.num_rows
+            if piece.num_rows:
+                yield piece
+
+
+def _file_sha256(path: Path) -> hashlib._Hash:
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 22):
+            sha.update(block)
+    return sha
+
+
+def _write_shard(pieces: Iterable[pa.Table], config: str, path: Path, batch_rows: int) -> str:
+    """Write one shard in row groups of ``batch_rows``; return its fingerprint: the first 16 hex digits
+    of the file's SHA-256 (deterministic for the same rows)."""
+    writer = parquet_writer(path, config)
+    try:
+        for batch in _rebatch(pieces, batch_rows):
+            writer.write_table(batch)
+        writer.add_key_value_metadata(
+            {"content_defined_chunking": json.dumps(datasets_config.DEFAULT_CDC_OPTIONS)}
+        )
+    finally:
+        writer.close()
+    return _file_sha256(path).hexdigest()[:16]
+
+
+@dataclass
+class _Built:
+    """What pass 1 (build every partition) leaves for pass 2 (split, write, verify) and the card."""
+
+    folder: Path
+    partitions: int = 0
+    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CONFIGS, 0))
+    nbytes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CONFIGS, 0))
+    keys: dict[str, list[pa.Table]] = field(default_factory=lambda: {c: [] for c in SPLIT_KEYS})
+    card: dict[str, list[pa.Table]] = field(default_factory=lambda: {c: [] for c in CARD_COLUMNS})
+    accounts: list[pd.DataFrame] = field(default_factory=list)
+    chosen: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, list[pa.Array]] = field(default_factory=lambda: {c: [] for c in CONFIGS})
+
+    def path(self, config: str, part: int) -> Path:
+        return self.folder / config / f"{part:05d}.arrow"
+
+    def add(self, tables: dict[str, pd.DataFrame], policy: tuple[str, ...]) -> None:
+        """Select, build and encode one partition's rows and spill them (Arrow IPC)."""
+        selection: Selection = select(tables, policy)
+        rows = build_rows(tables, selection)
+        self.accounts.append(account(tables, selection))
+        for rule, n in selection.chosen["chosen_by"].value_counts().items():
+            self.chosen[str(rule)] = self.chosen.get(str(rule), 0) + int(n)
+        for config, table in rows.items():
+            if config in SPLIT_KEYS:
+                keys = [c for c in SPLIT_KEYS[config] if c in table.column_names]
+                self.keys[config].append(table.select(keys))
+            if config in CARD_COLUMNS:
+                self.card[config].append(table.select(list(CARD_COLUMNS[config])))
+            encoded = encode(table, config)
+            self.ids[config].append(encoded.column("article_id").combine_chunks())
+            self.rows[config] += encoded.num_rows
+            self.nbytes[config] += encoded.nbytes
+            path = self.path(config, self.partitions)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, encoded.schema) as writer:
+                writer.write_table(encoded)
+        self.partitions += 1
+        pa.default_memory_pool().release_unused()
+
+    def encoded(self, config: str, part: int) -> pa.Table:
+        """One partition's rows of ``config``, read into memory (a memory map would keep every page
+        read resident until the end)."""
+        with pa.OSFile(str(self.path(config, part))) as source:
+            return pa.ipc.open_file(source).read_all()
+
+    def account(self) -> pd.DataFrame:
+        frame = pd.concat(self.accounts, ignore_index=True) if self.accounts else None
+        if frame is None:
+            return pd.DataFrame(
+                columns=["annotation_id", "annotator", "status", "reason", "spans", "reached"]
+            )
+        return frame.sort_values(["annotator", "annotation_id"]).reset_index(drop=True)
+
+    def keys_of(self, config: str) -> pa.Table:
+        tables = self.keys[config]
+        if not tables:
+            return pa.table({name: pa.array([], pa.string()) for name in SPLIT_KEYS[config]})
+        return pa.concat_tables(tables, promote_options="permissive")
+
+
+class _Splits:
+    """Each partition's rows of a config by split (the split of their article), computed once."""
+
+    def __init__(self, built: _Built, split_of: dict[str, str]) -> None:
+        self.built = built
+        self.names = split_names(split_of)
+        index = {name: i for i, name in enumerate(self.names)}
+        self._ids = pa.array(list(split_of), pa.string())
+        self._codes = np.array([index[s] for s in split_of.values()] + [index["train"]], dtype=np.int8)
+        self._cache: dict[tuple[str, int], np.ndarray] = {}
+
+    def codes(self, config: str, part: int) -> np.ndarray:
+        if (config, part) not in self._cache:
+            ids = self.built.ids[config][part]
+            found = pc.index_in(ids, value_set=self._ids).fill_null(len(self._ids))
+            self._cache[config, part] = self._codes[found.to_numpy()]
+        return self._cache[config, part]
+
+    def counts(self, config: str) -> dict[str, int]:
+        totals = np.zeros(len(self.names), dtype=np.int64)
+        for part in range(self.built.partitions):
+            totals += np.bincount(self.codes(config, part), minlength=len(self.names))
+        return {name: int(n) for name, n in zip(self.names, totals, strict=True)}
+
+    def pieces(self, config: str, split: str) -> Iterator[pa.Table]:
+        """The encoded rows of ``split``, partition by partition (the global row order)."""
+        code = self.names.index(split)
+        for part in range(self.built.partitions):
+            mask = self.codes(config, part) == code
+            if mask.any():
+                yield self.built.encoded(config, part).filter(pa.array(mask))
+
+    def card(self, config: str, split: str, count: int) -> pa.Table:
+        """The card's columns of ``split`` (row counts only for configs without labels it counts)."""
+        if config not in CARD_COLUMNS:
+            return pa.table({"rows": pa.nulls(count)})
+        code = self.names.index(split)
+        parts = [
+            table.filter(pa.array(self.codes(config, part) == code))
+            for part, table in enumerate(self.built.card[config])
+        ]
+        return pa.concat_tables(parts) if parts else pa.table({"rows": pa.nulls(count)})
+
+
+def _partitions(tables: dict[str, pd.DataFrame], parts: int | None) -> tuple[int, pa.Array, int]:
+    """(number of partitions, the sorted article ids, articles per partition)."""
+    ids = sorted(set(tables["articles"]["article_id"].astype(str)))
+    n = parts or max(1, math.ceil(len(ids) / PARTITION_ARTICLES))
+    return n, pa.array(ids, pa.string()), max(1, math.ceil(len(ids) / n))
+
+
+def _part_of(article_ids: pd.Series, ids: pa.Array, per: int) -> np.ndarray:
+    """Partition of each row: the range of sorted article ids its article falls in."""
+    found = pc.index_in(pa.array(article_ids.astype(object), pa.string()), value_set=ids)
+    return found.fill_null(0).to_numpy() // per
+
+
+def memory_partitions(
+    tables: dict[str, pd.DataFrame], parts: int | None = None
+) -> Iterator[dict[str, pd.DataFrame]]:
+    """The tables of each range of articles (tables already in memory)."""
+    n, ids, per = _partitions(tables, parts)
+    of = {name: _part_of(frame["article_id"], ids, per) for name, frame in tables.items()}
+    for part in range(n):
+        yield {name: frame.loc[of[name] == part] for name, frame in tables.items()}
+
+
+#: Bytes of an annotation file read at a time.
+CHUNK_BYTES = 32 << 20
+
+
+def _chunk_tables(path: Path, data: bytes) -> dict[str, pd.DataFrame]:
+    """The annotations, spans and relations of some whole lines of an annotation file."""
+    from stancebank.corpus import corpus_from_records
+    from stancebank.fastread import read_tables
+
+    tables = read_tables([path], given={path: data})
+    if tables is None:  # irregular but valid (validation ran first): the careful reader
+        lines = [line for line in data.split(b"\n") if line.strip()]
+        records = {"annotations": [(json.loads(line), (str(path), 0)) for line in lines]}
+        tables = corpus_from_records(records, [str(path)]).tables
+    return tables
+
+
+def _annotation_chunks(path: Path) -> Iterator[dict[str, pd.DataFrame]]:
+    with path.open("rb") as handle:
+        rest = b""
+        while True:
+            block = handle.read(CHUNK_BYTES)
+            data = rest + block
+            cut = len(data) if not block else data.rfind(b"\n") + 1
+            chunk, rest = data[:cut], data[cut:]
+            if chunk.strip():
+                yield _chunk_tables(path, chunk)
+            if not block:
+                return
+
+
+def file_partitions(
+    paths: Iterable[Path], folder: Path, parts: int | None = None
+) -> tuple[pd.DataFrame, Iterator[dict[str, pd.DataFrame]]]:
+    """(the articles, the tables of each range of articles) read from the data files with bounded
+    memory: articles and targets are read whole, annotation files in chunks spilled by partition."""
+    from stancebank.corpus import classify, data_files, read_corpus
+
+    files = data_files(paths)
+    heads = [f for f in files if classify(f) != "annotations"]
+    small = read_corpus(heads).tables
+    n, ids, per = _partitions(small, parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    handles = [(folder / f"{part:05d}.pickle").open("wb") for part in range(n)]
+    try:
+        for path in (f for f in files if classify(f) == "annotations"):
+            for chunk in _annotation_chunks(path):
+                nested = {name: chunk[name] for name in ("annotations", "spans", "relations")}
+                of = {name: _part_of(frame["article_id"], ids, per) for name, frame in nested.items()}
+                for part in np.unique(np.concatenate(list(of.values()))):
+                    pickle.dump(
+                        {name: frame.loc[of[name] == part] for name, frame in nested.items()},
+                        handles[int(part)],
+                    )
+    finally:
+        for handle in handles:
+            handle.close()
+    heads_of = {name: _part_of(small[name]["article_id"], ids, per) for name in ("articles", "targets")}
+
+    def partitions() -> Iterator[dict[str, pd.DataFrame]]:
+        for part in range(n):
+            pieces: dict[str, list[pd.DataFrame]] = {"annotations": [], "spans": [], "relations": []}
+            with (folder / f"{part:05d}.pickle").open("rb") as handle:
+                while True:
+                    try:
+                        chunk = pickle.load(handle)
+                    except EOFError:
+                        break
+                    for name, frame in chunk.items():
+                        pieces[name].append(frame)
+            (folder / f"{part:05d}.pickle").unlink()
+            tables = {name: small[name].loc[heads_of[name] == part] for name in ("articles", "targets")}
+            for name, frames in pieces.items():
+                tables[name] = pd.concat(frames, ignore_index=True) if frames else small[name].iloc[0:0]
+            yield tables
+
+    return small["articles"], partitions()
+
+
+def card_context(
+    project: Project,
+    policy: tuple[str, ...],
+    chosen: dict[str, int],
+    accounted: pd.DataFrame,
+    agreement: dict[str, Any] | None,
+    warnings: Iterable[str],
+) -> CardContext:
+    """What the card says about how the export was made (both engines)."""
+    guideline = project.guideline
+    return CardContext(
+        project=project,
+        policy=tuple(policy),
+        chosen_by={rule: chosen.get(rule, 0) for rule in policy},
+        account={s: int((accounted["status"] == s).sum()) for s in (USED, VOTES, PARTLY, ONLY)},
+        agreement=agreement,
+        guideline=guideline.name if guideline is not None and guideline.is_file() else None,
+        warnings=tuple(warnings),
+    )
+
+
+def copy_guideline(project: Project, folder: Path) -> None:
+    """The project's guideline next to the card (when it has one)."""
+    guideline = project.guideline
+    if guideline is not None and guideline.is_file():
+        shutil.copyfile(guideline, folder / guideline.name)
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    proportions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    seed: int = 13
+    policy: tuple[str, ...] = DEFAULT_POLICY
+    card_path: str = "data/hf"
+    strict: bool = False
+    shard_size: int = DEFAULT_SHARD_SIZE
 
 
 def export(
@@ -163,71 +536,136 @@ def export(
     agreement_path: Path | None = None,
     card_path: str = "data/hf",
     strict: bool = False,
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    partitions: int | None = None,
 ) -> ExportReport:
-    """Write ``out``/<config>/<split>-00000-of-00001.parquet, ``out``/README.md (the card, from
-    ``project``) and the project's guideline. ``agreement_path``: an ``agreement.json`` whose data hash
-    is that of ``tables`` fills the card's agreement section. ``strict``: raise :class:`UnrepresentedError`
-    before writing anything when an annotation's claims/sources would reach no claims/sources row."""
-    datasets.disable_progress_bars()
-    project = project or load_project(out.parent, found=False)
-    selection = select(tables, policy)
-    rows = build_rows(tables, selection)
-    articles = tables["articles"]
-    predefined = predefined_splits(articles["article_id"].tolist(), articles["metadata"].tolist())
-    by_split, _ = split_rows(rows, proportions=proportions, seed=seed, predefined=predefined)
-    warnings = _empty_splits(by_split, predefined is None)
+    """Write ``out``/<config>/<split>-<i>-of-<n>.parquet (``shard_size`` rows per file), ``out``/README.md
+    (the card, from ``project``) and the project's guideline. ``agreement_path``: an ``agreement.json``
+    whose data hash is that of ``tables`` fills the card's agreement section. ``strict``: raise
+    :class:`UnrepresentedError` before writing anything when an annotation's claims/sources would reach
+    no claims/sources row. ``partitions``: how many ranges of articles are built one at a time (default:
+    one per :data:`PARTITION_ARTICLES`); the output does not depend on it."""
+    options = ExportOptions(proportions, seed, tuple(policy), card_path, strict, shard_size)
     agreement = matching_agreement(agreement_path, tables)
-    accounted = account(tables, selection)
-    if strict:
-        planned = ExportReport(
-            out, {}, "", {}, accounted, tuple(policy), tuple(warnings), agreement is not None
-        )
-        if len(planned.unrepresented):
-            raise UnrepresentedError(planned)
-    out = check_output_dir(out, "export")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = staging_dir(out)
-    try:
-        fingerprints = {}
-        encoded = {c: {s: encode(t, c) for s, t in splits.items()} for c, splits in by_split.items()}
-        for config, splits in encoded.items():
-            if not any(splits.values()):
-                continue  # a config without rows (e.g. sources of a corpus without SOURCE spans)
-            for split, table in splits.items():
-                path = staging / config / f"{split}-00000-of-00001.parquet"
-                fingerprints[f"{config}/{split}"] = _write_parquet(table, config, path)
-        counts = {c: {s: len(r) for s, r in splits.items()} for c, splits in by_split.items()}
-        digest = _digest(staging)
-        guideline = project.guideline
-        if guideline is not None and guideline.is_file():
-            shutil.copyfile(guideline, staging / guideline.name)
-        context = CardContext(
-            project=project,
-            policy=tuple(policy),
-            chosen_by={rule: int((selection.chosen["chosen_by"] == rule).sum()) for rule in policy},
-            account={s: int((accounted["status"] == s).sum()) for s in (USED, VOTES, PARTLY, ONLY)},
-            agreement=agreement,
-            guideline=guideline.name if guideline is not None and guideline.is_file() else None,
-            warnings=tuple(warnings),
-        )
-        card = dataset_card(
-            by_split,
-            tables,
-            sha256=digest,
-            proportions=None if predefined else proportions,
-            seed=seed,
-            context=context,
-            path=card_path,
-        )
-        (staging / "README.md").write_text(card, encoding="utf-8")
-        verify(staging, encoded)
-        write_marker(staging, "export")
-        replace_dir(staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return ExportReport(
-        out, counts, digest, fingerprints, accounted, tuple(policy), tuple(warnings), agreement is not None
+    return _export(
+        tables["articles"], lambda: memory_partitions(tables, partitions), out, options, project, agreement
     )
+
+
+def export_files(
+    paths: Iterable[Path],
+    out: Path,
+    *,
+    agreement: dict[str, Any] | None = None,
+    project: Project | None = None,
+    partitions: int | None = None,
+    **options: Any,
+) -> ExportReport:
+    """:func:`export` of data files (already validated) read with bounded memory: annotation files in
+    chunks, spilled by range of articles to a temp folder. ``agreement``: the matching agreement report
+    (:func:`matching_agreement`), if any."""
+    with tempfile.TemporaryDirectory(prefix="stancebank-export-") as spill:
+        articles, parts = file_partitions(list(paths), Path(spill) / "input", partitions)
+        return _export(articles, lambda: parts, out, ExportOptions(**options), project, agreement, spill)
+
+
+def _export(
+    articles: pd.DataFrame,
+    partitions: Any,
+    out: Path,
+    options: ExportOptions,
+    project: Project | None,
+    agreement: dict[str, Any] | None,
+    spill: str | None = None,
+) -> ExportReport:
+    datasets.disable_progress_bars()
+    if options.shard_size < 1:
+        raise ExportError(f"shard size must be at least 1 row, not {options.shard_size}")
+    project = project or load_project(out.parent, found=False)
+    with tempfile.TemporaryDirectory(prefix="stancebank-rows-", dir=spill) as folder:
+        built = _Built(Path(folder))
+        for tables in partitions():
+            built.add(tables, options.policy)
+        predefined = predefined_splits(articles["article_id"].tolist(), articles["metadata"].tolist())
+        keys = {config: built.keys_of(config) for config in SPLIT_KEYS}
+        split_of = split_map(
+            keys,
+            articles["article_id"].tolist(),
+            proportions=options.proportions,
+            seed=options.seed,
+            predefined=predefined,
+        )
+        del keys
+        splits = _Splits(built, split_of)
+        accounted = built.account()
+        counts = {
+            config: splits.counts(config)
+            for config in CONFIGS
+            if built.rows[config] or config not in OPTIONAL_CONFIGS
+        }
+        counts = {  # an empty split of a non-empty config has no parquet file
+            config: {s: n for s, n in by.items() if n or not built.rows[config]}
+            for config, by in counts.items()
+        }
+        by_split = {c: {s: splits.card(c, s, n) for s, n in by.items()} for c, by in counts.items()}
+        warnings = _empty_splits(by_split, predefined is None)
+        if options.strict:
+            planned = ExportReport(
+                out, {}, "", {}, accounted, options.policy, tuple(warnings), agreement is not None
+            )
+            if len(planned.unrepresented):
+                raise UnrepresentedError(planned)
+        out = check_output_dir(out, "export")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = staging_dir(out)
+        try:
+            fingerprints = _write_all(staging, built, splits, counts, options.shard_size)
+            digest = _digest(staging)
+            copy_guideline(project, staging)
+            context = card_context(project, options.policy, built.chosen, accounted, agreement, warnings)
+            card = dataset_card(
+                by_split,
+                {"articles": articles},
+                sha256=digest,
+                proportions=None if predefined else options.proportions,
+                seed=options.seed,
+                context=context,
+                path=options.card_path,
+            )
+            (staging / "README.md").write_text(card, encoding="utf-8")
+            verify(staging, splits, counts, options.shard_size)
+            write_marker(staging, "export")
+            replace_dir(staging, out)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return ExportReport(
+        out, counts, digest, fingerprints, accounted, options.policy, tuple(warnings), agreement is not None
+    )
+
+
+def _shards(count: int, shard_size: int) -> list[int]:
+    """Rows of each shard of a split of ``count`` rows."""
+    n = max(1, math.ceil(count / shard_size))
+    return [min(shard_size, count - i * shard_size) for i in range(n)]
+
+
+def _write_all(
+    staging: Path, built: _Built, splits: _Splits, counts: dict[str, dict[str, int]], shard_size: int
+) -> dict[str, str]:
+    fingerprints = {}
+    for config, by in counts.items():
+        if not built.rows[config]:
+            continue  # a config without rows (e.g. sources of a corpus without SOURCE spans)
+        batch = row_group_rows(built.rows[config], built.nbytes[config])
+        for split, count in by.items():
+            stream = _Stream(splits.pieces(config, split))
+            sizes = _shards(count, shard_size)
+            for i, size in enumerate(sizes):
+                path = staging / config / shard_name(split, i, len(sizes))
+                key = f"{config}/{split}" if len(sizes) == 1 else f"{config}/{split}/{i}"
+                fingerprints[key] = _write_shard(stream.take(size), config, path, batch)
+                pa.default_memory_pool().release_unused()
+    return fingerprints
 
 
 def _empty_splits(by_split: dict[str, dict[str, pa.Table]], ours: bool) -> list[str]:
@@ -241,23 +679,39 @@ def _empty_splits(by_split: dict[str, dict[str, pa.Table]], ours: bool) -> list[
 
 
 def matching_agreement(path: Path | None, tables: dict[str, pd.DataFrame]) -> dict[str, Any] | None:
-    """The agreement report at ``path`` when it was computed on the same data (its ``data_sha256``)."""
+    """The agreement report at ``path`` when it was computed on the same data (its ``data_sha256``).
+    A report about another number of shared tasks cannot match: the hash is not computed for it."""
     if path is None or not path.is_file():
         return None
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
-    if not isinstance(report, dict) or report.get("data_sha256") != data_hash(tables):
+    if not isinstance(report, dict):
+        return None
+    overall = report.get("scopes", {}).get("overall") if isinstance(report.get("scopes"), dict) else None
+    tasks = overall.get("tasks") if isinstance(overall, dict) else None
+    if isinstance(tasks, int) and tasks != shared_tasks(tables["annotations"]):
+        return None
+    if report.get("data_sha256") != data_hash(tables):
         return None
     return report
+
+
+def shared_tasks(annotations: pd.DataFrame) -> int:
+    """Tasks with two or more human annotators (an agreement report's ``tasks`` overall)."""
+    humans = annotations.loc[annotations["annotator"] != V.GOLD_ANNOTATOR]
+    per_task = humans.groupby(["article_id", "target_id"])["annotator"].nunique()
+    return int((per_task >= 2).sum())
 
 
 def _digest(folder: Path) -> str:
     sha = hashlib.sha256()
     for path in sorted(folder.rglob("*.parquet")):
         sha.update(path.relative_to(folder).as_posix().encode())
-        sha.update(path.read_bytes())
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 22):
+                sha.update(block)
     return sha.hexdigest()
 
 
@@ -275,24 +729,37 @@ def load(out: Path, config: str) -> DatasetDict:
         )
 
 
-def verify(out: Path, encoded: dict[str, dict[str, pa.Table]]) -> None:
-    """Re-load every config the way a user would and compare it with the rows written (ClassLabel
-    integers), cell for cell; check every exported span's text against its article once more."""
-    for config, splits in encoded.items():
-        if not any(t.num_rows for t in splits.values()):
+def verify(out: Path, splits: _Splits, counts: dict[str, dict[str, int]], shard_size: int) -> None:
+    """Re-read every shard the way ``datasets`` does (parquet with its Features metadata) and compare it
+    with the rows that were to be written, :data:`VERIFY_ROWS` rows at a time (cell for cell, ClassLabel
+    integers); check every exported span's text against its article once more."""
+    for config, by in counts.items():
+        if not any(by.values()):
             if (out / config).exists():
                 raise ExportError(f"{config}: has no rows but a folder was written")
             continue
-        loaded = load(out, config)
-        for split, rows in splits.items():
-            got = loaded[split].data.table if split in loaded else None
-            if got is None or got.num_rows != rows.num_rows:
-                have = 0 if got is None else got.num_rows
-                raise ExportError(f"{config}/{split}: wrote {rows.num_rows} rows, re-loaded {have}")
-            if not got.equals(rows):
-                raise ExportError(f"{config}/{split}: the re-loaded rows differ from the rows written")
-            if config == "articles":
-                _verify_spans(split, got)
+        features = FEATURES[config]()
+        for split, count in by.items():
+            n = len(_shards(count, shard_size))
+            paths = [out / config / shard_name(split, i, n) for i in range(n)]
+            files = [pq.ParquetFile(p) for p in paths if p.is_file()]
+            have = sum(f.metadata.num_rows for f in files)
+            if len(files) != n or have != count:
+                raise ExportError(f"{config}/{split}: wrote {count} rows, re-loaded {have}")
+            expected = _Stream(splits.pieces(config, split))
+            for file in files:
+                if datasets.Features.from_arrow_schema(file.schema_arrow) != features:
+                    raise ExportError(f"{config}/{split}: the file's features are not the config's")
+                for batch in file.iter_batches(batch_size=VERIFY_ROWS):
+                    got = pa.Table.from_batches([batch])
+                    rows = pa.concat_tables(list(expected.take(got.num_rows)))
+                    if not got.equals(rows):
+                        raise ExportError(
+                            f"{config}/{split}: the re-loaded rows differ from the rows written"
+                        )
+                    if config == "articles":
+                        _verify_spans(split, got)
+                pa.default_memory_pool().release_unused()
 
 
 def _verify_spans(split: str, table: pa.Table) -> None:

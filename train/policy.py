@@ -43,50 +43,92 @@ def parse_policy(text: str | Sequence[str]) -> tuple[str, ...]:
     return rules
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
+def _columns(frame: pd.DataFrame, names: Sequence[str]) -> list[list[Any]]:
+    return [frame[name].tolist() for name in names]
+
+
+#: Span fields the policy and the votes read.
+_SPAN_FIELDS = ("span_id", "label", "start", "end", *V.ATTRIBUTE_VALUES)
+
+
+def spans_by_annotation(spans: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Annotation id -> its spans as records (file order), built column-wise in one pass: a groupby
+    with a record conversion per annotation costs a pandas call per annotation."""
+    names = [name for name in _SPAN_FIELDS if name in spans]
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for annotation_id, *values in zip(*_columns(spans, ["annotation_id", *names]), strict=True):
+        grouped.setdefault(str(annotation_id), []).append(dict(zip(names, values, strict=True)))
+    return grouped
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
 def _span(row: dict[str, Any]) -> Span:
     return Span(str(row["span_id"]), str(row["label"]), int(row["start"]), int(row["end"]))
 
 
+#: Span label -> the names of its attributes.
+_ATTRIBUTE_NAMES = {label.value: tuple(attributes) for label, attributes in V.SPAN_ATTRIBUTES.items()}
+
+
 def _attributes(row: dict[str, Any]) -> tuple[Any, ...]:
-    names = V.SPAN_ATTRIBUTES[V.SpanLabel(row["label"])]
-    return tuple(None if pd.isna(row.get(n)) else row.get(n) for n in names)
+    names = _ATTRIBUTE_NAMES.get(row["label"]) or V.SPAN_ATTRIBUTES[V.SpanLabel(row["label"])]
+    return tuple(None if _missing(row.get(n)) else row.get(n) for n in names)
 
 
-def _agreement(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> int:
+#: An annotation's spans for matching, and each span id's attribute values.
+_Prepared = tuple[list[Span], dict[str, tuple[Any, ...]]]
+
+
+def _prepare(rows: list[dict[str, Any]]) -> _Prepared:
+    return [_span(s) for s in rows], {str(s["span_id"]): _attributes(s) for s in rows}
+
+
+def _agreement(a: _Prepared, b: _Prepared) -> int:
     """Spans of ``a`` and ``b`` paired by the overlap rule that also carry the same attribute values."""
-    by_id_a = {str(s["span_id"]): s for s in a}
-    by_id_b = {str(s["span_id"]): s for s in b}
-    pairs = match([_span(s) for s in a], [_span(s) for s in b], "overlap")
-    return sum(_attributes(by_id_a[x.span_id]) == _attributes(by_id_b[y.span_id]) for x, y in pairs)
+    pairs = match(a[0], b[0], "overlap")
+    return sum(a[1][x.span_id] == b[1][y.span_id] for x, y in pairs)
 
 
-def _majority(members: pd.DataFrame, spans_of: dict[str, list[dict[str, Any]]]) -> str | None:
-    humans = members.loc[members["annotator"] != V.GOLD_ANNOTATOR, "annotation_id"].tolist()
+#: A task's annotation as the policy reads it.
+_MEMBER = ("annotation_id", "annotator", "created_at", "updated_at")
+
+
+def _majority(members: list[dict[str, Any]], spans_of: dict[str, list[dict[str, Any]]]) -> str | None:
+    humans = [str(m["annotation_id"]) for m in members if m["annotator"] != V.GOLD_ANNOTATOR]
     if len(humans) < 2:
         return None
-    scores = {
-        a: sum(_agreement(spans_of.get(a, []), spans_of.get(b, [])) for b in humans if b != a) for a in humans
-    }
+    prepared = {a: _prepare(spans_of.get(a, [])) for a in humans}
+    scores = {a: sum(_agreement(prepared[a], prepared[b]) for b in humans if b != a) for a in humans}
     best = max(scores.values())
     winners = [a for a, s in scores.items() if s == best]
     return winners[0] if len(winners) == 1 else None
 
 
 def choose(
-    annotations: pd.DataFrame, spans: pd.DataFrame, policy: Sequence[str] = DEFAULT_POLICY
+    annotations: pd.DataFrame,
+    spans: pd.DataFrame,
+    policy: Sequence[str] = DEFAULT_POLICY,
+    spans_of: dict[str, list[dict[str, Any]]] | None = None,
 ) -> pd.DataFrame:
-    """One annotation per task with the rule that chose it (column ``chosen_by``)."""
+    """One annotation per task with the rule that chose it (column ``chosen_by``). ``spans_of``:
+    :func:`spans_by_annotation` of ``spans`` when the caller has it already."""
     policy = parse_policy(policy)
-    spans_of: dict[str, list[dict[str, Any]]] = {}
-    if "majority" in policy:
-        for annotation_id, group in spans.groupby("annotation_id", sort=False):
-            spans_of[str(annotation_id)] = _records(group)
+    if "majority" not in policy:
+        spans_of = {}
+    elif spans_of is None:
+        spans_of = spans_by_annotation(spans)
+    tasks: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    names = [name for name in _MEMBER if name in annotations]
+    columns = _columns(annotations, ["article_id", "target_id", *names])
+    for article_id, target_id, *values in zip(*columns, strict=True):
+        if _missing(article_id) or _missing(target_id):
+            continue  # groupby leaves such rows out
+        tasks.setdefault((article_id, target_id), []).append(dict(zip(names, values, strict=True)))
     chosen: list[tuple[str, str]] = []
-    for _, members in annotations.groupby(["article_id", "target_id"], sort=True):
+    for members in tasks.values():
         pick = _pick(members, policy, spans_of)
         if pick is not None:
             chosen.append(pick)
@@ -94,42 +136,61 @@ def choose(
     return annotations.merge(ids, on="annotation_id", how="inner")
 
 
+def _key(member: dict[str, Any], names: Sequence[str], missing: int) -> tuple[tuple[int, Any], ...]:
+    """A sort key where a missing value sorts before (``missing=0``) or after (``missing=1``) any value."""
+    return tuple(
+        (missing, "") if _missing(member.get(name)) else (1 - missing, member[name]) for name in names
+    )
+
+
 def _pick(
-    members: pd.DataFrame, policy: Sequence[str], spans_of: dict[str, list[dict[str, Any]]]
+    members: list[dict[str, Any]], policy: Sequence[str], spans_of: dict[str, list[dict[str, Any]]]
 ) -> tuple[str, str] | None:
     for rule in policy:
         if rule == "gold":
-            gold = members.loc[members["annotator"] == V.GOLD_ANNOTATOR, "annotation_id"]
-            if len(gold):
-                return str(gold.min()), rule
+            gold = [str(m["annotation_id"]) for m in members if m["annotator"] == V.GOLD_ANNOTATOR]
+            if gold:
+                return min(gold), rule
         elif rule == "majority":
             winner = _majority(members, spans_of)
             if winner is not None:
                 return winner, rule
-        elif rule == "latest":
-            order = members.sort_values(["updated_at", "created_at", "annotation_id"], na_position="first")
-            return str(order["annotation_id"].iloc[-1]), rule
-        elif rule == "earliest":
-            order = members.sort_values(["created_at", "annotation_id"], na_position="last")
-            return str(order["annotation_id"].iloc[0]), rule
+        elif rule == "latest":  # sorted with missing times first: the last one
+            latest = max(members, key=lambda m: _key(m, ("updated_at", "created_at", "annotation_id"), 0))
+            return str(latest["annotation_id"]), rule
+        elif rule == "earliest":  # sorted with missing times last: the first one
+            earliest = min(members, key=lambda m: _key(m, ("created_at", "annotation_id"), 1))
+            return str(earliest["annotation_id"]), rule
     return None
 
 
 def votes(
-    chosen: pd.DataFrame, annotations: pd.DataFrame, spans: pd.DataFrame, labels: Sequence[str]
+    chosen: pd.DataFrame,
+    annotations: pd.DataFrame,
+    spans: pd.DataFrame,
+    labels: Sequence[str],
+    spans_of: dict[str, list[dict[str, Any]]] | None = None,
 ) -> pd.DataFrame:
     """(chosen annotation id, chosen span id, annotator, voter annotation id, voter span id, attributes…):
     every human annotation's span matched (overlap rule) to a CLAIM/SOURCE span of its task's chosen
     annotation. The chosen annotation votes for itself unless it is the gold."""
-    wanted = spans.loc[spans["label"].isin(list(labels))]
-    by_annotation = {str(k): _records(g) for k, g in wanted.groupby("annotation_id", sort=False)}
+    if spans_of is None:
+        by_annotation = spans_by_annotation(spans.loc[spans["label"].isin(list(labels))])
+    else:
+        kept = set(labels)
+        by_annotation = {
+            a: own for a, rows in spans_of.items() if (own := [r for r in rows if r["label"] in kept])
+        }
     humans = annotations.loc[annotations["annotator"] != V.GOLD_ANNOTATOR]
-    voters = {
-        key: list(zip(g["annotation_id"].astype(str), g["annotator"].astype(str), strict=True))
-        for key, g in humans.groupby(["article_id", "target_id"], sort=False)
-    }
+    voters: dict[tuple[Any, Any], list[tuple[str, str]]] = {}
+    cells = _columns(humans, ["article_id", "target_id", "annotation_id", "annotator"])
+    for article_id, target_id, annotation_id, annotator in zip(*cells, strict=True):
+        if not (_missing(article_id) or _missing(target_id)):
+            voters.setdefault((article_id, target_id), []).append((str(annotation_id), str(annotator)))
     rows: list[dict[str, Any]] = []
-    for record in chosen.to_dict("records"):
+    names = ["annotation_id", "article_id", "target_id"]
+    for values in zip(*_columns(chosen, names), strict=True):
+        record = dict(zip(names, values, strict=True))
         own = by_annotation.get(str(record["annotation_id"]), [])
         if not own:
             continue

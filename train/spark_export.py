@@ -36,11 +36,6 @@ _CARD = {
 }
 
 
-def shard_name(split: str, i: int, n: int) -> str:
-    # lead: use train.export.shard_name once merged
-    return f"{split}-{i:05d}-of-{n:05d}.parquet"
-
-
 def _ipc(table: pa.Table) -> bytes:
     sink = io.BytesIO()
     with pa.ipc.new_stream(sink, table.schema) as writer:
@@ -170,9 +165,8 @@ def export_spark(
     from stancebank.files import replace_dir, staging_dir
     from stancebank.outputs import check_output_dir, write_marker
     from stancebank.spark import session
-    from train.card import CardContext, dataset_card
-    from train.export import _digest, _empty_splits
-    from train.votes import ONLY, PARTLY, USED, VOTES
+    from train.card import dataset_card
+    from train.export import _digest, _empty_splits, card_context, copy_guideline
 
     project = project or load_project(out.parent, found=False)
     spark = session(master, app="stancebank export")
@@ -202,9 +196,7 @@ def export_spark(
             )
             by_split = _rename(staging, shards)
             digest = _digest(staging)
-            guideline = project.guideline
-            if guideline is not None and guideline.is_file():
-                shutil.copyfile(guideline, staging / guideline.name)
+            copy_guideline(project, staging)
             accounted = pd.concat(
                 [_unipc(r["payload"]).to_pandas() for r in small if r["config"] == "_account"]
             )
@@ -214,15 +206,7 @@ def export_spark(
                     for k, v in json.loads(r["payload"]).items():
                         chosen[k] = chosen.get(k, 0) + v
             warnings = _empty_splits(by_split, predefined is None)
-            context = CardContext(
-                project=project,
-                policy=tuple(policy),
-                chosen_by={rule: chosen.get(rule, 0) for rule in policy},
-                account={s: int((accounted["status"] == s).sum()) for s in (USED, VOTES, PARTLY, ONLY)},
-                agreement=None,
-                guideline=guideline.name if guideline is not None and guideline.is_file() else None,
-                warnings=tuple(warnings),
-            )
+            context = card_context(project, tuple(policy), chosen, accounted, None, warnings)
             meta = articles.assign(
                 metadata=pd.Series(
                     [{"corpus": c} if isinstance(c, str) else None for c in articles["corpus"]], dtype=object
@@ -283,6 +267,8 @@ def _split_map(
 def _rename(staging: Path, shards: list[Any]) -> dict[str, dict[str, pa.Table]]:
     """Number each config's and split's shards 0..n-1 (``<split>-<i>-of-<n>.parquet``); the card's
     columns of each config and split."""
+    from train.export import shard_name
+
     groups: dict[tuple[str, str], list[Any]] = {}
     for shard in shards:
         if shard["rows"]:

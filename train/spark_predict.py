@@ -20,11 +20,6 @@ from stancebank.files import dumps_jsonl, replace_dir, staging_dir, write_atomic
 from stancebank.outputs import write_marker
 
 
-def shard_name(i: int, n: int) -> str:
-    # lead: use train.export.shard_name once merged
-    return f"predictions-{i:05d}-of-{n:05d}.jsonl"
-
-
 def _predict(
     batches: Iterator[pd.DataFrame], model: Any, name: str, staging: str, include_annotated: bool
 ) -> Iterator[pd.DataFrame]:
@@ -63,6 +58,7 @@ def predict_spark(
     from pyspark.sql import functions as F
 
     from stancebank.spark import session
+    from train.export import shard_name
     from train.spark_export import read_lines
 
     spark = session(master, app="stancebank predict")
@@ -85,7 +81,7 @@ def predict_spark(
         )
         shards = sorted(staging.glob("part-*.jsonl"))
         for i, shard in enumerate(shards):
-            shard.rename(staging / shard_name(i, len(shards)))
+            shard.rename(staging / shard_name("predictions", i, len(shards), "jsonl"))
         write_marker(staging, "predict")  # a later `predict --engine spark` may replace this folder
         replace_dir(staging, out)
     finally:

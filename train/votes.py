@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from schemas import vocabulary as V
-from train.policy import choose, votes
+from train.policy import choose, spans_by_annotation, votes
 
 #: Span labels that have a row of their own (claims, sources), hence votes.
 VOTED_LABELS = (V.SpanLabel.CLAIM.value, V.SpanLabel.SOURCE.value)
@@ -29,8 +29,9 @@ class Selection:
 
 def select(tables: dict[str, pd.DataFrame], policy: tuple[str, ...]) -> Selection:
     annotations, spans = tables["annotations"], tables["spans"]
-    chosen = choose(annotations, spans, policy)
-    return Selection(tuple(policy), chosen, votes(chosen, annotations, spans, VOTED_LABELS))
+    spans_of = spans_by_annotation(spans)  # once for the policy and the votes
+    chosen = choose(annotations, spans, policy, spans_of)
+    return Selection(tuple(policy), chosen, votes(chosen, annotations, spans, VOTED_LABELS, spans_of))
 
 
 def vote_columns(
@@ -47,7 +48,7 @@ def vote_columns(
     np.cumsum(np.bincount(positions, minlength=len(rows)), out=offsets[1:])
     columns: dict[str, pa.Array] = {}
     for name, enum in attributes.items():
-        values = [None if pd.isna(v) else str(v) for v in matched[name].tolist()]
+        values = [v if type(v) is str else None if pd.isna(v) else str(v) for v in matched[name].tolist()]
         struct = pa.StructArray.from_arrays(
             [pa.array(matched["annotator"].tolist(), pa.string()), pa.array(values, pa.string())],
             names=["annotator", "value"],
@@ -79,7 +80,14 @@ def account(tables: dict[str, pd.DataFrame], selection: Selection) -> pd.DataFra
     own = spans.loc[spans["label"].isin(VOTED_LABELS)].groupby("annotation_id").size()
     reached = selection.votes.drop_duplicates(["voter_annotation_id", "voter_span_id"])
     reached_n = reached.groupby("voter_annotation_id").size()
-    task_rule = selection.chosen.set_index(["article_id", "target_id"])["chosen_by"]
+    chosen = selection.chosen
+    task_rule = dict(
+        zip(
+            zip(chosen["article_id"].tolist(), chosen["target_id"].tolist(), strict=True),
+            chosen["chosen_by"].tolist(),
+            strict=True,
+        )
+    )
     chosen_ids = set(selection.chosen["annotation_id"].astype(str))
     frame = annotations.copy()
     used = frame["annotation_id"].astype(str).isin(chosen_ids).to_numpy()
@@ -88,7 +96,8 @@ def account(tables: dict[str, pd.DataFrame], selection: Selection) -> pd.DataFra
     frame["reached"] = np.where(
         used, own_n, frame["annotation_id"].map(reached_n).fillna(0).to_numpy(dtype=np.int64)
     )
-    rule = [task_rule.get((a, t)) for a, t in zip(frame["article_id"], frame["target_id"], strict=True)]
+    keys = zip(frame["article_id"].tolist(), frame["target_id"].tolist(), strict=True)
+    rule = [task_rule.get(key) for key in keys]
     frame["reason"] = [
         "" if u else f"its task's row is the {r} annotation" for u, r in zip(used, rule, strict=True)
     ]

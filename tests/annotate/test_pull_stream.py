@@ -17,6 +17,7 @@ import pytest
 
 from annotate.pull import convert_snapshot
 from bench.generate import EXPORT, generate
+from schemas.errors import UnreadableInputError
 
 
 def _corpus(root: Path, change: Any = None) -> Path:
@@ -68,12 +69,31 @@ def test_any_batch_and_chunk_size_writes_the_same_bytes(tmp_path: Path, change: 
     assert whole[0] == whole[1] + whole[2] and whole[1] > 0
     if change is not None:
         assert whole[2] > 0
-    for batch_size, check_size in ((1, 1), (3, 2), (7, 5), (40, 10**9)):
+    for batch_size, check_size, jobs in ((1, 1, 1), (3, 2, 2), (7, 5, 3), (40, 10**9, 2)):
         counts, files = _pull(
-            data, tmp_path / f"b{batch_size}-{check_size}", batch_size=batch_size, check_size=check_size
+            data,
+            tmp_path / f"b{batch_size}-{check_size}-{jobs}",
+            batch_size=batch_size,
+            check_size=check_size,
+            jobs=jobs,
         )
         assert counts == whole
         assert files == whole_files
+
+
+def test_a_broken_batch_in_a_worker_names_the_file_and_line(tmp_path: Path) -> None:
+    """The error a worker process meets reaches the command as the same error, data/ untouched."""
+    data = _corpus(tmp_path / "src")
+    raw = (data / EXPORT).read_bytes()
+    at = raw.index(b'"annotations"', len(raw) * 2 // 3)  # a task in a late batch
+    (data / EXPORT).write_bytes(raw[:at] + b'"bogus": nope, ' + raw[at:])  # balanced, so cut, not parsed
+    line = raw[:at].count(b"\n") + 1
+    before = sorted((data / "annotations").iterdir())
+    with pytest.raises(UnreadableInputError) as caught:
+        convert_snapshot(data / EXPORT, data_dir=data, batch_size=3, jobs=2)
+    assert caught.value.path == str(data / EXPORT)
+    assert f":{line}" in str(caught.value) or caught.value.line == line, str(caught.value)
+    assert sorted((data / "annotations").iterdir()) == before
 
 
 def test_the_snapshot_is_not_changed(tmp_path: Path) -> None:

@@ -13,10 +13,9 @@ import pytest
 
 from schemas.errors import UnreadableInputError
 from schemas.rules import local_rules
-from stancebank.corpus import read_corpus
 from stancebank.engines.spark_validate import spark_rules
 from stancebank.failures import Failure
-from stancebank.validate import validate_corpus
+from stancebank.validate import validate_paths
 from tests.corpus_factory import base_records, mutated, write_records
 from tests.schemas.test_rules import CASES as RULE_CASES
 from tests.test_bad_input import VALIDATE_CASES
@@ -85,7 +84,7 @@ def _big(folder: Path) -> Path:
 
 def _local(folder: Path) -> list[Failure] | str:
     try:
-        return validate_corpus(read_corpus([folder]))
+        return validate_paths([folder])[0]  # what the local `validate` prints
     except UnreadableInputError as exc:
         return f"UnreadableInputError: {exc}"
 

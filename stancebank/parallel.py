@@ -1,0 +1,72 @@
+"""Run a function over a stream of items in worker processes, results in the items' order.
+
+The workers are forked, so they inherit ``state`` (e.g. the articles a pull checks against) instead of
+receiving it with every item; at most ``2 * jobs`` items are in flight, which bounds memory. With one
+job, no ``fork`` on this platform, or a single item, everything runs in this process: the results are
+the same either way, and an error raised in a worker is raised here as the same exception.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing as mp
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: What the workers of the pool in use inherit; read with :func:`state`.
+_STATE: dict[str, Any] = {}
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def state() -> dict[str, Any]:
+    """The ``state`` given to the :class:`OrderedPool` in use (in a worker or in this process)."""
+    return _STATE
+
+
+class OrderedPool:
+    """``with OrderedPool(jobs, state) as pool: for result in pool.map(fn, items): …``
+
+    ``fn`` must be a module-level function (it is pickled by name) and reads the shared state with
+    :func:`state`; items and results are pickled between processes."""
+
+    def __init__(self, jobs: int, shared: dict[str, Any]) -> None:
+        self.jobs = jobs
+        self.shared = shared
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> OrderedPool:
+        if _STATE:
+            raise RuntimeError("an OrderedPool is already in use in this process")
+        _STATE.update(self.shared)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        _STATE.clear()
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        stream = iter(items)
+        head = list(itertools.islice(stream, 2))
+        if self.jobs <= 1 or len(head) < 2 or "fork" not in mp.get_all_start_methods():
+            yield from (fn(item) for item in itertools.chain(head, stream))
+            return
+        if self.pool is None:  # forked at the first submit, after the state is in place
+            self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context("fork"))
+        pending: deque[Future[R]] = deque()
+        for item in itertools.chain(head, stream):
+            if len(pending) >= 2 * self.jobs:
+                yield pending.popleft().result()
+            pending.append(self.pool.submit(fn, item))
+        while pending:
+            yield pending.popleft().result()

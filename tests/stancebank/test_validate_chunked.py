@@ -1,0 +1,188 @@
+"""Validation in chunks of annotation lines gives the failure table of the whole corpus, identically.
+
+``stancebank validate`` reads the annotation files in chunks (memory flat in their size); a line whose
+annotation id is on another line too is held back and checked with the others of its id. Every case
+here is validated whole (:func:`validate_corpus` of :func:`read_corpus`) and in chunks of 1, 2, 7 and
+all lines: the failure tables (file, line, ids, rule, column, value, order) or the refusal are equal.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schemas.errors import UnreadableInputError
+from stancebank.corpus import Regroup, read_chunked, read_corpus
+from stancebank.failures import Failure
+from stancebank.validate import validate_corpus, validate_paths
+from tests.corpus_factory import base_records, mutated, write_records
+from tests.schemas.test_rules import CASES as RULE_CASES
+from tests.test_bad_input import VALIDATE_CASES
+
+ROOT = Path(__file__).resolve().parents[2]
+SIZES = (1, 2, 7, 10**9)
+Records = dict[str, list[dict[str, Any]]]
+
+
+def _whole(paths: list[Path]) -> list[Failure] | str:
+    try:
+        return validate_corpus(read_corpus(paths))
+    except UnreadableInputError as exc:
+        return f"unreadable: {exc}"
+
+
+def _chunked(paths: list[Path], size: int) -> list[Failure] | str:
+    try:
+        return validate_paths(paths, size)[0]
+    except UnreadableInputError as exc:
+        return f"unreadable: {exc}"
+
+
+def _same(paths: list[Path]) -> list[Failure] | str:
+    whole = _whole(paths)
+    for size in SIZES:
+        assert _chunked(paths, size) == whole, f"chunks of {size}"
+    return whole
+
+
+def test_shipped_corpus(tmp_path: Path) -> None:
+    assert _same([ROOT / "data"]) == []
+    _, rows, _ = validate_paths([ROOT / "data"], 7)
+    assert rows == {name: len(frame) for name, frame in read_corpus([ROOT / "data"]).tables.items()}
+
+
+@pytest.mark.parametrize("write", [c[1] for c in VALIDATE_CASES], ids=[c[0] for c in VALIDATE_CASES])
+def test_bad_input_cases(tmp_path: Path, write: Callable[[Path], None]) -> None:
+    write_records(tmp_path, _many(base_records()))
+    write(tmp_path)
+    assert _same([tmp_path])
+
+
+@pytest.mark.parametrize("change", [c[1] for c in RULE_CASES], ids=[c[0] for c in RULE_CASES])
+def test_rule_cases(tmp_path: Path, change: Callable[[Records], None]) -> None:
+    write_records(tmp_path, _many(mutated(change)))
+    assert _same([tmp_path])
+
+
+def _copy(annotation: dict[str, Any], number: int, **changes: Any) -> dict[str, Any]:
+    other = copy.deepcopy(annotation)
+    other.update(annotation_id=f"{annotation['annotation_id']}-{number}", annotator=f"x{number}", **changes)
+    return other
+
+
+def _many(records: Records, copies: int = 2) -> Records:
+    """The records with a few more (valid) annotations after the first, so chunks cut between them."""
+    first = records["annotations"][0]
+    records["annotations"] += [_copy(first, n) for n in range(copies)] if isinstance(first, dict) else []
+    return records
+
+
+def _repeated(records: Records) -> None:
+    """Annotation ids given twice and far apart, differing in spans, relations and declarations."""
+    first = records["annotations"][0]
+    records["annotations"] += [_copy(first, n) for n in range(6)]
+    again = copy.deepcopy(first)
+    again["spans"][1]["id"] = "q9"  # a relation of the first line pointing at q9 exists only here
+    again["relations"].append({"type": "cue_of", "from_id": "q9", "to_id": "c1"})
+    again["unannotated"] = ["stance"]
+    records["annotations"].append(again)
+    records["annotations"][0]["relations"].append({"type": "cue_of", "from_id": "q9", "to_id": "c1"})
+    records["annotations"] += [copy.deepcopy(records["annotations"][3])]  # a copy of a copy
+    records["annotations"][2]["spans"].append(dict(records["annotations"][2]["spans"][0]))
+
+
+def _no_ids(records: Records) -> None:
+    """Annotations without a (string) id: their spans share the null id."""
+    records["annotations"] += [_copy(records["annotations"][0], n) for n in range(4)]
+    records["annotations"][1]["annotation_id"] = None
+    records["annotations"][4]["annotation_id"] = 12
+    del records["annotations"][2]["annotation_id"]
+
+
+def _mixed(records: Records) -> None:
+    """Many rules broken on different lines, so each chunk sees a different mix of checks."""
+    first = records["annotations"][0]
+    changes: list[Callable[[dict[str, Any]], None]] = [
+        lambda a: a["spans"][1].update(text="sad!"),
+        lambda a: a.update(guideline_version="x"),
+        lambda a: a["spans"][0].update(label="QUOTE"),
+        lambda a: a["relations"][0].update(to_id="c9"),
+        lambda a: a.update(article_id="zz"),
+        lambda a: a["spans"][2].update(start=-1),
+        lambda a: a.update(target_id="a2:t1"),
+        lambda a: a["spans"][1].update(cue_type="rumour", stance="support"),
+        lambda a: a.update(created_at="2026-01-01T00:00:00Z", doc_stance="support"),
+        lambda a: a["relations"].append(dict(a["relations"][0])),
+    ]
+    for number, change in enumerate(changes):
+        other = _copy(first, number)
+        change(other)
+        records["annotations"].append(other)
+    records["annotations"].reverse()
+
+
+@pytest.mark.parametrize("change", [_repeated, _no_ids, _mixed], ids=["repeated ids", "no ids", "mixed"])
+def test_ids_across_chunks(tmp_path: Path, change: Callable[[Records], None]) -> None:
+    write_records(tmp_path, mutated(change))
+    assert _same([tmp_path])
+
+
+def test_two_annotation_files_and_lines_out_of_order(tmp_path: Path) -> None:
+    records = mutated(_repeated)
+    write_records(tmp_path, records)
+    second = tmp_path / "annotations" / "bruno.jsonl"
+    lines = [json.dumps(a) for a in records["annotations"][:3]]
+    second.write_text("\n\n" + "\n".join(lines) + "\n  \n", encoding="utf-8")
+    assert _same([tmp_path])
+    assert _same([second, tmp_path / "annotations" / "amira.jsonl"])
+
+
+MUTATIONS = [c[1] for c in RULE_CASES if "annotations" not in c[0]]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.integers(0, len(RULE_CASES) - 1), min_size=1, max_size=6), size=st.integers(1, 9))
+def test_any_mix_of_broken_annotations(
+    tmp_path_factory: pytest.TempPathFactory, picks: list[int], size: int
+) -> None:
+    """Each annotation line broken by one rule case (on a copy of the base corpus's annotation)."""
+    root = tmp_path_factory.mktemp("mix")
+    records = base_records()
+    for number, pick in enumerate(picks):
+        broken = mutated(RULE_CASES[pick][1])
+        for annotation in broken["annotations"]:
+            records["annotations"].append(_copy(annotation, number) if number % 3 else annotation)
+    write_records(root, records)
+    whole = _whole([root])
+    assert _chunked([root], size) == whole
+
+
+@pytest.mark.parametrize("first", ["a1:t1:amira", "zz"], ids=["held back", "not held back"])
+def test_an_id_given_twice_on_one_line(tmp_path: Path, first: str) -> None:
+    """JSON keeps the last of a key given twice; the scan reads the first: the corpus is read whole."""
+    records = mutated(_repeated)
+    records["annotations"][1]["annotation_id"] = "a1:t1:amira-4"
+    write_records(tmp_path, records)
+    path = tmp_path / "annotations" / "amira.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("{", f'{{"annotation_id": "{first}", ', 1)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(Regroup):
+        list(read_chunked([tmp_path], 2).chunks)
+    assert _same([tmp_path])
+
+
+def test_the_first_unreadable_file_in_the_order_given(tmp_path: Path) -> None:
+    write_records(tmp_path, base_records())
+    annotations = tmp_path / "annotations" / "amira.jsonl"
+    annotations.write_bytes(annotations.read_bytes() + b'{"annotation_id": \n')
+    (tmp_path / "targets.jsonl").write_bytes(b"{,}\n")
+    assert str(_same([annotations, tmp_path / "targets.jsonl"])).startswith(f"unreadable: {annotations}")
+    assert str(_same([tmp_path])).startswith(f"unreadable: {tmp_path / 'targets.jsonl'}")
