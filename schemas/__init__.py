@@ -39,3 +39,30 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'schemas' has no attribute {name!r}")
     module = importlib.import_module(_LAZY[name])
     return module if name == "vocabulary" else getattr(module, name)
+
+
+def _pandera_without_pyspark() -> None:
+    """Keep pyspark out of every process that only uses pandas models.
+
+    Whenever pyspark is installed, ``import pandera`` imports ``pyspark.pandas`` (0.2 s, a FutureWarning
+    under pandas 3) and pandera registers pyspark's DataFrame types when a model is built. StanceBank's
+    models are pandas models — the Spark engine runs them on pandas batches and compiles the rest to
+    Spark SQL, it never uses pandera's pyspark API — so pandera is told pyspark is absent: the local
+    engine never imports pyspark (a test checks it in a fresh process).
+    """
+    import sys
+    import types
+
+    stubs = {
+        "pandera.external_config": ("_set_pyspark_environment_variables", lambda: None),
+        "pandera.typing.pyspark": ("PYSPARK_INSTALLED", False),
+        "pandera.typing.pyspark_sql": ("PYSPARK_SQL_INSTALLED", False),
+    }
+    for name, (attribute, value) in stubs.items():
+        if name not in sys.modules:
+            stub = types.ModuleType(name, "left out by StanceBank: schemas/__init__.py")
+            setattr(stub, attribute, value)
+            sys.modules[name] = stub
+
+
+_pandera_without_pyspark()

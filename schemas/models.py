@@ -14,6 +14,7 @@ import pycountry
 from pandera.typing import Series
 
 from schemas import vocabulary as V
+from schemas.rules import UNIQUE_KEYS
 
 _ISO_639_1 = frozenset(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
 #: Patterns are matched from the start (pandera's str_matches is re.match): each ends in \Z, the end of
@@ -274,12 +275,12 @@ class SpanModel(_Table):
     @pa.dataframe_check
     @classmethod
     def unique_span_id(cls, df: pd.DataFrame) -> pd.Series:
-        return ~df.duplicated(["annotation_id", "span_id"], keep="first")
+        return ~df.duplicated(list(UNIQUE_KEYS["unique_span_id"]), keep="first")
 
     @pa.dataframe_check
     @classmethod
     def duplicate_span(cls, df: pd.DataFrame) -> pd.Series:
-        return ~df.duplicated(["annotation_id", "label", "start", "end"], keep="first")
+        return ~df.duplicated(list(UNIQUE_KEYS["duplicate_span"]), keep="first")
 
 
 class RelationModel(_Table):
@@ -294,7 +295,7 @@ class RelationModel(_Table):
     @pa.dataframe_check
     @classmethod
     def duplicate_relation(cls, df: pd.DataFrame) -> pd.Series:
-        return ~df.duplicated(["annotation_id", "type", "from_id", "to_id"], keep="first")
+        return ~df.duplicated(list(UNIQUE_KEYS["duplicate_relation"]), keep="first")
 
 
 #: Table name -> model, in the order tables are validated and reported.

@@ -16,6 +16,7 @@ from schemas.errors import InvalidDataError, StanceBankError
 from stancebank import __version__
 from stancebank.failures import Failure
 from stancebank.project import DATA, find_project, resolve_defaults
+from stancebank.spark import add_engine_arguments
 from stancebank.terminal import json_safe, markup_safe, visible
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
@@ -55,9 +56,15 @@ def _failure_table(failures: list[Failure]) -> Table:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from stancebank.validate import validate_paths
+    if getattr(args, "engine", "local") == "spark":
+        from stancebank.engines.spark_validate import validate_spark
 
-    failures, rows, files = validate_paths(args.paths, args.chunk_lines)
+        result = validate_spark(args.paths, master=args.master)
+        failures, rows, files = result.failures, result.counts, result.files
+    else:
+        from stancebank.validate import validate_paths
+
+        failures, rows, files = validate_paths(args.paths, args.chunk_lines)
     if args.format == "json":
         print(json_safe(json.dumps([f._asdict() for f in failures], ensure_ascii=False, indent=1)))
     elif failures:
@@ -152,7 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="check data files against every schema rule",
         description="Validate articles, targets and annotations (JSONL) against every schema and "
-        "cross-table rule. Exit 0 when valid, 1 on invalid data, 2 on unreadable input.",
+        "cross-table rule. Exit 0 when valid, 1 on invalid data, 2 on unreadable input. --engine spark "
+        "checks the same rules in Apache Spark and prints the same failure table.",
     )
     validate.add_argument(
         "paths", nargs="*", type=Path, default=[DATA], help="data directories or .jsonl files"
@@ -165,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="annotation lines validated at a time (memory grows with N, not with the corpus)",
     )
+    add_engine_arguments(validate)
     validate.set_defaults(func=cmd_validate)
 
     summary = sub.add_parser(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import queue
-import re
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -16,43 +15,11 @@ import pandera.errors
 from schemas.crosstable import CROSS_TABLE_MODELS, annotation_tables, joined_tables, prepare_articles
 from schemas.errors import InvalidDataError
 from schemas.models import TABLE_MODELS, contradicted_attributes, foreign_attributes, missing_attributes
+from schemas.rules import BUILTIN_RULES as _BUILTIN_RULES
+from schemas.rules import ROW_RULE_FIELDS as _ROW_RULE_FIELDS
 from stancebank.corpus import CHUNK_LINES, Corpus, Regroup, read_chunked, read_corpus
 from stancebank.failures import Failure
 
-_BUILTIN_RULES = (
-    (re.compile(r"^field_uniqueness$"), "unique_{column}"),
-    (re.compile(r"^not_nullable$"), "required"),
-    (re.compile(r"^isin\("), "not_in_vocabulary"),
-    (re.compile(r"^str_matches\("), "bad_format"),
-    (re.compile(r"^greater_than_or_equal_to\("), "out_of_range"),
-    (re.compile(r"^column_in_schema$"), "unknown_column"),
-    (re.compile(r"^column_in_dataframe$"), "missing_column"),
-    (re.compile(r"^dtype\("), "wrong_type"),
-)
-#: Row-wide rules (pandera reports them once per column): the fields that show what is wrong.
-_ROW_RULE_FIELDS: dict[str, tuple[str, ...]] = {
-    "start_before_end": ("start", "end"),
-    "text_length_matches_offsets": ("start", "end", "text"),
-    "span_text_matches_article": ("start", "end", "text"),
-    "span_splits_crlf": ("start", "end"),
-    "end_within_text": ("end",),
-    "duplicate_span": ("label", "start", "end"),
-    "unique_span_id": ("span_id",),
-    "duplicate_relation": ("type", "from_id", "to_id"),
-    "relation_from_exists": ("from_id",),
-    "relation_to_exists": ("to_id",),
-    "relation_direction": ("type", "from_id", "to_id"),
-    "target_article_exists": ("article_id",),
-    "annotation_article_exists": ("article_id",),
-    "annotation_target_exists": ("target_id",),
-    "target_of_same_article": ("target_id",),
-    "span_article_exists": ("article_id",),
-    "updated_not_before_created": ("created_at", "updated_at"),
-    "attribute_required": ("label",),
-    "attribute_forbidden": ("label",),
-    "unannotated_attribute_set": ("label",),
-    "doc_stance_requires_related": ("related", "doc_stance"),
-}
 #: Row-wide attribute rules: which attribute columns are at fault in a row.
 _ATTRIBUTE_FAULTS = {
     "attribute_required": missing_attributes,
