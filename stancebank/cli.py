@@ -58,8 +58,10 @@ def _failure_table(failures: list[Failure]) -> Table:
 def cmd_validate(args: argparse.Namespace) -> int:
     if getattr(args, "engine", "local") == "spark":
         from stancebank.engines.spark_validate import validate_spark
+        from stancebank.spark import job_errors
 
-        result = validate_spark(args.paths, master=args.master)
+        with job_errors("validate --engine spark"):
+            result = validate_spark(args.paths, master=args.master)
         failures, rows, files = result.failures, result.counts, result.files
     else:
         from stancebank.validate import validate_paths

@@ -14,6 +14,8 @@ import os
 import shutil
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from schemas.errors import StanceBankError
@@ -28,6 +30,30 @@ DEFAULT_DRIVER_MEMORY = "2g"
 
 class SparkUnavailableError(StanceBankError, RuntimeError):
     """``--engine spark`` was asked for, but pyspark or Java is missing."""
+
+
+class SparkJobError(StanceBankError, RuntimeError):
+    """A Spark job failed; the message gives the JVM's reason in one line, not its stack trace."""
+
+
+@contextmanager
+def job_errors(what: str) -> Iterator[None]:
+    """Turn a failed Spark job (a Py4J/pyspark exception carrying a JVM stack trace) into one clear
+    :class:`SparkJobError`; a JVM out of heap says how to give it more."""
+    try:
+        yield
+    except Exception as exc:
+        if not type(exc).__module__.startswith(("py4j", "pyspark")):
+            raise
+        text = str(exc)
+        if "OutOfMemoryError" in text:
+            memory = os.environ.get("STANCEBANK_SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY)
+            raise SparkJobError(
+                f"{what}: Spark ran out of JVM heap (local mode gives the driver {memory}): set "
+                "STANCEBANK_SPARK_DRIVER_MEMORY (e.g. 8g) or run on a cluster with --master"
+            ) from None
+        reason = next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
+        raise SparkJobError(f"{what}: the Spark job failed: {reason[:300]}") from None
 
 
 def add_engine_arguments(parser: argparse.ArgumentParser) -> None:

@@ -125,6 +125,7 @@ def _export_spark(
     policy: Any,
     card_path: str,
 ) -> int:
+    from stancebank.spark import job_errors
     from stancebank.terminal import visible
     from stancebank.validate import check_valid
     from train.spark_export import export_spark
@@ -143,16 +144,17 @@ def _export_spark(
             f"export --engine spark does not support {', '.join(unsupported)} yet: use --engine local"
         )
     check_valid(args.data)  # the same validation the local engine runs first: invalid data is never exported
-    by_config = export_spark(
-        list(args.data),
-        args.out,
-        master=args.master,
-        proportions=proportions,
-        seed=args.seed,
-        policy=policy,
-        project=project,
-        card_path=card_path,
-    )
+    with job_errors("export --engine spark"):
+        by_config = export_spark(
+            list(args.data),
+            args.out,
+            master=args.master,
+            proportions=proportions,
+            seed=args.seed,
+            policy=policy,
+            project=project,
+            card_path=card_path,
+        )
     for config, splits in by_config.items():
         print(visible(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items())))
     print(visible(f"written {args.out} (engine spark)"))

@@ -152,18 +152,21 @@ def cmd_predict(args: argparse.Namespace) -> int:
     inputs = [args.model, args.model.with_suffix(".json"), *corpus_inputs(args.data)]
     if getattr(args, "engine", "local") == "spark":
         from stancebank.outputs import check_output_dir
+        from stancebank.spark import job_errors
+        from stancebank.validate import check_valid
         from train.spark_predict import predict_spark
 
         # a folder of shards: never one the user owns (only a new, empty or earlier `predict` folder)
         out = check_output_dir(args.out, "predict", inputs=inputs, roots=roots_of(args))
-        load_valid(args.data)  # the same validation the local engine runs first
-        n = predict_spark(
-            args.model,
-            list(args.data),
-            out,
-            master=args.master,
-            include_annotated=args.include_annotated,
-        )
+        check_valid(args.data)  # the same validation the local engine runs first (annotations in chunks)
+        with job_errors("predict --engine spark"):
+            n = predict_spark(
+                args.model,
+                list(args.data),
+                out,
+                master=args.master,
+                include_annotated=args.include_annotated,
+            )
         print(visible(f"{n} task(s) pre-annotated (engine spark) → {args.out}/"))
         print(visible(f"send them with: stancebank studio push --predictions {args.out}"))
         return 0

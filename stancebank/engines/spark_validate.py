@@ -31,6 +31,7 @@ pandera's own pyspark backend is not used: its checks return one boolean per che
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -764,11 +765,10 @@ def _run(
         if lines is not None:
             tables = _tables(spark, lines, list(errors) + list(fallback), names, reader_failures)
         failures, counts = _check(tables, names) if tables else ({}, {})
-    finally:
-        for frame in tables.values():
-            frame.unpersist()
-        if lines is not None:
-            lines.unpersist()
+    finally:  # best effort: a failed job (e.g. out of heap) must surface, not a failed clean-up
+        for frame in [*tables.values(), *([lines] if lines is not None else [])]:
+            with contextlib.suppress(Exception):
+                frame.unpersist()
     results: list[Any] = []
     for c in range(len(files)):
         if c in errors:
