@@ -24,11 +24,13 @@ def test_out_of_heap_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_another_job_failure_gives_its_first_line() -> None:
-    with pytest.raises(
-        SparkJobError, match=r"^export --engine spark: the Spark job failed: An error occurred"
+    with (
+        pytest.raises(
+            SparkJobError, match=r"^export --engine spark: the Spark job failed: An error occurred"
+        ),
+        job_errors("export --engine spark"),
     ):
-        with job_errors("export --engine spark"):
-            raise _jvm_error("An error occurred while calling o7.save.\n\tat org.apache.spark…")
+        raise _jvm_error("An error occurred while calling o7.save.\n\tat org.apache.spark…")
 
 
 def test_errors_of_our_own_pass_through() -> None:
