@@ -81,6 +81,8 @@ def _build(batches: Iterator[pd.DataFrame], policy: tuple[str, ...]) -> Iterator
     selection = select(tables, policy)
     rows = build_rows(tables, selection)
     out = [(config, _ipc(table)) for config, table in rows.items()]
+    # the split keys alone go to the driver (the rows stay on the executors)
+    out += [(f"_keys:{c}", _ipc(rows[c].select(list(_KEYS[c])))) for c in _KEYS if c in rows]
     metadata = tables["articles"]["metadata"]
     articles = tables["articles"][["article_id", "language", "licence", "synthetic"]].assign(
         split=pd.Series([m.get("split") if isinstance(m, dict) else None for m in metadata], dtype=object),
@@ -171,7 +173,7 @@ def export_spark(
     project = project or load_project(out.parent, found=False)
     spark = session(master, app="stancebank export")
     lines = read_lines(spark, data)
-    n = partitions or int(spark.conf.get("spark.sql.shuffle.partitions") or 8)
+    n = partitions or _partitions(data, int(spark.conf.get("spark.sql.shuffle.partitions") or 8))
     built = (
         lines.repartition(n, "article_id")
         .mapInPandas(lambda b: _build(b, tuple(policy)), "config string, payload binary")
@@ -180,7 +182,7 @@ def export_spark(
     )
     try:
         small = built.where(F.col("config").startswith("_")).collect()
-        articles, split_of, predefined = _split_map(built, small, proportions=proportions, seed=seed)
+        articles, split_of, predefined = _split_map(small, proportions=proportions, seed=seed)
         out = check_output_dir(out, "export")
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = staging_dir(out)
@@ -231,19 +233,31 @@ def export_spark(
     return {c: {s: t.num_rows for s, t in splits.items()} for c, splits in by_split.items()}
 
 
+#: Input bytes per partition: each partition's tables are built in one Python worker's memory.
+PARTITION_BYTES = 64 * 2**20
+
+
+def _partitions(data: list[Path], configured: int) -> int:
+    """Enough partitions that each holds about :data:`PARTITION_BYTES` of JSONL, at least ``configured``."""
+    from stancebank.corpus import data_files
+
+    size = sum(f.stat().st_size for f in data_files(data))
+    return max(configured, -(-size // PARTITION_BYTES))
+
+
 def _split_map(
-    built: Any, small: list[Any], *, proportions: tuple[float, float, float], seed: int
+    small: list[Any], *, proportions: tuple[float, float, float], seed: int
 ) -> tuple[pd.DataFrame, dict[str, str], dict[str, str] | None]:
     """The articles (without texts), article -> split computed by :func:`train.export.split_rows` from
     the claims' keys in the local engine's row order, and the corpus's own splits if it has them."""
-    from pyspark.sql import functions as F
 
     from train.export import split_rows
     from train.splits import predefined_splits
 
-    keys: dict[str, list[pa.Table]] = {c: [] for c in ("claims", "pairs")}
-    for row in built.where(F.col("config").isin("claims", "pairs")).collect():
-        keys[row["config"]].append(_unipc(row["payload"]).select(list(_KEYS[row["config"]])))
+    keys: dict[str, list[pa.Table]] = {c: [] for c in _KEYS}
+    for row in small:
+        if row["config"].startswith("_keys:"):
+            keys[row["config"].removeprefix("_keys:")].append(_unipc(row["payload"]))
     articles = pd.concat([_unipc(r["payload"]).to_pandas() for r in small if r["config"] == "_articles"])
     articles = articles.sort_values("article_id", kind="stable").reset_index(drop=True)
     # the local engine's order: (article_id, target_id), then each task's own rows (a stable sort)
