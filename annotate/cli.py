@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stancebank.project import DATA, STUDIO_TITLE, project_of
+from stancebank.terminal import positive_int
 
 if TYPE_CHECKING:
     from annotate.client import Studio
@@ -132,16 +133,6 @@ def cmd_push(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {text!r}")
-    return value
-
-
 def cmd_pull(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -256,7 +247,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pull_p.add_argument("--from-snapshot", type=Path, help="convert a saved *.export.json instead")
     pull_p.add_argument(
         "--jobs",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help="processes converting the export's batches side by side (default: the cores this process "
         "may use); the output is the same for any N",

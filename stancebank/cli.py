@@ -17,7 +17,7 @@ from stancebank import __version__
 from stancebank.failures import Failure
 from stancebank.project import DATA, find_project, resolve_defaults
 from stancebank.spark import add_engine_arguments
-from stancebank.terminal import json_safe, markup_safe, visible
+from stancebank.terminal import json_safe, markup_safe, positive_int, visible
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -108,16 +108,6 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="stancebank",
@@ -170,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     validate.add_argument(
         "--chunk-lines",
-        type=_positive,
+        type=positive_int,
         default=20_000,
         metavar="N",
         help="annotation lines validated at a time (memory grows with N, not with the corpus)",

@@ -47,3 +47,16 @@ def json_safe(text: str) -> str:
     """JSON text (``ensure_ascii=False``) with DEL, C1 and bidi/format characters written as ``\\u``
     escapes: still the same JSON, harmless on a terminal."""
     return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number, at least 1 (chunk sizes, shard sizes, job counts)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number, at least 1; got {text!r}")
+    return value

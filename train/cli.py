@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from schemas.errors import StanceBankError
 from stancebank.project import DATA, DATASET
 from stancebank.spark import add_engine_arguments
+from stancebank.terminal import positive_int
 
 #: train.export.DEFAULT_SHARD_SIZE (not imported here: the CLI starts without the export's imports)
 DEFAULT_SHARD_SIZE = 1_000_000
@@ -175,16 +176,6 @@ def _export_brat(tables: Any, out: Any, proportions: tuple[float, float, float],
     return 0
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of rows, at least 1; got {text!r}")
-    return value
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "export",
@@ -214,7 +205,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--shard-size",
-        type=_positive,
+        type=positive_int,
         default=DEFAULT_SHARD_SIZE,
         metavar="ROWS",
         help=f"rows per parquet file: a split with more rows is written as <split>-<i>-of-<n>.parquet "
