@@ -256,18 +256,7 @@ def read_corpus(paths: Iterable[Path | str], *, fast: bool = True) -> Corpus:
     Well-formed files are read with Arrow (:mod:`stancebank.fastread`); anything irregular, or
     ``fast=False``, goes through the careful reader below, which reports each problem with its line.
     """
-    files = data_files(Path(p) for p in paths)
-    if fast:
-        from stancebank.fastread import read_tables
-
-        tables = read_tables(files)
-        if tables is not None:
-            return Corpus(tables, [], set(), [str(f) for f in files])
-    builder = _Builder()
-    for path in files:
-        _add_lines(builder, classify(path), str(path), read_jsonl(path))
-    names = [str(f) for f in files]
-    return Corpus(builder.frames(names), builder.failures, builder.blanked, names)
+    return _read_files(data_files(Path(p) for p in paths), fast=fast)
 
 
 def _add_lines(builder: _Builder, table: str, name: str, lines: Iterable[tuple[int, Any]]) -> None:
@@ -372,13 +361,14 @@ def read_chunked(paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES) ->
     return ChunkedCorpus(side, names, _chunks(annotation_files, scans, _repeated(scans), chunk_lines, names))
 
 
-def _read_files(files: list[Path]) -> Corpus:
+def _read_files(files: list[Path], *, fast: bool = True) -> Corpus:
     """:func:`read_corpus` of exactly these files (none added)."""
-    from stancebank.fastread import read_tables
+    if fast:
+        from stancebank.fastread import read_tables
 
-    tables = read_tables(files)
-    if tables is not None:
-        return Corpus(tables, [], set(), [str(f) for f in files])
+        tables = read_tables(files)
+        if tables is not None:
+            return Corpus(tables, [], set(), [str(f) for f in files])
     builder = _Builder()
     for path in files:
         _add_lines(builder, classify(path), str(path), read_jsonl(path))
