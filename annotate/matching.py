@@ -6,10 +6,14 @@ character positions), one-to-one, greedily by the largest overlap (ties by posit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Literal, NamedTuple
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from typing import Literal, NamedTuple, TypeVar
+
+import numpy as np
+import pandas as pd
 
 Rule = Literal["exact", "overlap"]
+T = TypeVar("T")
 OVERLAP_THRESHOLD = 0.5
 MATCHING_RULE = (
     "exact = same label, start and end; overlap = same label and |a∩b| ≥ 0.5·|a∪b| "
@@ -42,13 +46,65 @@ def match(a: Sequence[Span], b: Sequence[Span], rule: Rule = "overlap") -> list[
             if (rule == "exact" and score == 1.0) or (rule == "overlap" and score >= OVERLAP_THRESHOLD):
                 candidates.append((-score, x.start, y.start, x.span_id, y.span_id, x, y))
     candidates.sort(key=lambda c: c[:5])
-    used_a: set[str] = set()
-    used_b: set[str] = set()
-    pairs = []
-    for *_, x, y in candidates:
-        if x.span_id in used_a or y.span_id in used_b:
+    return list(greedy((c[3], c[4], (c[5], c[6])) for c in candidates))
+
+
+def greedy(candidates: Iterable[tuple[Hashable, Hashable, T]]) -> Iterator[T]:
+    """The one-to-one part of ``candidates`` (``(a key, b key, item)``, best first): each item whose
+    keys no earlier kept item used."""
+    used_a: set[Hashable] = set()
+    used_b: set[Hashable] = set()
+    for x, y, item in candidates:
+        if x in used_a or y in used_b:
             continue
-        used_a.add(x.span_id)
-        used_b.add(y.span_id)
-        pairs.append((x, y))
-    return pairs
+        used_a.add(x)
+        used_b.add(y)
+        yield item
+
+
+def match_table(spans: pd.DataFrame, rule: Rule = "overlap") -> pd.DataFrame:
+    """:func:`match` between every two groups of spans of the same task at once, column-wise.
+
+    ``spans``: one row per span with integer columns ``task`` and ``group`` (e.g. its annotation),
+    ``start``, ``end``, ``label`` and ``span_id``. Returns the matched pairs of every ordered pair of
+    different groups of a task: columns ``a``, ``b`` (the groups) and ``x``, ``y`` (row positions in
+    ``spans`` of the span of ``a`` and of ``b``), in no particular order. Pairs of groups whose
+    candidates compete (a span that could pair with two) go through :func:`greedy` in :func:`match`'s
+    order; the others keep every candidate, which is what the greedy pass would keep."""
+    label = pd.factorize(spans["label"])[0].astype(np.int64)
+    task = spans["task"].to_numpy(np.int64)
+    keys = pd.DataFrame({"key": task * (int(label.max(initial=0)) + 1) + label, "x": np.arange(len(spans))})
+    both = keys.merge(keys, on="key", suffixes=("", "_y"))
+    x, y = both["x"].to_numpy(), both["x_y"].to_numpy()
+    group = spans["group"].to_numpy(np.int64)
+    start, end = spans["start"].to_numpy(np.int64), spans["end"].to_numpy(np.int64)
+    other = group[x] != group[y]
+    x, y = x[other], y[other]
+    exact = (start[x] == start[y]) & (end[x] == end[y])
+    score = np.ones(len(x))
+    if rule == "overlap":
+        inter = np.minimum(end[x], end[y]) - np.maximum(start[x], start[y])
+        union = np.maximum(end[x], end[y]) - np.minimum(start[x], start[y])
+        score = np.zeros(len(x))
+        np.divide(inter, union, out=score, where=inter > 0)
+        score[exact] = 1.0
+    keep = exact if rule == "exact" else score >= OVERLAP_THRESHOLD
+    found = pd.DataFrame({"a": group[x[keep]], "b": group[y[keep]], "x": x[keep], "y": y[keep]})
+    competing = found.duplicated(["a", "b", "x"], keep=False) | found.duplicated(["a", "b", "y"], keep=False)
+    if not competing.any():
+        return found.reset_index(drop=True)
+    contested = found.loc[competing, ["a", "b"]].drop_duplicates()
+    within = pd.MultiIndex.from_frame(found[["a", "b"]]).isin(pd.MultiIndex.from_frame(contested))
+    ids = spans["span_id"].astype(str).to_numpy(object)
+    rows = found.loc[within]
+    rows = rows.assign(
+        negative=-score[keep][within],
+        x_start=start[rows["x"].to_numpy()],
+        y_start=start[rows["y"].to_numpy()],
+        x_id=ids[rows["x"].to_numpy()],
+        y_id=ids[rows["y"].to_numpy()],
+    ).sort_values(["a", "b", "negative", "x_start", "y_start", "x_id", "y_id"], kind="stable")
+    ordered = rows[["a", "b", "x", "y"]].itertuples(index=False, name=None)
+    kept = list(greedy(((a, b, x), (a, b, y), (a, b, x, y)) for a, b, x, y in ordered))
+    settled = pd.DataFrame(kept, columns=["a", "b", "x", "y"], dtype=np.int64)
+    return pd.concat([found.loc[~within], settled], ignore_index=True)

@@ -18,11 +18,13 @@ one; a matched span's attribute values become that annotator's vote on the chose
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from annotate.matching import Span, match
+from annotate.matching import match_table
 from schemas import vocabulary as V
 from schemas.errors import StanceBankError
 from stancebank.project import DEFAULT_POLICY, POLICIES
@@ -47,79 +49,88 @@ def _columns(frame: pd.DataFrame, names: Sequence[str]) -> list[list[Any]]:
     return [frame[name].tolist() for name in names]
 
 
-#: Span fields the policy and the votes read.
-_SPAN_FIELDS = ("span_id", "label", "start", "end", *V.ATTRIBUTE_VALUES)
-
-
-def spans_by_annotation(spans: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
-    """Annotation id -> its spans as records (file order), built column-wise in one pass: a groupby
-    with a record conversion per annotation costs a pandas call per annotation."""
-    names = [name for name in _SPAN_FIELDS if name in spans]
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for annotation_id, *values in zip(*_columns(spans, ["annotation_id", *names]), strict=True):
-        grouped.setdefault(str(annotation_id), []).append(dict(zip(names, values, strict=True)))
-    return grouped
-
-
 def _missing(value: Any) -> bool:
     return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
-def _span(row: dict[str, Any]) -> Span:
-    return Span(str(row["span_id"]), str(row["label"]), int(row["start"]), int(row["end"]))
+@dataclass(frozen=True)
+class Matches:
+    """Every two annotations of a task matched span by span (overlap rule), computed once for the
+    policy and the votes: ``annotations`` (those with a task), ``spans`` (theirs, with ``group``: the
+    position of their annotation in ``annotations``) and ``pairs`` (:func:`annotate.matching.match_table`
+    of ``spans``: annotation positions ``a``, ``b``, span positions ``x``, ``y``)."""
+
+    annotations: pd.DataFrame
+    spans: pd.DataFrame
+    pairs: pd.DataFrame
 
 
-#: Span label -> the names of its attributes.
-_ATTRIBUTE_NAMES = {label.value: tuple(attributes) for label, attributes in V.SPAN_ATTRIBUTES.items()}
+def matches(annotations: pd.DataFrame, spans: pd.DataFrame) -> Matches:
+    """:class:`Matches` of the annotations of each task (rows without article or target are left out,
+    as a groupby would)."""
+    keyed = annotations.loc[annotations["article_id"].notna() & annotations["target_id"].notna()]
+    keyed = keyed.reset_index(drop=True)
+    task = keyed.groupby(["article_id", "target_id"], sort=False).ngroup().to_numpy()
+    group = pd.Index(keyed["annotation_id"].astype(str)).get_indexer(
+        pd.Index(spans["annotation_id"].astype(str))
+    )
+    own = spans.loc[group >= 0].reset_index(drop=True).assign(group=group[group >= 0])
+    own["task"] = task[own["group"].to_numpy()]
+    return Matches(keyed.assign(task=task), own, match_table(own, "overlap"))
 
 
-def _attributes(row: dict[str, Any]) -> tuple[Any, ...]:
-    names = _ATTRIBUTE_NAMES.get(row["label"]) or V.SPAN_ATTRIBUTES[V.SpanLabel(row["label"])]
-    return tuple(None if _missing(row.get(n)) else row.get(n) for n in names)
+def _agreeing(found: Matches, pairs: pd.DataFrame) -> np.ndarray:
+    """Whether each matched pair of spans carries the same attribute values (those of its label;
+    missing equals missing)."""
+    x, y = pairs["x"].to_numpy(), pairs["y"].to_numpy()
+    same = np.ones(len(pairs), dtype=bool)
+    for name in V.ATTRIBUTE_VALUES:
+        if name not in found.spans:
+            continue
+        column = found.spans[name].astype(object)
+        missing = column.isna().to_numpy()
+        values = column.where(~missing, "").to_numpy(object)  # compared only where both are given
+        equal = np.where(missing[x] | missing[y], missing[x] & missing[y], values[x] == values[y])
+        relevant = (found.spans["label"] == V.ATTRIBUTE_LABEL[name].value).to_numpy()[x]
+        same &= ~relevant | equal
+    return same
 
 
-#: An annotation's spans for matching, and each span id's attribute values.
-_Prepared = tuple[list[Span], dict[str, tuple[Any, ...]]]
-
-
-def _prepare(rows: list[dict[str, Any]]) -> _Prepared:
-    return [_span(s) for s in rows], {str(s["span_id"]): _attributes(s) for s in rows}
-
-
-def _agreement(a: _Prepared, b: _Prepared) -> int:
-    """Spans of ``a`` and ``b`` paired by the overlap rule that also carry the same attribute values."""
-    pairs = match(a[0], b[0], "overlap")
-    return sum(a[1][x.span_id] == b[1][y.span_id] for x, y in pairs)
+def majority_winners(found: Matches) -> dict[tuple[Any, Any], str]:
+    """Task (article id, target id) -> the human annotation that agrees most with the others, for tasks
+    with two or more human annotations and a strict maximum."""
+    frame = found.annotations
+    human = (frame["annotator"] != V.GOLD_ANNOTATOR).to_numpy()
+    pairs = found.pairs
+    both = human[pairs["a"].to_numpy()] & human[pairs["b"].to_numpy()]
+    agreeing = pairs.loc[both].loc[_agreeing(found, pairs.loc[both])]
+    scores = np.bincount(agreeing["a"].to_numpy(), minlength=len(frame))
+    humans = frame.loc[human].assign(score=scores[human])
+    sized = humans.groupby("task")["score"].transform("size")
+    humans = humans.loc[sized >= 2]
+    best = humans.groupby("task")["score"].transform("max")
+    top = humans.loc[humans["score"] == best]
+    alone = top.loc[top.groupby("task")["task"].transform("size") == 1]
+    keys = zip(alone["article_id"].tolist(), alone["target_id"].tolist(), strict=True)
+    return dict(zip(keys, alone["annotation_id"].astype(str).tolist(), strict=True))
 
 
 #: A task's annotation as the policy reads it.
 _MEMBER = ("annotation_id", "annotator", "created_at", "updated_at")
 
 
-def _majority(members: list[dict[str, Any]], spans_of: dict[str, list[dict[str, Any]]]) -> str | None:
-    humans = [str(m["annotation_id"]) for m in members if m["annotator"] != V.GOLD_ANNOTATOR]
-    if len(humans) < 2:
-        return None
-    prepared = {a: _prepare(spans_of.get(a, [])) for a in humans}
-    scores = {a: sum(_agreement(prepared[a], prepared[b]) for b in humans if b != a) for a in humans}
-    best = max(scores.values())
-    winners = [a for a, s in scores.items() if s == best]
-    return winners[0] if len(winners) == 1 else None
-
-
 def choose(
     annotations: pd.DataFrame,
     spans: pd.DataFrame,
     policy: Sequence[str] = DEFAULT_POLICY,
-    spans_of: dict[str, list[dict[str, Any]]] | None = None,
+    found: Matches | None = None,
 ) -> pd.DataFrame:
-    """One annotation per task with the rule that chose it (column ``chosen_by``). ``spans_of``:
-    :func:`spans_by_annotation` of ``spans`` when the caller has it already."""
+    """One annotation per task with the rule that chose it (column ``chosen_by``). ``found``:
+    :func:`matches` of the tables when the caller has it already."""
     policy = parse_policy(policy)
-    if "majority" not in policy:
-        spans_of = {}
-    elif spans_of is None:
-        spans_of = spans_by_annotation(spans)
+    winners: dict[tuple[Any, Any], str] = {}
+    if "majority" in policy:
+        winners = majority_winners(found or matches(annotations, spans))
     tasks: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     names = [name for name in _MEMBER if name in annotations]
     columns = _columns(annotations, ["article_id", "target_id", *names])
@@ -128,8 +139,8 @@ def choose(
             continue  # groupby leaves such rows out
         tasks.setdefault((article_id, target_id), []).append(dict(zip(names, values, strict=True)))
     chosen: list[tuple[str, str]] = []
-    for members in tasks.values():
-        pick = _pick(members, policy, spans_of)
+    for task, members in tasks.items():
+        pick = _pick(members, policy, winners.get(task))
         if pick is not None:
             chosen.append(pick)
     ids = pd.DataFrame(chosen, columns=["annotation_id", "chosen_by"])
@@ -143,16 +154,13 @@ def _key(member: dict[str, Any], names: Sequence[str], missing: int) -> tuple[tu
     )
 
 
-def _pick(
-    members: list[dict[str, Any]], policy: Sequence[str], spans_of: dict[str, list[dict[str, Any]]]
-) -> tuple[str, str] | None:
+def _pick(members: list[dict[str, Any]], policy: Sequence[str], winner: str | None) -> tuple[str, str] | None:
     for rule in policy:
         if rule == "gold":
             gold = [str(m["annotation_id"]) for m in members if m["annotator"] == V.GOLD_ANNOTATOR]
             if gold:
                 return min(gold), rule
         elif rule == "majority":
-            winner = _majority(members, spans_of)
             if winner is not None:
                 return winner, rule
         elif rule == "latest":  # sorted with missing times first: the last one
@@ -164,62 +172,55 @@ def _pick(
     return None
 
 
+#: The columns of :func:`votes`.
+VOTE_COLUMNS = [
+    "annotation_id",
+    "span_id",
+    "annotator",
+    "voter_annotation_id",
+    "voter_span_id",
+    *V.ATTRIBUTE_VALUES,
+]
+
+
 def votes(
     chosen: pd.DataFrame,
     annotations: pd.DataFrame,
     spans: pd.DataFrame,
     labels: Sequence[str],
-    spans_of: dict[str, list[dict[str, Any]]] | None = None,
+    found: Matches | None = None,
 ) -> pd.DataFrame:
     """(chosen annotation id, chosen span id, annotator, voter annotation id, voter span id, attributes…):
     every human annotation's span matched (overlap rule) to a CLAIM/SOURCE span of its task's chosen
     annotation. The chosen annotation votes for itself unless it is the gold."""
-    if spans_of is None:
-        by_annotation = spans_by_annotation(spans.loc[spans["label"].isin(list(labels))])
-    else:
-        kept = set(labels)
-        by_annotation = {
-            a: own for a, rows in spans_of.items() if (own := [r for r in rows if r["label"] in kept])
+    found = found or matches(annotations, spans)
+    frame, own = found.annotations, found.spans
+    ids = frame["annotation_id"].astype(str).to_numpy(object)
+    is_chosen = frame["annotation_id"].astype(str).isin(chosen["annotation_id"].astype(str)).to_numpy()
+    human = (frame["annotator"] != V.GOLD_ANNOTATOR).to_numpy()
+    voted = own["label"].isin(list(labels)).to_numpy()
+    pairs = found.pairs
+    a, b, x = (pairs[name].to_numpy() for name in ("a", "b", "x"))
+    others = pairs.loc[is_chosen[a] & human[b] & voted[x]]
+    mine = np.flatnonzero(voted & is_chosen[own["group"].to_numpy()] & human[own["group"].to_numpy()])
+    group = own["group"].to_numpy()[mine]
+    itself = pd.DataFrame({"a": group, "b": group, "x": mine, "y": mine})
+    every = pd.concat([others, itself], ignore_index=True)
+    x, y, b = every["x"].to_numpy(), every["y"].to_numpy(), every["b"].to_numpy()
+    span_ids = own["span_id"].astype(str).to_numpy(object)
+    rows = pd.DataFrame(
+        {
+            "annotation_id": ids[every["a"].to_numpy()],
+            "span_id": span_ids[x],
+            "annotator": frame["annotator"].astype(str).to_numpy(object)[b],
+            "voter_annotation_id": ids[b],
+            "voter_span_id": span_ids[y],
+            **{
+                name: own[name].to_numpy(object)[y] if name in own else np.full(len(y), None, object)
+                for name in V.ATTRIBUTE_VALUES
+            },
+            "_voter": b,
         }
-    humans = annotations.loc[annotations["annotator"] != V.GOLD_ANNOTATOR]
-    voters: dict[tuple[Any, Any], list[tuple[str, str]]] = {}
-    cells = _columns(humans, ["article_id", "target_id", "annotation_id", "annotator"])
-    for article_id, target_id, annotation_id, annotator in zip(*cells, strict=True):
-        if not (_missing(article_id) or _missing(target_id)):
-            voters.setdefault((article_id, target_id), []).append((str(annotation_id), str(annotator)))
-    rows: list[dict[str, Any]] = []
-    names = ["annotation_id", "article_id", "target_id"]
-    for values in zip(*_columns(chosen, names), strict=True):
-        record = dict(zip(names, values, strict=True))
-        own = by_annotation.get(str(record["annotation_id"]), [])
-        if not own:
-            continue
-        own_by_id = {str(s["span_id"]): s for s in own}
-        for voter_id, annotator in voters.get((record["article_id"], record["target_id"]), []):
-            theirs = {str(s["span_id"]): s for s in by_annotation.get(voter_id, [])}
-            if voter_id == record["annotation_id"]:
-                pairs = [(s, s) for s in own_by_id.values()]
-            else:
-                matched = match([_span(s) for s in own], [_span(s) for s in theirs.values()], "overlap")
-                pairs = [(own_by_id[x.span_id], theirs[y.span_id]) for x, y in matched]
-            for mine, vote in pairs:
-                rows.append(
-                    {
-                        "annotation_id": str(record["annotation_id"]),
-                        "span_id": str(mine["span_id"]),
-                        "annotator": annotator,
-                        "voter_annotation_id": voter_id,
-                        "voter_span_id": str(vote["span_id"]),
-                        **{name: vote.get(name) for name in V.ATTRIBUTE_VALUES},
-                    }
-                )
-    columns = [
-        "annotation_id",
-        "span_id",
-        "annotator",
-        "voter_annotation_id",
-        "voter_span_id",
-        *V.ATTRIBUTE_VALUES,
-    ]
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.sort_values(["annotation_id", "span_id", "annotator"], kind="stable").reset_index(drop=True)
+    )
+    rows = rows.sort_values(["annotation_id", "span_id", "annotator", "_voter"], kind="stable")
+    return rows[VOTE_COLUMNS].reset_index(drop=True)

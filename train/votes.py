@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from schemas import vocabulary as V
-from train.policy import choose, spans_by_annotation, votes
+from train.policy import choose, matches, votes
 
 #: Span labels that have a row of their own (claims, sources), hence votes.
 VOTED_LABELS = (V.SpanLabel.CLAIM.value, V.SpanLabel.SOURCE.value)
@@ -29,9 +29,9 @@ class Selection:
 
 def select(tables: dict[str, pd.DataFrame], policy: tuple[str, ...]) -> Selection:
     annotations, spans = tables["annotations"], tables["spans"]
-    spans_of = spans_by_annotation(spans)  # once for the policy and the votes
-    chosen = choose(annotations, spans, policy, spans_of)
-    return Selection(tuple(policy), chosen, votes(chosen, annotations, spans, VOTED_LABELS, spans_of))
+    found = matches(annotations, spans)  # once for the policy and the votes
+    chosen = choose(annotations, spans, policy, found)
+    return Selection(tuple(policy), chosen, votes(chosen, annotations, spans, VOTED_LABELS, found))
 
 
 def vote_columns(
