@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -38,10 +38,10 @@ def load_valid(paths: Iterable[Path | str]) -> Corpus:
     return corpus
 
 
-def check_valid(paths: Iterable[Path | str]) -> None:
+def check_valid(paths: Iterable[Path | str], sink: ChunkSink | None = None) -> None:
     """:func:`load_valid` without keeping the corpus: the annotations are read in chunks (memory flat in
-    their size), the same failures refuse the data."""
-    failures, _, _ = validate_paths(paths)
+    their size), the same failures refuse the data. ``sink``: see :func:`validate_paths`."""
+    failures, _, _ = validate_paths(paths, sink=sink)
     if failures:
         raise InvalidDataError([f._asdict() for f in failures])
 
@@ -206,20 +206,36 @@ def _merged(found: list[tuple[Rank, tuple[int, int, int], Failure]]) -> list[Fai
     return out
 
 
+#: Receives the annotation tables of each chunk once it is checked (``None``: forget every chunk so
+#: far, the whole corpus follows as one chunk).
+ChunkSink = Callable[[dict[str, pd.DataFrame] | None], None]
+
+
 def validate_paths(
-    paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES, *, ahead: bool = True
+    paths: Iterable[Path | str],
+    chunk_lines: int = CHUNK_LINES,
+    *,
+    ahead: bool = True,
+    sink: ChunkSink | None = None,
 ) -> tuple[list[Failure], dict[str, int], list[str]]:
     """Validate data files (or directories) reading the annotations in chunks of ``chunk_lines``
     lines: the failure table of :func:`validate_corpus` on the whole corpus, the rows read per table,
-    and the files. Memory stays flat in the annotation files' size (see :class:`Validation`)."""
+    and the files. Memory stays flat in the annotation files' size (see :class:`Validation`).
+    ``sink``: handed each chunk's annotations, spans and relations after its check, so that a caller
+    (the export) needs not read the files again."""
     paths = list(paths)
     try:
         read = read_chunked(paths, chunk_lines)
         validation = Validation(read.side, read.files)
         for chunk in _ahead(read.chunks) if ahead else read.chunks:
             validation.add(chunk)
+            if sink is not None:
+                sink({name: chunk.tables[name] for name in _CHUNK_TABLES})
     except Regroup:  # an id read two ways (a key given twice): the whole corpus at once
         corpus = read_corpus(paths)
+        if sink is not None:
+            sink(None)
+            sink({name: corpus.tables[name] for name in _CHUNK_TABLES})
         return validate_corpus(corpus), {n: len(f) for n, f in corpus.tables.items()}, corpus.files
     return validation.failures(), validation.rows, read.files
 

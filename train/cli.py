@@ -61,7 +61,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from stancebank.outputs import check_output_dir, corpus_inputs, roots_of
     from stancebank.project import project_of
     from stancebank.terminal import visible
-    from stancebank.validate import check_valid, load_valid
+    from stancebank.validate import load_valid
     from train.export import UnrepresentedError, export_files, matching_agreement, push_to_hub
     from train.policy import parse_policy
     from train.splits import parse_proportions
@@ -82,15 +82,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     if brat:
         return _export_brat(load_valid(data).tables, out, proportions, args.seed)
     agreement_path = project.reports_dir / "agreement" / "agreement.json"
+    agreement = None
     if agreement_path.is_file():  # its data hash needs the tables at once
         agreement = matching_agreement(agreement_path, load_valid(data).tables)
-    else:
-        check_valid(data)  # annotations read in chunks: the whole corpus is never in memory
-        agreement = None
-    try:  # validated: the export reads the files again range by range, with bounded memory
+    try:  # validated as it is read, chunk by chunk (the whole corpus is never in memory)
         report = export_files(
             list(data),
             out,
+            validate=agreement is None,
             agreement=agreement,
             project=project,
             proportions=proportions,
@@ -99,6 +98,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             card_path=card_path,
             strict=args.strict,
             shard_size=args.shard_size,
+            jobs=args.jobs,
         )
     except UnrepresentedError as exc:
         print_account(exc.report)
@@ -137,6 +137,7 @@ def _export_spark(
             ("--strict", args.strict),
             ("--push-to-hub", args.push_to_hub),
             ("--shard-size", args.shard_size != DEFAULT_SHARD_SIZE),
+            ("--jobs", args.jobs is not None),
         )
         if given
     ]
@@ -210,6 +211,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ROWS",
         help=f"rows per parquet file: a split with more rows is written as <split>-<i>-of-<n>.parquet "
         f"shards (default {DEFAULT_SHARD_SIZE:,})",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        metavar="N",
+        help="processes building ranges of 10,000 articles side by side (default: the cores this process "
+        "may use; local engine); the output is the same for any N",
     )
     parser.add_argument("--push-to-hub", metavar="REPO", help="also upload (needs HF_TOKEN)")
     parser.add_argument(

@@ -38,8 +38,9 @@ from datasets.utils.py_utils import convert_file_size_to_int
 
 from annotate.agreement_report import data_hash
 from schemas import vocabulary as V
-from schemas.errors import StanceBankError
+from schemas.errors import StanceBankError, UnreadableInputError
 from schemas.offsets import ArticleTexts
+from stancebank import parallel
 from stancebank.files import replace_dir, staging_dir
 from stancebank.outputs import check_output_dir, write_marker
 from stancebank.project import DEFAULT_POLICY, Project, load_project
@@ -280,6 +281,50 @@ def _write_shard(pieces: Iterable[pa.Table], config: str, path: Path, batch_rows
 
 
 @dataclass
+class _Part:
+    """What building one partition leaves for the rest (its rows themselves are spilled to disk)."""
+
+    account: pd.DataFrame
+    chosen: dict[str, int]
+    keys: dict[str, pa.Table]
+    card: dict[str, pa.Table]
+    ids: dict[str, pa.Array]
+    nbytes: dict[str, int]
+
+
+def build_part(tables: dict[str, pd.DataFrame], policy: tuple[str, ...], folder: Path, part: int) -> _Part:
+    """Select, build and encode one partition's rows and spill them to ``folder`` (Arrow IPC)."""
+    selection: Selection = select(tables, policy)
+    rows = build_rows(tables, selection)
+    chosen = {str(rule): int(n) for rule, n in selection.chosen["chosen_by"].value_counts().items()}
+    result = _Part(account(tables, selection), chosen, {}, {}, {}, {})
+    for config, table in rows.items():
+        if config in SPLIT_KEYS:
+            result.keys[config] = table.select([c for c in SPLIT_KEYS[config] if c in table.column_names])
+        if config in CARD_COLUMNS:
+            result.card[config] = table.select(list(CARD_COLUMNS[config]))
+        encoded = encode(table, config)
+        result.ids[config] = encoded.column("article_id").combine_chunks()
+        result.nbytes[config] = encoded.nbytes
+        path = _spill_path(folder, config, part)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, encoded.schema) as writer:
+            writer.write_table(encoded)
+    pa.default_memory_pool().release_unused()
+    return result
+
+
+def _spill_path(folder: Path, config: str, part: int) -> Path:
+    return folder / config / f"{part:05d}.arrow"
+
+
+def _build_in_worker(part: int) -> _Part:
+    """:func:`build_part` of partition ``part`` of the pool's :class:`Partitions`."""
+    shared = parallel.state()
+    return build_part(shared["partitions"].load(part), shared["policy"], shared["folder"], part)
+
+
+@dataclass
 class _Built:
     """What pass 1 (build every partition) leaves for pass 2 (split, write, verify) and the card."""
 
@@ -294,31 +339,22 @@ class _Built:
     ids: dict[str, list[pa.Array]] = field(default_factory=lambda: {c: [] for c in CONFIGS})
 
     def path(self, config: str, part: int) -> Path:
-        return self.folder / config / f"{part:05d}.arrow"
+        return _spill_path(self.folder, config, part)
 
-    def add(self, tables: dict[str, pd.DataFrame], policy: tuple[str, ...]) -> None:
-        """Select, build and encode one partition's rows and spill them (Arrow IPC)."""
-        selection: Selection = select(tables, policy)
-        rows = build_rows(tables, selection)
-        self.accounts.append(account(tables, selection))
-        for rule, n in selection.chosen["chosen_by"].value_counts().items():
-            self.chosen[str(rule)] = self.chosen.get(str(rule), 0) + int(n)
-        for config, table in rows.items():
-            if config in SPLIT_KEYS:
-                keys = [c for c in SPLIT_KEYS[config] if c in table.column_names]
-                self.keys[config].append(table.select(keys))
-            if config in CARD_COLUMNS:
-                self.card[config].append(table.select(list(CARD_COLUMNS[config])))
-            encoded = encode(table, config)
-            self.ids[config].append(encoded.column("article_id").combine_chunks())
-            self.rows[config] += encoded.num_rows
-            self.nbytes[config] += encoded.nbytes
-            path = self.path(config, self.partitions)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, encoded.schema) as writer:
-                writer.write_table(encoded)
+    def add(self, part: _Part) -> None:
+        """Take in one partition's result (built here or in a worker), in partition order."""
+        self.accounts.append(part.account)
+        for rule, n in part.chosen.items():
+            self.chosen[rule] = self.chosen.get(rule, 0) + n
+        for config, keys in part.keys.items():
+            self.keys[config].append(keys)
+        for config, card in part.card.items():
+            self.card[config].append(card)
+        for config, ids in part.ids.items():
+            self.ids[config].append(ids)
+            self.rows[config] += len(ids)
+            self.nbytes[config] += part.nbytes[config]
         self.partitions += 1
-        pa.default_memory_pool().release_unused()
 
     def encoded(self, config: str, part: int) -> pa.Table:
         """One partition's rows of ``config``, read into memory (a memory map would keep every page
@@ -398,14 +434,16 @@ def _part_of(article_ids: pd.Series, ids: pa.Array, per: int) -> np.ndarray:
     return found.fill_null(0).to_numpy() // per
 
 
-def memory_partitions(
-    tables: dict[str, pd.DataFrame], parts: int | None = None
-) -> Iterator[dict[str, pd.DataFrame]]:
-    """The tables of each range of articles (tables already in memory)."""
-    n, ids, per = _partitions(tables, parts)
-    of = {name: _part_of(frame["article_id"], ids, per) for name, frame in tables.items()}
-    for part in range(n):
-        yield {name: frame.loc[of[name] == part] for name, frame in tables.items()}
+class MemoryPartitions:
+    """The tables of each range of articles, from tables already in memory."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame], parts: int | None = None) -> None:
+        self.count, ids, per = _partitions(tables, parts)
+        self.tables = tables
+        self.of = {name: _part_of(frame["article_id"], ids, per) for name, frame in tables.items()}
+
+    def load(self, part: int) -> dict[str, pd.DataFrame]:
+        return {name: frame.loc[self.of[name] == part] for name, frame in self.tables.items()}
 
 
 #: Bytes of an annotation file read at a time.
@@ -439,52 +477,83 @@ def _annotation_chunks(path: Path) -> Iterator[dict[str, pd.DataFrame]]:
                 return
 
 
-def file_partitions(
-    paths: Iterable[Path], folder: Path, parts: int | None = None
-) -> tuple[pd.DataFrame, Iterator[dict[str, pd.DataFrame]]]:
-    """(the articles, the tables of each range of articles) read from the data files with bounded
-    memory: articles and targets are read whole, annotation files in chunks spilled by partition."""
-    from stancebank.corpus import classify, data_files, read_corpus
+class FilePartitions:
+    """The tables of each range of articles, read from the data files with bounded memory: articles
+    and targets are read whole, annotation files in chunks spilled by range of articles to ``folder``
+    (each range is read back once, by :meth:`load`)."""
 
-    files = data_files(paths)
-    heads = [f for f in files if classify(f) != "annotations"]
-    small = read_corpus(heads).tables
-    n, ids, per = _partitions(small, parts)
-    folder.mkdir(parents=True, exist_ok=True)
-    handles = [(folder / f"{part:05d}.pickle").open("wb") for part in range(n)]
-    try:
-        for path in (f for f in files if classify(f) == "annotations"):
-            for chunk in _annotation_chunks(path):
-                nested = {name: chunk[name] for name in ("annotations", "spans", "relations")}
-                of = {name: _part_of(frame["article_id"], ids, per) for name, frame in nested.items()}
-                for part in np.unique(np.concatenate(list(of.values()))):
-                    pickle.dump(
-                        {name: frame.loc[of[name] == part] for name, frame in nested.items()},
-                        handles[int(part)],
-                    )
-    finally:
-        for handle in handles:
-            handle.close()
-    heads_of = {name: _part_of(small[name]["article_id"], ids, per) for name in ("articles", "targets")}
+    def __init__(
+        self, paths: Iterable[Path], folder: Path, parts: int | None = None, *, validate: bool = False
+    ) -> None:
+        from stancebank.corpus import classify, data_files, read_corpus
+        from stancebank.validate import check_valid
 
-    def partitions() -> Iterator[dict[str, pd.DataFrame]]:
-        for part in range(n):
-            pieces: dict[str, list[pd.DataFrame]] = {"annotations": [], "spans": [], "relations": []}
-            with (folder / f"{part:05d}.pickle").open("rb") as handle:
-                while True:
-                    try:
-                        chunk = pickle.load(handle)
-                    except EOFError:
-                        break
-                    for name, frame in chunk.items():
-                        pieces[name].append(frame)
-            (folder / f"{part:05d}.pickle").unlink()
-            tables = {name: small[name].loc[heads_of[name] == part] for name in ("articles", "targets")}
-            for name, frames in pieces.items():
-                tables[name] = pd.concat(frames, ignore_index=True) if frames else small[name].iloc[0:0]
-            yield tables
+        paths = list(paths)
+        files = data_files(paths)
+        heads = [f for f in files if classify(f) != "annotations"]
+        try:
+            self.small = read_corpus(heads).tables
+        except UnreadableInputError:
+            if validate:
+                check_valid(paths)  # raises the error the validation meets first
+            raise
+        self.count, self.ids, self.per = _partitions(self.small, parts)
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.handles = [self._path(part).open("wb") for part in range(self.count)]
+        try:
+            if validate:  # validation reads the annotations once, chunk by chunk, and hands them over
+                check_valid(paths, sink=self._spill)
+            else:
+                for path in (f for f in files if classify(f) == "annotations"):
+                    for chunk in _annotation_chunks(path):
+                        self._spill(chunk)
+        finally:
+            for handle in self.handles:
+                handle.close()
+        self.heads_of = {
+            name: _part_of(self.small[name]["article_id"], self.ids, self.per)
+            for name in ("articles", "targets")
+        }
 
-    return small["articles"], partitions()
+    def _spill(self, chunk: dict[str, pd.DataFrame] | None) -> None:
+        """Append one chunk's annotations, spans and relations to the files of their ranges (``None``:
+        empty them, the chunks start again)."""
+        if chunk is None:
+            for handle in self.handles:
+                handle.seek(0)
+                handle.truncate()
+            return
+        nested = {name: chunk[name] for name in ("annotations", "spans", "relations")}
+        of = {name: _part_of(frame["article_id"], self.ids, self.per) for name, frame in nested.items()}
+        for part in np.unique(np.concatenate(list(of.values()))):
+            pickle.dump(
+                {name: frame.loc[of[name] == part] for name, frame in nested.items()},
+                self.handles[int(part)],
+            )
+
+    def _path(self, part: int) -> Path:
+        return self.folder / f"{part:05d}.pickle"
+
+    def load(self, part: int) -> dict[str, pd.DataFrame]:
+        pieces: dict[str, list[pd.DataFrame]] = {"annotations": [], "spans": [], "relations": []}
+        with self._path(part).open("rb") as handle:
+            while True:
+                try:
+                    chunk = pickle.load(handle)
+                except EOFError:
+                    break
+                for name, frame in chunk.items():
+                    pieces[name].append(frame)
+        self._path(part).unlink()
+        small = self.small
+        tables = {name: small[name].loc[self.heads_of[name] == part] for name in ("articles", "targets")}
+        for name, frames in pieces.items():
+            tables[name] = pd.concat(frames, ignore_index=True) if frames else small[name].iloc[0:0]
+        return tables
+
+
+Partitions = MemoryPartitions | FilePartitions
 
 
 def card_context(
@@ -523,6 +592,8 @@ class ExportOptions:
     card_path: str = "data/hf"
     strict: bool = False
     shard_size: int = DEFAULT_SHARD_SIZE
+    #: Worker processes that build ranges of articles side by side (None: the usable cores).
+    jobs: int | None = None
 
 
 def export(
@@ -538,18 +609,18 @@ def export(
     strict: bool = False,
     shard_size: int = DEFAULT_SHARD_SIZE,
     partitions: int | None = None,
+    jobs: int | None = None,
 ) -> ExportReport:
     """Write ``out``/<config>/<split>-<i>-of-<n>.parquet (``shard_size`` rows per file), ``out``/README.md
     (the card, from ``project``) and the project's guideline. ``agreement_path``: an ``agreement.json``
     whose data hash is that of ``tables`` fills the card's agreement section. ``strict``: raise
     :class:`UnrepresentedError` before writing anything when an annotation's claims/sources would reach
     no claims/sources row. ``partitions``: how many ranges of articles are built one at a time (default:
-    one per :data:`PARTITION_ARTICLES`); the output does not depend on it."""
-    options = ExportOptions(proportions, seed, tuple(policy), card_path, strict, shard_size)
+    one per :data:`PARTITION_ARTICLES`) and ``jobs``: how many are built side by side (default: the usable
+    cores); the output depends on neither."""
+    options = ExportOptions(proportions, seed, tuple(policy), card_path, strict, shard_size, jobs)
     agreement = matching_agreement(agreement_path, tables)
-    return _export(
-        tables["articles"], lambda: memory_partitions(tables, partitions), out, options, project, agreement
-    )
+    return _export(tables["articles"], MemoryPartitions(tables, partitions), out, options, project, agreement)
 
 
 def export_files(
@@ -559,19 +630,23 @@ def export_files(
     agreement: dict[str, Any] | None = None,
     project: Project | None = None,
     partitions: int | None = None,
+    validate: bool = False,
     **options: Any,
 ) -> ExportReport:
-    """:func:`export` of data files (already validated) read with bounded memory: annotation files in
-    chunks, spilled by range of articles to a temp folder. ``agreement``: the matching agreement report
-    (:func:`matching_agreement`), if any."""
+    """:func:`export` of data files read with bounded memory: annotation files in chunks, spilled by
+    range of articles to a temp folder. ``validate``: the chunks are those of the validation
+    (:func:`stancebank.validate.check_valid`, which raises before anything is written), else the files
+    must be valid already. ``agreement``: the matching agreement report (:func:`matching_agreement`), if
+    any."""
     with tempfile.TemporaryDirectory(prefix="stancebank-export-") as spill:
-        articles, parts = file_partitions(list(paths), Path(spill) / "input", partitions)
-        return _export(articles, lambda: parts, out, ExportOptions(**options), project, agreement, spill)
+        parts = FilePartitions(list(paths), Path(spill) / "input", partitions, validate=validate)
+        articles = parts.small["articles"]
+        return _export(articles, parts, out, ExportOptions(**options), project, agreement, spill)
 
 
 def _export(
     articles: pd.DataFrame,
-    partitions: Any,
+    partitions: Partitions,
     out: Path,
     options: ExportOptions,
     project: Project | None,
@@ -584,8 +659,10 @@ def _export(
     project = project or load_project(out.parent, found=False)
     with tempfile.TemporaryDirectory(prefix="stancebank-rows-", dir=spill) as folder:
         built = _Built(Path(folder))
-        for tables in partitions():
-            built.add(tables, options.policy)
+        shared = {"partitions": partitions, "policy": options.policy, "folder": built.folder}
+        with parallel.OrderedPool(options.jobs or parallel.usable_cores(), shared) as pool:
+            for part in pool.map(_build_in_worker, range(partitions.count)):
+                built.add(part)
         predefined = predefined_splits(articles["article_id"].tolist(), articles["metadata"].tolist())
         keys = {config: built.keys_of(config) for config in SPLIT_KEYS}
         split_of = split_map(

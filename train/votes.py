@@ -47,24 +47,24 @@ def vote_columns(
     offsets = np.zeros(len(rows) + 1, dtype=np.int32)
     np.cumsum(np.bincount(positions, minlength=len(rows)), out=offsets[1:])
     columns: dict[str, pa.Array] = {}
+    annotators = pa.array(matched["annotator"].astype(str).tolist(), pa.string())
     for name, enum in attributes.items():
-        values = [v if type(v) is str else None if pd.isna(v) else str(v) for v in matched[name].tolist()]
+        given = matched[name].astype(object)
+        values = given.where(given.isna(), given.map(str)).where(given.notna(), None)
         struct = pa.StructArray.from_arrays(
-            [pa.array(matched["annotator"].tolist(), pa.string()), pa.array(values, pa.string())],
-            names=["annotator", "value"],
+            [annotators, pa.array(values.tolist(), pa.string())], names=["annotator", "value"]
         )
         columns[f"{name}_votes"] = pa.ListArray.from_arrays(pa.array(offsets), struct)
         labels = V.values(enum)
-        counts = np.zeros((len(rows), len(labels)))
-        index = {label: i for i, label in enumerate(labels)}
-        for position, value in zip(positions.tolist(), values, strict=True):
-            if value in index:
-                counts[position, index[value]] += 1
+        codes = pd.Categorical(values, categories=labels).codes.astype(np.int64)
+        valued = codes >= 0
+        counts = np.bincount(
+            positions[valued] * len(labels) + codes[valued], minlength=len(rows) * len(labels)
+        ).reshape(len(rows), len(labels))
         totals = counts.sum(axis=1, keepdims=True)
-        shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
-        columns[f"{name}_distribution"] = pa.array(
-            [list(map(float, row)) for row in shares], pa.list_(pa.float64())
-        )
+        shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+        steps = pa.array(np.arange(0, shares.size + 1, len(labels), dtype=np.int32))
+        columns[f"{name}_distribution"] = pa.ListArray.from_arrays(steps, pa.array(shares.ravel()))
     return columns
 
 
