@@ -40,7 +40,7 @@ from annotate.agreement_report import data_hash
 from schemas import vocabulary as V
 from schemas.errors import StanceBankError, UnreadableInputError
 from schemas.offsets import ArticleTexts
-from stancebank import parallel
+from stancebank import memory, parallel
 from stancebank.files import replace_dir, staging_dir
 from stancebank.outputs import check_output_dir, write_marker
 from stancebank.project import DEFAULT_POLICY, Project, load_project
@@ -310,7 +310,7 @@ def build_part(tables: dict[str, pd.DataFrame], policy: tuple[str, ...], folder:
         path.parent.mkdir(parents=True, exist_ok=True)
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, encoded.schema) as writer:
             writer.write_table(encoded)
-    pa.default_memory_pool().release_unused()
+    memory.release()
     return result
 
 
@@ -515,6 +515,7 @@ class FilePartitions:
             name: _part_of(self.small[name]["article_id"], self.ids, self.per)
             for name in ("articles", "targets")
         }
+        memory.release()  # before the build's workers fork
 
     def _spill(self, chunk: dict[str, pd.DataFrame] | None) -> None:
         """Append one chunk's annotations, spans and relations to the files of their ranges (``None``:
@@ -696,7 +697,8 @@ def _export(
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = staging_dir(out)
         try:
-            fingerprints = _write_all(staging, built, splits, counts, options.shard_size)
+            jobs = options.jobs or parallel.usable_cores()
+            fingerprints = _write_all(staging, built, splits, counts, options.shard_size, jobs)
             digest = _digest(staging)
             copy_guideline(project, staging)
             context = card_context(project, options.policy, built.chosen, accounted, agreement, warnings)
@@ -710,7 +712,6 @@ def _export(
                 path=options.card_path,
             )
             (staging / "README.md").write_text(card, encoding="utf-8")
-            verify(staging, splits, counts, options.shard_size)
             write_marker(staging, "export")
             replace_dir(staging, out)
         finally:
@@ -727,21 +728,47 @@ def _shards(count: int, shard_size: int) -> list[int]:
 
 
 def _write_all(
-    staging: Path, built: _Built, splits: _Splits, counts: dict[str, dict[str, int]], shard_size: int
+    staging: Path,
+    built: _Built,
+    splits: _Splits,
+    counts: dict[str, dict[str, int]],
+    shard_size: int,
+    jobs: int,
 ) -> dict[str, str]:
+    """Write and verify (:func:`_verify_split`) every split of every config, splits side by side in
+    ``jobs`` worker processes; the fingerprint of every shard."""
+    units = [(c, s) for c, by in counts.items() if built.rows[c] for s in by]
+    biggest = sorted(
+        units, key=lambda u: -built.nbytes[u[0]] * counts[u[0]][u[1]] // max(built.rows[u[0]], 1)
+    )
+    shared = {"staging": staging, "built": built, "splits": splits, "counts": counts, "size": shard_size}
+    done: dict[tuple[str, str], dict[str, str]] = {}
+    with parallel.OrderedPool(jobs, shared) as pool:  # the biggest splits first: the workers end together
+        for unit, fingerprints in zip(biggest, pool.map(_write_split, biggest), strict=True):
+            done[unit] = fingerprints
+    for config in counts:
+        if not built.rows[config] and (staging / config).exists():
+            raise ExportError(f"{config}: has no rows but a folder was written")
+    return {key: value for unit in units for key, value in done[unit].items()}
+
+
+def _write_split(unit: tuple[str, str]) -> dict[str, str]:
+    """Write the shards of one config's split, then re-read and compare them; their fingerprints."""
+    shared = parallel.state()
+    staging, built, splits = shared["staging"], shared["built"], shared["splits"]
+    config, split = unit
+    count, shard_size = shared["counts"][config][split], shared["size"]
+    batch = row_group_rows(built.rows[config], built.nbytes[config])
+    stream = _Stream(splits.pieces(config, split))
+    sizes = _shards(count, shard_size)
     fingerprints = {}
-    for config, by in counts.items():
-        if not built.rows[config]:
-            continue  # a config without rows (e.g. sources of a corpus without SOURCE spans)
-        batch = row_group_rows(built.rows[config], built.nbytes[config])
-        for split, count in by.items():
-            stream = _Stream(splits.pieces(config, split))
-            sizes = _shards(count, shard_size)
-            for i, size in enumerate(sizes):
-                path = staging / config / shard_name(split, i, len(sizes))
-                key = f"{config}/{split}" if len(sizes) == 1 else f"{config}/{split}/{i}"
-                fingerprints[key] = _write_shard(stream.take(size), config, path, batch)
-                pa.default_memory_pool().release_unused()
+    for i, size in enumerate(sizes):
+        path = staging / config / shard_name(split, i, len(sizes))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = f"{config}/{split}" if len(sizes) == 1 else f"{config}/{split}/{i}"
+        fingerprints[key] = _write_shard(stream.take(size), config, path, batch)
+        pa.default_memory_pool().release_unused()
+    _verify_split(staging, splits, config, split, count, shard_size)
     return fingerprints
 
 
@@ -806,37 +833,30 @@ def load(out: Path, config: str) -> DatasetDict:
         )
 
 
-def verify(out: Path, splits: _Splits, counts: dict[str, dict[str, int]], shard_size: int) -> None:
-    """Re-read every shard the way ``datasets`` does (parquet with its Features metadata) and compare it
-    with the rows that were to be written, :data:`VERIFY_ROWS` rows at a time (cell for cell, ClassLabel
-    integers); check every exported span's text against its article once more."""
-    for config, by in counts.items():
-        if not any(by.values()):
-            if (out / config).exists():
-                raise ExportError(f"{config}: has no rows but a folder was written")
-            continue
-        features = FEATURES[config]()
-        for split, count in by.items():
-            n = len(_shards(count, shard_size))
-            paths = [out / config / shard_name(split, i, n) for i in range(n)]
-            files = [pq.ParquetFile(p) for p in paths if p.is_file()]
-            have = sum(f.metadata.num_rows for f in files)
-            if len(files) != n or have != count:
-                raise ExportError(f"{config}/{split}: wrote {count} rows, re-loaded {have}")
-            expected = _Stream(splits.pieces(config, split))
-            for file in files:
-                if datasets.Features.from_arrow_schema(file.schema_arrow) != features:
-                    raise ExportError(f"{config}/{split}: the file's features are not the config's")
-                for batch in file.iter_batches(batch_size=VERIFY_ROWS):
-                    got = pa.Table.from_batches([batch])
-                    rows = pa.concat_tables(list(expected.take(got.num_rows)))
-                    if not got.equals(rows):
-                        raise ExportError(
-                            f"{config}/{split}: the re-loaded rows differ from the rows written"
-                        )
-                    if config == "articles":
-                        _verify_spans(split, got)
-                pa.default_memory_pool().release_unused()
+def _verify_split(out: Path, splits: _Splits, config: str, split: str, count: int, shard_size: int) -> None:
+    """Re-read the shards of one config's split the way ``datasets`` does (parquet with its Features
+    metadata) and compare them with the rows that were to be written, :data:`VERIFY_ROWS` rows at a
+    time (cell for cell, ClassLabel integers); check every exported span's text against its article
+    once more."""
+    features = FEATURES[config]()
+    n = len(_shards(count, shard_size))
+    paths = [out / config / shard_name(split, i, n) for i in range(n)]
+    files = [pq.ParquetFile(p) for p in paths if p.is_file()]
+    have = sum(f.metadata.num_rows for f in files)
+    if len(files) != n or have != count:
+        raise ExportError(f"{config}/{split}: wrote {count} rows, re-loaded {have}")
+    expected = _Stream(splits.pieces(config, split))
+    for file in files:
+        if datasets.Features.from_arrow_schema(file.schema_arrow) != features:
+            raise ExportError(f"{config}/{split}: the file's features are not the config's")
+        for batch in file.iter_batches(batch_size=VERIFY_ROWS):
+            got = pa.Table.from_batches([batch])
+            rows = pa.concat_tables(list(expected.take(got.num_rows)))
+            if not got.equals(rows):
+                raise ExportError(f"{config}/{split}: the re-loaded rows differ from the rows written")
+            if config == "articles":
+                _verify_spans(split, got)
+        pa.default_memory_pool().release_unused()
 
 
 def _verify_spans(split: str, table: pa.Table) -> None:
