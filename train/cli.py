@@ -126,9 +126,10 @@ def _export_spark(
     policy: Any,
     card_path: str,
 ) -> int:
+    from schemas.errors import InvalidDataError
+    from stancebank.engines.spark_validate import validate_spark
     from stancebank.spark import job_errors
     from stancebank.terminal import visible
-    from stancebank.validate import check_valid
     from train.spark_export import export_spark
 
     unsupported = [
@@ -145,8 +146,12 @@ def _export_spark(
         raise StanceBankError(
             f"export --engine spark does not support {', '.join(unsupported)} yet: use --engine local"
         )
-    check_valid(args.data)  # the same validation the local engine runs first: invalid data is never exported
     with job_errors("export --engine spark"):
+        # the same rules the local engine runs first, run by Spark: invalid data is never exported, and
+        # no stage of a Spark export holds the corpus in one process
+        failures = validate_spark(args.data, master=args.master).failures
+        if failures:
+            raise InvalidDataError([f._asdict() for f in failures])
         by_config = export_spark(
             list(args.data),
             args.out,

@@ -79,9 +79,18 @@ def test_spark_export_refuses_what_it_does_not_do(
     assert not (tmp_path / "hf").exists()
 
 
-def test_spark_export_validates_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_spark_export_validates_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With Spark's validation: the local engine (which holds the articles in one process) is not run."""
+    import stancebank.validate
     from stancebank.cli import main
     from tests.corpus_factory import base_records, write_records
+
+    def local(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the local validation ran")
+
+    monkeypatch.setattr(stancebank.validate, "validate_paths", local)
 
     records = base_records()
     records["annotations"][0]["spans"] = [dict(s) for s in records["annotations"][0]["spans"]]
