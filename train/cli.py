@@ -221,7 +221,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--jobs",
         type=positive_int,
         metavar="N",
-        help="processes building ranges of 10,000 articles side by side (default: the cores this process "
+        help="processes building ranges of articles side by side (default: the cores this process "
         "may use; local engine); the output is the same for any N",
     )
     parser.add_argument("--push-to-hub", metavar="REPO", help="also upload (needs HF_TOKEN)")

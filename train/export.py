@@ -57,7 +57,7 @@ DEFAULT_SHARD_SIZE = CLI_SHARD_SIZE
 #: Rows re-read and compared at a time by :func:`verify`.
 VERIFY_ROWS = 16_384
 #: Articles per partition: what one build (selection, rows, encoding) holds at once.
-PARTITION_ARTICLES = 10_000
+PARTITION_ARTICLES = 5_000
 #: Columns of the claims/pairs rows the splits are assigned from (in row order).
 SPLIT_KEYS = {"claims": ("article_id", "stance", "group"), "pairs": ("article_id", "doc_label", "group")}
 #: Columns the dataset card counts (string labels, before encoding); other configs: row counts only.

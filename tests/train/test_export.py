@@ -22,7 +22,7 @@ from tests.shipped import DATA, shipped_files
 from train import card as card_module
 from train import export as export_module
 from train import splits as splits_module
-from train.export import ExportError, export, load, push_to_hub
+from train.export import ExportError, export, export_files, load, push_to_hub
 from train.features import FEATURES, OPTIONAL_CONFIGS
 from train.splits import assign_splits, parse_proportions
 
@@ -329,12 +329,27 @@ def test_small_shards_load_as_the_same_rows(
 
 
 def test_partitions_do_not_change_the_export(tables: dict[str, Any], exported: Path, tmp_path: Path) -> None:
-    """Built in 1, 3 or 7 ranges of articles: the same bytes (the policy and votes see whole tasks, the
-    splits are drawn over the claims in one order)."""
-    for parts in (1, 3, 7):
-        out = tmp_path / f"parts-{parts}"
-        export(tables, out, project=SHIPPED, agreement_path=AGREEMENT, partitions=parts)
-        assert _hashes(out) == _hashes(exported), parts
+    """Built in 1, 3 or 7 ranges of articles, by 1 or 2 worker processes: the same bytes (the policy and
+    votes see whole tasks, the splits are drawn over the claims in one order)."""
+    for parts, jobs in ((1, 1), (3, 1), (3, 2), (7, 2)):
+        out = tmp_path / f"parts-{parts}-jobs-{jobs}"
+        export(tables, out, project=SHIPPED, agreement_path=AGREEMENT, partitions=parts, jobs=jobs)
+        assert _hashes(out) == _hashes(exported), (parts, jobs)
+
+
+def test_the_export_of_files_reads_what_validation_read(
+    exported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command's path: the validation's chunks (here of 7 lines) spilled by range and built by two
+    workers give the parquet bytes of the export of the whole tables."""
+    import stancebank.validate
+    from stancebank.corpus import read_chunked
+
+    monkeypatch.setattr(stancebank.validate, "read_chunked", lambda paths, _: read_chunked(paths, 7))
+    out = tmp_path / "hf"
+    export_files([DATA], out, validate=True, project=SHIPPED, partitions=3, jobs=2)
+    parquet = {k: v for k, v in _hashes(exported).items() if k.endswith(".parquet")}
+    assert {k: v for k, v in _hashes(out).items() if k.endswith(".parquet")} == parquet
 
 
 def test_a_shard_size_below_one_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
