@@ -4,7 +4,8 @@
 
 Each stage runs in a fresh process (bench/stage.py): ``work`` is the stage's own time (imports
 excluded), ``process`` the whole command; medians of ``--repeat`` runs (at the largest size only the
-floor, validate and export repeat; the rest runs once). Peak RSS is each process's own ``ru_maxrss``.
+floor, validate and export repeat; the rest runs once). Peak RSS is each process's own ``ru_maxrss``;
+the tree figure the peak PSS of the process and its workers (bench/proc.py).
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench import proc  # noqa: E402
 from bench.generate import EXPORT, generate  # noqa: E402
 from bench.results import update_section  # noqa: E402
 
@@ -49,26 +49,26 @@ class Figure:
     work: float
     process: float
     rss_mib: float
+    tree_mib: float  # peak PSS summed over the process and the workers it starts
 
 
 def measure(stage: str, folder: Path, repeat: int) -> Figure:
     runs = []
     for _ in range(repeat):
-        started = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.stage", stage, str(folder)],
-            cwd=HERE.parent,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        process = time.perf_counter() - started
-        tail = dict(line.split(" ", 1) for line in done.stdout.strip().splitlines()[-2:])
-        runs.append(Figure(float(tail["seconds"]), process, int(tail["rss"]) / 1024))
+        with tempfile.TemporaryFile("w+") as out:
+            done = proc.run(
+                [sys.executable, "-m", "bench.stage", stage, str(folder)], cwd=HERE.parent, stdout=out
+            )
+            if done.returncode:
+                raise SystemExit(f"bench.stage {stage} exited {done.returncode}")
+            out.seek(0)
+            tail = dict(line.split(" ", 1) for line in out.read().strip().splitlines()[-2:])
+        runs.append(Figure(float(tail["seconds"]), done.seconds, int(tail["rss"]) / 1024, done.pss / 2**20))
     return Figure(
         statistics.median(r.work for r in runs),
         statistics.median(r.process for r in runs),
         max(r.rss_mib for r in runs),
+        max(r.tree_mib for r in runs),
     )
 
 
@@ -115,7 +115,7 @@ def main() -> None:
                 figures[stage, size] = figure
                 print(
                     f"  {label:60} work {figure.work:7.2f} s  process {figure.process:7.2f} s  "
-                    f"{figure.rss_mib:6.0f} MiB",
+                    f"{figure.rss_mib:6.0f} MiB  tree {figure.tree_mib:6.0f} MiB",
                     flush=True,
                 )
     single = max(sizes)
@@ -134,7 +134,10 @@ def main() -> None:
 def write(
     figures: dict[tuple[str, int], Figure], counts: dict[int, dict[str, int]], sizes: list[int], repeat: int
 ) -> None:
-    head = " | ".join(f"{s // 1000}k work s | {s // 1000}k process s | {s // 1000}k RSS MiB" for s in sizes)
+    head = " | ".join(
+        f"{s // 1000}k work s | {s // 1000}k process s | {s // 1000}k RSS MiB | {s // 1000}k tree MiB"
+        for s in sizes
+    )
     lines = [
         f"# Benchmarks ({date.today().isoformat()}, {platform.machine()}, "
         f"Python {platform.python_version()}, {os.cpu_count()} cores, 24 GiB)",
@@ -146,16 +149,18 @@ def write(
         )
         + ". Fresh process per run; *work* excludes imports, *process* is the whole command; "
         f"median of {repeat} (at the largest size one run, except the Arrow floor, validate and export); "
-        "peak RSS per process.",
+        "RSS: the peak of the command's own process; tree: the peak PSS summed over it and the worker "
+        "processes it forks (`export`, `pull`: `--jobs`, default the 2 cores).",
         "",
         f"| stage | {head} | growth ×{sizes[-1] // sizes[0]} data |",
-        "|---|" + "---|" * (3 * len(sizes) + 1),
+        "|---|" + "---|" * (4 * len(sizes) + 1),
     ]
     for stage, label, _ in STAGES:
         cells = []
         for size in sizes:
             f = figures.get((stage, size))
-            cells += [f"{f.work:.2f}", f"{f.process:.2f}", f"{f.rss_mib:.0f}"] if f else ["–", "–", "–"]
+            figures_of = [f"{f.work:.2f}", f"{f.process:.2f}", f"{f.rss_mib:.0f}", f"{f.tree_mib:.0f}"]
+            cells += figures_of if f else ["–"] * 4
         first, last = figures.get((stage, sizes[0])), figures.get((stage, sizes[-1]))
         growth = f"{last.work / first.work:.1f}" if first and last and first.work > 0 else "–"
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {growth} |")
@@ -168,13 +173,15 @@ def write(
             f"One annotation per task instead of 1–3 ({single:,} articles, {spans:,} spans, "
             f"median of {repeat}):",
             "",
-            "| stage | work s | process s | RSS MiB |",
-            "|---|---|---|---|",
+            "| stage | work s | process s | RSS MiB | tree MiB |",
+            "|---|---|---|---|---|",
         ]
         for name, label in extra:
             f = figures.get((name, single))
             if f:
-                lines.append(f"| {label} | {f.work:.2f} | {f.process:.2f} | {f.rss_mib:.0f} |")
+                lines.append(
+                    f"| {label} | {f.work:.2f} | {f.process:.2f} | {f.rss_mib:.0f} | {f.tree_mib:.0f} |"
+                )
     update_section("# Benchmarks", "\n".join([*lines, ""]))
     print(f"written {HERE / 'RESULTS.md'}")
 

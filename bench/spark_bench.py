@@ -19,55 +19,20 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from bench import proc  # noqa: E402
 from bench.results import update_section  # noqa: E402
-
-
-def _status(pid: int) -> dict[str, str]:
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return {}
-    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-
-
-def tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants (Linux /proc)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            status = _status(int(entry.name))
-            if "PPid" in status:
-                parents[int(entry.name)] = (int(status["PPid"]), status.get("VmRSS", "0 kB"))
-    tree, total, frontier = {root}, 0, [root]
-    while frontier:
-        pid = frontier.pop()
-        frontier += [child for child, (ppid, _) in parents.items() if ppid == pid and child not in tree]
-        tree.update(frontier)
-    for pid in tree:
-        if pid in parents:
-            total += int(parents[pid][1].split()[0]) * 1024
-    return total
 
 
 def run(command: list[str]) -> tuple[float, int, int]:
     """(seconds, peak RSS of the process tree in bytes, exit code) of one command."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    while process.poll() is None:
-        peak = max(peak, tree_rss(process.pid))
-        time.sleep(0.1)
-    seconds = time.perf_counter() - start
-    if process.returncode:
-        sys.stderr.write(process.stderr.read().decode(errors="replace")[-2000:] if process.stderr else "")
-    return seconds, peak, process.returncode
+    sampled = proc.run(command, stdout=subprocess.DEVNULL)
+    return sampled.seconds, sampled.rss, sampled.returncode
 
 
 def corpus_size(folder: Path) -> tuple[int, int, int]:
