@@ -159,8 +159,11 @@ def write(
         cells = []
         for size in sizes:
             f = figures.get((stage, size))
-            figures_of = [f"{f.work:.2f}", f"{f.process:.2f}", f"{f.rss_mib:.0f}", f"{f.tree_mib:.0f}"]
-            cells += figures_of if f else ["–"] * 4
+            cells += (
+                [f"{f.work:.2f}", f"{f.process:.2f}", f"{f.rss_mib:.0f}", f"{f.tree_mib:.0f}"]
+                if f
+                else ["–"] * 4
+            )
         first, last = figures.get((stage, sizes[0])), figures.get((stage, sizes[-1]))
         growth = f"{last.work / first.work:.1f}" if first and last and first.work > 0 else "–"
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {growth} |")
