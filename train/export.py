@@ -58,6 +58,8 @@ DEFAULT_SHARD_SIZE = CLI_SHARD_SIZE
 VERIFY_ROWS = 16_384
 #: Articles per partition: what one build (selection, rows, encoding) holds at once.
 PARTITION_ARTICLES = 5_000
+#: Below this many bytes of encoded rows the splits are written in this process, not by workers.
+PARALLEL_WRITE_BYTES = 64 << 20
 #: Columns of the claims/pairs rows the splits are assigned from (in row order).
 SPLIT_KEYS = {"claims": ("article_id", "stance", "group"), "pairs": ("article_id", "doc_label", "group")}
 #: Columns the dataset card counts (string labels, before encoding); other configs: row counts only.
@@ -698,6 +700,8 @@ def _export(
         staging = staging_dir(out)
         try:
             jobs = options.jobs or parallel.usable_cores()
+            if sum(built.nbytes.values()) < PARALLEL_WRITE_BYTES:  # forking costs more than it saves
+                jobs = 1
             fingerprints = _write_all(staging, built, splits, counts, options.shard_size, jobs)
             digest = _digest(staging)
             copy_guideline(project, staging)
