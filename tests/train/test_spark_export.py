@@ -27,11 +27,30 @@ def _sorted(table: pa.Table, config: str) -> pa.Table:
     return table.sort_by([(k, "ascending") for k in KEYS[config]])
 
 
-def test_spark_export_equals_local(spark, tmp_path: Path) -> None:
+def _with_splits(folder: Path) -> Path:
+    """The shipped corpus as an imported one whose articles carry their split (``dev`` and ``ext`` too)."""
+    import json
+    import shutil
+
+    shutil.copytree(DATA, folder, ignore=shutil.ignore_patterns("hf", "raw"))
+    lines = (folder / "articles.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]
+    for i, record in enumerate(records):
+        record["metadata"] = {**(record.get("metadata") or {}), "split": ("train", "dev", "ext")[i % 3]}
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    (folder / "articles.jsonl").write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("corpus", ["shipped", "predefined splits"])
+def test_spark_export_equals_local(spark, tmp_path: Path, corpus: str) -> None:
+    data = DATA if corpus == "shipped" else _with_splits(tmp_path / "data")
     local = tmp_path / "local" / "hf"
-    export(load_valid([DATA]).tables, local)
+    export(load_valid([data]).tables, local)
     remote = tmp_path / "spark" / "hf"
-    counts = export_spark([DATA], remote, partitions=3)
+    counts = export_spark([data], remote, partitions=3)
+    if corpus != "shipped":
+        assert sorted(counts["articles"]) == ["ext", "train", "validation"]
     configs = sorted(p.name for p in local.iterdir() if p.is_dir())
     assert configs == sorted(p.name for p in remote.iterdir() if p.is_dir())
     assert len(list((remote / "annotations").glob("train-*-of-*.parquet"))) > 1  # many shards per split
