@@ -76,6 +76,10 @@ def matches(annotations: pd.DataFrame, spans: pd.DataFrame) -> Matches:
     )
     own = spans.loc[group >= 0].reset_index(drop=True).assign(group=group[group >= 0])
     own["task"] = task[own["group"].to_numpy()]
+    if own.empty:  # no spans (or a frame without span columns: the policy without majority)
+        return Matches(
+            keyed.assign(task=task), own, pd.DataFrame(columns=["a", "b", "x", "y"], dtype="int64")
+        )
     return Matches(keyed.assign(task=task), own, match_table(own, "overlap"))
 
 
