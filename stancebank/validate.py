@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import pandas as pd
 import pandera.errors
@@ -206,9 +206,15 @@ def _merged(found: list[tuple[Rank, tuple[int, int, int], Failure]]) -> list[Fai
     return out
 
 
-#: Receives the annotation tables of each chunk once it is checked (``None``: forget every chunk so
-#: far, the whole corpus follows as one chunk).
-ChunkSink = Callable[[dict[str, pd.DataFrame] | None], None]
+class ChunkSink(Protocol):
+    """What a validation hands on as it reads, so that a caller (the export) needs not read again."""
+
+    def side(self, tables: dict[str, pd.DataFrame]) -> None:
+        """The articles and targets, before any chunk."""
+
+    def chunk(self, tables: dict[str, pd.DataFrame] | None) -> None:
+        """The annotations, spans and relations of one chunk, once checked (``None``: forget every chunk
+        so far; the whole corpus follows as one chunk)."""
 
 
 def validate_paths(
@@ -221,21 +227,23 @@ def validate_paths(
     """Validate data files (or directories) reading the annotations in chunks of ``chunk_lines``
     lines: the failure table of :func:`validate_corpus` on the whole corpus, the rows read per table,
     and the files. Memory stays flat in the annotation files' size (see :class:`Validation`).
-    ``sink``: handed each chunk's annotations, spans and relations after its check, so that a caller
-    (the export) needs not read the files again."""
+    ``sink``: handed the articles and targets, then each chunk's annotations, spans and relations after
+    its check, so that a caller (the export) needs not read the files again."""
     paths = list(paths)
     try:
         read = read_chunked(paths, chunk_lines)
+        if sink is not None:
+            sink.side({name: read.side.tables[name] for name in ("articles", "targets")})
         validation = Validation(read.side, read.files)
         for chunk in _ahead(read.chunks) if ahead else read.chunks:
             validation.add(chunk)
             if sink is not None:
-                sink({name: chunk.tables[name] for name in _CHUNK_TABLES})
+                sink.chunk({name: chunk.tables[name] for name in _CHUNK_TABLES})
     except Regroup:  # an id read two ways (a key given twice): the whole corpus at once
         corpus = read_corpus(paths)
         if sink is not None:
-            sink(None)
-            sink({name: corpus.tables[name] for name in _CHUNK_TABLES})
+            sink.chunk(None)
+            sink.chunk({name: corpus.tables[name] for name in _CHUNK_TABLES})
         return validate_corpus(corpus), {n: len(f) for n, f in corpus.tables.items()}, corpus.files
     return validation.failures(), validation.rows, read.files
 

@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import datasets
 import numpy as np
@@ -38,7 +38,7 @@ from datasets.utils.py_utils import convert_file_size_to_int
 
 from annotate.agreement_report import data_hash
 from schemas import vocabulary as V
-from schemas.errors import StanceBankError, UnreadableInputError
+from schemas.errors import StanceBankError
 from schemas.offsets import ArticleTexts
 from stancebank import memory, parallel
 from stancebank.files import replace_dir, staging_dir
@@ -490,26 +490,18 @@ class FilePartitions:
         from stancebank.corpus import classify, data_files, read_corpus
         from stancebank.validate import check_valid
 
+        self.parts, self.folder = parts, folder
+        self.handles: list[BinaryIO] = []
         paths = list(paths)
-        files = data_files(paths)
-        heads = [f for f in files if classify(f) != "annotations"]
         try:
-            self.small = read_corpus(heads).tables
-        except UnreadableInputError:
-            if validate:
-                check_valid(paths)  # raises the error the validation meets first
-            raise
-        self.count, self.ids, self.per = _partitions(self.small, parts)
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self.handles = [self._path(part).open("wb") for part in range(self.count)]
-        try:
-            if validate:  # validation reads the annotations once, chunk by chunk, and hands them over
-                check_valid(paths, sink=self._spill)
+            if validate:  # the validation reads every file once and hands the tables over as it goes
+                check_valid(paths, sink=self)
             else:
+                files = data_files(paths)
+                self.side(read_corpus([f for f in files if classify(f) != "annotations"]).tables)
                 for path in (f for f in files if classify(f) == "annotations"):
                     for chunk in _annotation_chunks(path):
-                        self._spill(chunk)
+                        self.chunk(chunk)
         finally:
             for handle in self.handles:
                 handle.close()
@@ -519,7 +511,14 @@ class FilePartitions:
         }
         memory.release()  # before the build's workers fork
 
-    def _spill(self, chunk: dict[str, pd.DataFrame] | None) -> None:
+    def side(self, tables: dict[str, pd.DataFrame]) -> None:
+        """The articles and targets: the ranges are drawn over their sorted article ids."""
+        self.small = tables
+        self.count, self.ids, self.per = _partitions(self.small, self.parts)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.handles = [self._path(part).open("wb") for part in range(self.count)]
+
+    def chunk(self, chunk: dict[str, pd.DataFrame] | None) -> None:
         """Append one chunk's annotations, spans and relations to the files of their ranges (``None``:
         empty them, the chunks start again)."""
         if chunk is None:
