@@ -36,7 +36,6 @@ from datasets import config as datasets_config
 from datasets.arrow_writer import get_parquet_column_options
 from datasets.utils.py_utils import convert_file_size_to_int
 
-from annotate.agreement_report import data_hash
 from schemas import vocabulary as V
 from schemas.errors import StanceBankError
 from schemas.offsets import ArticleTexts
@@ -800,6 +799,8 @@ def matching_agreement(path: Path | None, tables: dict[str, pd.DataFrame]) -> di
     tasks = overall.get("tasks") if isinstance(overall, dict) else None
     if isinstance(tasks, int) and tasks != shared_tasks(tables["annotations"]):
         return None
+    from annotate.agreement_report import data_hash  # with matplotlib: only when a report exists
+
     if report.get("data_sha256") != data_hash(tables):
         return None
     return report
