@@ -20,7 +20,7 @@ from schemas.errors import UnreadableInputError
 from stancebank.inputs import MAX_DEPTH, open_input
 
 BLOCK = 4 << 20
-BATCH = 1000  # tasks per batch (about 14 MB of export at 1–3 annotations per task)
+BATCH = 500  # tasks per batch (about 7 MB of export at 1–3 annotations per task)
 _QUOTE, _BACKSLASH, _COMMA = 34, 92, 44
 _OPEN = (91, 123)  # [ {
 _CLOSE = (93, 125)  # ] }

@@ -27,7 +27,7 @@ from annotate import convert, pullcheck
 from annotate.client import Studio
 from annotate.config import accepted_configs, config_hash
 from annotate.exportstream import BATCH, Batch, batches
-from annotate.fastpull import convert_export, predictions_only
+from annotate.fastpull import ArticleTextMap, convert_export, predictions_only
 from annotate.pullcheck import CHUNK
 from annotate.server import StudioError
 from schemas.errors import UnreadableInputError
@@ -210,8 +210,9 @@ def convert_snapshot(
     corpus = read_corpus(base)
     expected = accepted_configs()  # span-only, or with the document-level choices
     actual = config_hash(meta["label_config"])
+    side = pullcheck.check_base(corpus)  # before the workers fork: they inherit the prepared articles
     options: dict[str, Any] = {
-        "articles": dict(zip(corpus["articles"]["article_id"], corpus["articles"]["text"], strict=True)),
+        "articles": ArticleTextMap(side.first_article_ids, side.texts.array),
         "tasks": {
             convert.task_key(a, t): a
             for a, t in zip(corpus["targets"]["article_id"], corpus["targets"]["target_id"], strict=True)
@@ -221,7 +222,6 @@ def convert_snapshot(
         "config_hash": actual,
         "guideline_version": GUIDELINE_VERSION,
     }
-    side = pullcheck.check_base(corpus)  # before the workers fork: they inherit the prepared articles
     shared = {"snapshot": snapshot, "options": options, "corpus": corpus, "target": target, "side": side}
     with (
         tempfile.TemporaryDirectory(prefix="stancebank-pull-") as spool,

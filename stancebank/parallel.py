@@ -72,6 +72,7 @@ class OrderedPool:
             # to every inherited object's header, copying its page into each worker (copy-on-write).
             gc.collect()
             gc.freeze()
+            release_memory()  # the heap's free pages are not inherited either
             self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context("fork"))
         pending: deque[Future[R]] = deque()
         for item in itertools.chain(head, stream):
