@@ -11,7 +11,7 @@ rejects it with the precise reason. A test converts fuzzed exports both ways and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -69,6 +69,52 @@ _TASK = pa.schema(
         ("annotations", pa.list_(_ANNOTATION)),
     ]
 )
+
+
+class ArticleTextMap(Mapping[str, str]):
+    """article id -> text over the article texts as Arrow keeps them (one UTF-8 buffer) and an index of
+    their ids: no Python string per article (a dict of 100,000 texts is about 60 MB more, and its
+    strings are copied into every forked worker that reads them). The first row of an id wins."""
+
+    def __init__(self, ids: pd.Index, texts: pa.Array) -> None:
+        if len(ids) != len(texts):
+            raise ValueError("one id per text")
+        self.ids, self.texts = ids, texts
+
+    def _row(self, key: object) -> int:
+        try:
+            row = self.ids.get_loc(key)
+        except (KeyError, TypeError, pd.errors.InvalidIndexError):
+            raise KeyError(key) from None
+        if not isinstance(row, int | np.integer):  # a repeated id: its first row
+            row = int(np.flatnonzero(np.asarray(self.ids == key))[0])
+        return int(row)
+
+    def __getitem__(self, key: str) -> str:
+        value: str = self.texts[self._row(key)].as_py()
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self._row(key)
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def texts_of(self, keys: list[str | None]) -> pa.Array:
+        """The texts of ``keys`` as one Arrow array (null where a key is None or not an article)."""
+        if not self.ids.is_unique:
+            return pa.array([self.get(k) if k is not None else None for k in keys], pa.string())
+        rows = self.ids.get_indexer(pd.Index(keys, dtype=object))
+        found = rows >= 0
+        taken = pc.take(self.texts, pa.array(np.where(found, rows, 0)))
+        return pc.if_else(pa.array(found), taken, pa.scalar(None, taken.type)).cast(pa.string())
 
 
 class Converted(msgspec.Struct):
@@ -232,8 +278,11 @@ def _plain(
     data = table.column("data").chunk(0)
     keys = _field(data, "task_key").to_pylist()
     texts = _field(data, TEXT_NAME)
-    expected = [articles.get(tasks[k]) if k in tasks else None for k in keys]
-    task_ok = _np(pc.equal(texts, pa.array(expected, pa.string())), False)
+    if isinstance(articles, ArticleTextMap):
+        expected = articles.texts_of([tasks.get(k) if k is not None else None for k in keys])
+    else:
+        expected = pa.array([articles.get(tasks[k]) if k in tasks else None for k in keys], pa.string())
+    task_ok = _np(pc.equal(texts, expected), False)
     ok = task_ok[task_of] & ~_np(annotations.is_null(), True)
     ok &= ~_np(_field(annotations, "was_cancelled"), True)
     ok &= _np(_field(annotations, "id").is_valid(), False) & _np(

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import tempfile
+from collections import deque
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from annotate import convert, pullcheck
 from annotate.client import Studio
 from annotate.config import accepted_configs, config_hash
 from annotate.exportstream import BATCH, Batch, batches
-from annotate.fastpull import convert_export, predictions_only
+from annotate.fastpull import ArticleTextMap, convert_export, predictions_only
 from annotate.pullcheck import CHUNK
 from annotate.server import StudioError
 from schemas.errors import UnreadableInputError
@@ -209,8 +210,9 @@ def convert_snapshot(
     corpus = read_corpus(base)
     expected = accepted_configs()  # span-only, or with the document-level choices
     actual = config_hash(meta["label_config"])
+    side = pullcheck.check_base(corpus)  # before the workers fork: they inherit the prepared articles
     options: dict[str, Any] = {
-        "articles": dict(zip(corpus["articles"]["article_id"], corpus["articles"]["text"], strict=True)),
+        "articles": ArticleTextMap(side.first_article_ids, side.texts.array),
         "tasks": {
             convert.task_key(a, t): a
             for a, t in zip(corpus["targets"]["article_id"], corpus["targets"]["target_id"], strict=True)
@@ -220,7 +222,6 @@ def convert_snapshot(
         "config_hash": actual,
         "guideline_version": GUIDELINE_VERSION,
     }
-    side = pullcheck.check_base(corpus)  # before the workers fork: they inherit the prepared articles
     shared = {"snapshot": snapshot, "options": options, "corpus": corpus, "target": target, "side": side}
     with (
         tempfile.TemporaryDirectory(prefix="stancebank-pull-") as spool,
@@ -236,12 +237,8 @@ def convert_snapshot(
         rejects_file = snapshot.with_name(snapshot.name.replace(".export.json", ".rejects.jsonl"))
         for output in (target, rejects_file):
             check_output_file(output, inputs=[*base, snapshot, meta_path])
-        kept = 0
         with _AtomicLines(target) as out:
-            for lines, late in pool.map(_check_in_worker, pullcheck.chunks(converted.lines(), check_size)):
-                rejects += late
-                kept += len(lines)
-                out.write(lines)
+            kept = _check_lines(converted, pool, out, rejects, check_size)
             rejects.sort(key=lambda r: (r.task_id or 0, r.annotation_id or 0))
             if exported != kept + len(rejects):
                 raise StudioError(f"count mismatch: {exported} exported != {kept} + {len(rejects)}")
@@ -250,6 +247,30 @@ def convert_snapshot(
     if migrate:  # same project, superseded by the file just written under its new name
         legacy.unlink()
     return PullReport(exported, kept, len(rejects), snapshot, target, rejects_file, rejects, unannotated)
+
+
+def _check_lines(
+    converted: _Converted, pool: OrderedPool, out: _AtomicLines, rejects: list[convert.Reject], size: int
+) -> int:
+    """The converted lines validated ``size`` at a time in the pool's workers and written to ``out``
+    in order; the rejects are added to ``rejects``. Returns the number of lines kept."""
+    kept = 0
+    sent: deque[list[bytes]] = deque()  # the chunks in flight, in order: a worker returns only the
+    # positions it removed, not the chunk again
+
+    def keep(chunk: list[bytes]) -> list[bytes]:
+        sent.append(chunk)
+        return chunk
+
+    chunks = (keep(chunk) for chunk in pullcheck.chunks(converted.lines(), size))
+    for removed, late in pool.map(_check_in_worker, chunks):
+        lines = sent.popleft()
+        if removed:
+            lines = [line for i, line in enumerate(lines) if i not in removed]
+        rejects += late
+        kept += len(lines)
+        out.write(lines)
+    return kept
 
 
 @dataclass
@@ -297,12 +318,31 @@ class _Batch:
 
 def _convert_in_worker(batch: Batch) -> _Batch:
     shared = parallel.state()
-    return _convert_batch(shared["snapshot"], batch, shared["options"])
+    try:
+        return _convert_batch(shared["snapshot"], batch, shared["options"])
+    finally:
+        parallel.release_memory()
 
 
-def _check_in_worker(chunk: list[bytes]) -> tuple[list[bytes], list[convert.Reject]]:
+def _check_in_worker(chunk: list[bytes]) -> tuple[set[int], list[convert.Reject]]:
+    """The positions of the chunk's lines that were rejected (the caller keeps the chunk), and the
+    rejects."""
     shared = parallel.state()
-    return pullcheck.checked(chunk, shared["corpus"], shared["target"], shared["side"])
+    try:
+        lines, rejects = pullcheck.checked(chunk, shared["corpus"], shared["target"], shared["side"])
+        if len(lines) == len(chunk):
+            return set(), rejects
+        kept = iter(lines)
+        at = next(kept, None)
+        removed = set()
+        for index, line in enumerate(chunk):
+            if line is at:
+                at = next(kept, None)
+            else:
+                removed.add(index)
+        return removed, rejects
+    finally:
+        parallel.release_memory()
 
 
 def _convert_batch(snapshot: Path, batch: Batch, options: dict[str, Any]) -> _Batch:

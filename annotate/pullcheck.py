@@ -1,7 +1,7 @@
 """Validating pulled annotations chunk by chunk against the rest of data/ (read once).
 
 The rest of data/ (articles, targets and any other annotation files) is validated once; then each chunk
-of converted annotations (about 10,000, never cutting between two lines with the same annotation id:
+of converted annotations (about 5,000, never cutting between two lines with the same annotation id:
 the lines come sorted by id, so a duplicate id is always in one chunk) is validated with it: the
 annotation, span and relation rules and the cross-table rules that concern them, in the order
 :func:`stancebank.validate.validate_corpus` runs them, so a chunk gets exactly the failures the whole
@@ -28,7 +28,7 @@ from stancebank.failures import Failure
 from stancebank.fastread import read_tables
 from stancebank.validate import _run, validate_corpus
 
-CHUNK = 10_000
+CHUNK = 5_000
 _PULLED = ("annotations", "spans", "relations")  # the tables a pulled file fills
 
 

@@ -8,9 +8,14 @@ the same either way, and an error raised in a worker is raised here as the same 
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
+import gc
 import itertools
 import multiprocessing as mp
 import os
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -53,6 +58,7 @@ class OrderedPool:
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+            gc.unfreeze()
         _STATE.clear()
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
@@ -62,6 +68,11 @@ class OrderedPool:
             yield from (fn(item) for item in itertools.chain(head, stream))
             return
         if self.pool is None:  # forked at the first submit, after the state is in place
+            # The state is moved out of the collector's reach first: a collection would otherwise write
+            # to every inherited object's header, copying its page into each worker (copy-on-write).
+            gc.collect()
+            gc.freeze()
+            release_memory()  # the heap's free pages are not inherited either
             self.pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=mp.get_context("fork"))
         pending: deque[Future[R]] = deque()
         for item in itertools.chain(head, stream):
@@ -70,3 +81,20 @@ class OrderedPool:
             pending.append(self.pool.submit(fn, item))
         while pending:
             yield pending.popleft().result()
+
+
+@functools.cache
+def _libc() -> Any:
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name) if name else None
+
+
+def release_memory() -> None:
+    """Hand the memory freed by the last item back to the system (Arrow's pool and the C heap keep
+    it otherwise): a worker then holds one item's memory at its peak, not the largest item's for good."""
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
