@@ -39,7 +39,7 @@ from datasets.utils.py_utils import convert_file_size_to_int
 from schemas import vocabulary as V
 from schemas.errors import StanceBankError
 from schemas.offsets import ArticleTexts
-from stancebank import memory, parallel
+from stancebank import parallel
 from stancebank.files import replace_dir, staging_dir
 from stancebank.outputs import check_output_dir, write_marker
 from stancebank.project import DEFAULT_POLICY, Project, load_project
@@ -311,7 +311,7 @@ def build_part(tables: dict[str, pd.DataFrame], policy: tuple[str, ...], folder:
         path.parent.mkdir(parents=True, exist_ok=True)
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, encoded.schema) as writer:
             writer.write_table(encoded)
-    memory.release()
+    parallel.release_memory()
     return result
 
 
@@ -508,7 +508,7 @@ class FilePartitions:
             name: _part_of(self.small[name]["article_id"], self.ids, self.per)
             for name in ("articles", "targets")
         }
-        memory.release()  # before the build's workers fork
+        parallel.release_memory()  # before the build's workers fork
 
     def side(self, tables: dict[str, pd.DataFrame]) -> None:
         """The articles and targets: the ranges are drawn over their sorted article ids."""
