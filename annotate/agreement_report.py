@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ HASHED = {
 }
 
 
-def data_hash(tables: dict[str, pd.DataFrame]) -> str:
+def data_hash(tables: Mapping[str, pd.DataFrame]) -> str:
     """SHA-256 of the articles, targets and human annotations (row order and file layout do not count)."""
     humans = tables["annotations"].loc[tables["annotations"]["annotator"] != V.GOLD_ANNOTATOR]
     kept = set(humans["annotation_id"].astype(str))

@@ -62,7 +62,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from stancebank.project import project_of
     from stancebank.terminal import visible
     from stancebank.validate import load_valid
-    from train.export import UnrepresentedError, export_files, matching_agreement, push_to_hub
+    from train.export import UnrepresentedError, export_files, push_to_hub
     from train.policy import parse_policy
     from train.splits import parse_proportions
 
@@ -82,15 +82,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     if brat:
         return _export_brat(load_valid(data).tables, out, proportions, args.seed)
     agreement_path = project.reports_dir / "agreement" / "agreement.json"
-    agreement = None
-    if agreement_path.is_file():  # its data hash needs the tables at once
-        agreement = matching_agreement(agreement_path, load_valid(data).tables)
     try:  # validated as it is read, chunk by chunk (the whole corpus is never in memory)
         report = export_files(
             list(data),
             out,
-            validate=agreement is None,
-            agreement=agreement,
+            validate=True,
+            agreement_path=agreement_path,
             project=project,
             proportions=proportions,
             seed=args.seed,

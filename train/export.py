@@ -20,7 +20,7 @@ import math
 import pickle
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -491,6 +491,7 @@ class FilePartitions:
 
         self.parts, self.folder = parts, folder
         self.handles: list[BinaryIO] = []
+        self.keys: list[pd.DataFrame] = []  # every annotation's ids and annotator (a few columns)
         paths = list(paths)
         try:
             if validate:  # the validation reads every file once and hands the tables over as it goes
@@ -524,8 +525,10 @@ class FilePartitions:
             for handle in self.handles:
                 handle.seek(0)
                 handle.truncate()
+            self.keys.clear()
             return
         nested = {name: chunk[name] for name in ("annotations", "spans", "relations")}
+        self.keys.append(nested["annotations"][list(ANNOTATION_KEYS)])
         of = {name: _part_of(frame["article_id"], self.ids, self.per) for name, frame in nested.items()}
         for part in np.unique(np.concatenate(list(of.values()))):
             pickle.dump(
@@ -536,7 +539,13 @@ class FilePartitions:
     def _path(self, part: int) -> Path:
         return self.folder / f"{part:05d}.pickle"
 
-    def load(self, part: int) -> dict[str, pd.DataFrame]:
+    def whole(self) -> Mapping[str, pd.DataFrame]:
+        """Every table of the corpus, read from the spilled ranges when asked for (the agreement
+        report's task count needs only the annotations' ids; its data hash, when that count matches,
+        every table)."""
+        return _WholeCorpus(self)
+
+    def load(self, part: int, *, keep: bool = False) -> dict[str, pd.DataFrame]:
         pieces: dict[str, list[pd.DataFrame]] = {"annotations": [], "spans": [], "relations": []}
         with self._path(part).open("rb") as handle:
             while True:
@@ -546,12 +555,39 @@ class FilePartitions:
                     break
                 for name, frame in chunk.items():
                     pieces[name].append(frame)
-        self._path(part).unlink()
+        if not keep:
+            self._path(part).unlink()
         small = self.small
         tables = {name: small[name].loc[self.heads_of[name] == part] for name in ("articles", "targets")}
         for name, frames in pieces.items():
             tables[name] = pd.concat(frames, ignore_index=True) if frames else small[name].iloc[0:0]
         return tables
+
+
+#: The annotation columns :class:`FilePartitions` keeps whole (those of the agreement's data hash).
+ANNOTATION_KEYS = ("annotation_id", "article_id", "target_id", "annotator")
+
+
+class _WholeCorpus(Mapping[str, pd.DataFrame]):
+    def __init__(self, parts: FilePartitions) -> None:
+        self.parts = parts
+        self.cache: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name in ("articles", "targets"):
+            return self.parts.small[name]
+        if name == "annotations":
+            return pd.concat(self.parts.keys, ignore_index=True)
+        if name not in self.cache:
+            frames = [self.parts.load(part, keep=True)[name] for part in range(self.parts.count)]
+            self.cache[name] = pd.concat(frames, ignore_index=True)
+        return self.cache[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("articles", "targets", "annotations", "spans", "relations"))
+
+    def __len__(self) -> int:
+        return 5
 
 
 Partitions = MemoryPartitions | FilePartitions
@@ -629,6 +665,7 @@ def export_files(
     out: Path,
     *,
     agreement: dict[str, Any] | None = None,
+    agreement_path: Path | None = None,
     project: Project | None = None,
     partitions: int | None = None,
     validate: bool = False,
@@ -638,9 +675,13 @@ def export_files(
     range of articles to a temp folder. ``validate``: the chunks are those of the validation
     (:func:`stancebank.validate.check_valid`, which raises before anything is written), else the files
     must be valid already. ``agreement``: the matching agreement report (:func:`matching_agreement`), if
-    any."""
+    any; or ``agreement_path``: an agreement report, used when it matches the data (its task count is
+    checked first, from the annotations' ids; the whole corpus is read for its data hash only when that
+    count matches)."""
     with tempfile.TemporaryDirectory(prefix="stancebank-export-") as spill:
         parts = FilePartitions(list(paths), Path(spill) / "input", partitions, validate=validate)
+        if agreement is None and agreement_path is not None:
+            agreement = matching_agreement(agreement_path, parts.whole())
         articles = parts.small["articles"]
         return _export(articles, parts, out, ExportOptions(**options), project, agreement, spill)
 
@@ -784,7 +825,7 @@ def _empty_splits(by_split: dict[str, dict[str, pa.Table]], ours: bool) -> list[
     return [f"split(s) {', '.join(empty)} are empty: too few articles with claims to split by article"]
 
 
-def matching_agreement(path: Path | None, tables: dict[str, pd.DataFrame]) -> dict[str, Any] | None:
+def matching_agreement(path: Path | None, tables: Mapping[str, pd.DataFrame]) -> dict[str, Any] | None:
     """The agreement report at ``path`` when it was computed on the same data (its ``data_sha256``).
     A report about another number of shared tasks cannot match: the hash is not computed for it."""
     if path is None or not path.is_file():

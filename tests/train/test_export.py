@@ -358,6 +358,40 @@ def test_the_export_of_files_reads_what_validation_read(
     assert {k: v for k, v in _hashes(out).items() if k.endswith(".parquet")} == parquet
 
 
+def test_an_agreement_report_of_the_same_data_reaches_the_card(exported: Path, tmp_path: Path) -> None:
+    """The command's path with the project's agreement report: matched (task count from the validation's
+    annotation ids, then the data hash over the spilled ranges), the same bytes as the whole-table export,
+    card included."""
+    if not AGREEMENT.is_file():
+        pytest.skip("no agreement report beside the checkout (make demo writes it)")
+    out = tmp_path / "hf"
+    report = export_files([DATA], out, validate=True, project=SHIPPED, agreement_path=AGREEMENT, partitions=3)
+    assert report.agreement
+    assert _hashes(out) == _hashes(exported)
+
+
+def test_a_report_about_other_data_is_not_matched_by_reading_everything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A report whose task count differs is set aside from the annotations' ids alone: the spilled spans
+    are never read back whole for a data hash."""
+    import json
+
+    report = {"scopes": {"overall": {"tasks": 123456}}, "data_sha256": "0" * 64}
+    other = tmp_path / "agreement.json"
+    other.write_text(json.dumps(report), encoding="utf-8")
+
+    original = export_module.FilePartitions.load
+
+    def load(self: Any, part: int, *, keep: bool = False) -> dict[str, Any]:
+        assert not keep, "the whole corpus was read for the data hash"
+        return original(self, part)
+
+    monkeypatch.setattr(export_module.FilePartitions, "load", load)
+    result = export_files([DATA], tmp_path / "hf", validate=True, project=SHIPPED, agreement_path=other)
+    assert not result.agreement
+
+
 def test_a_shard_size_below_one_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         main(["export", str(DATA), "--out", str(tmp_path / "hf"), "--shard-size", "0"])
