@@ -98,12 +98,12 @@ def match_table(spans: pd.DataFrame, rule: Rule = "overlap") -> pd.DataFrame:
     ids = spans["span_id"].astype(str).to_numpy(object)
     rows = found.loc[within]
     rows = rows.assign(
-        negative=-score[keep][within],
+        by_score=-score[keep][within],
         x_start=start[rows["x"].to_numpy()],
         y_start=start[rows["y"].to_numpy()],
         x_id=ids[rows["x"].to_numpy()],
         y_id=ids[rows["y"].to_numpy()],
-    ).sort_values(["a", "b", "negative", "x_start", "y_start", "x_id", "y_id"], kind="stable")
+    ).sort_values(["a", "b", "by_score", "x_start", "y_start", "x_id", "y_id"], kind="stable")
     ordered = rows[["a", "b", "x", "y"]].itertuples(index=False, name=None)
     kept = list(greedy(((a, b, x), (a, b, y), (a, b, x, y)) for a, b, x, y in ordered))
     settled = pd.DataFrame(kept, columns=["a", "b", "x", "y"], dtype=np.int64)
