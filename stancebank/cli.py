@@ -195,6 +195,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Failures a refusing command (export, train, summary …) names before pointing to ``validate``.
+SHOWN_FAILURES = 10
+
+
+def failure_lines(failures: list[dict[str, object]], shown: int = SHOWN_FAILURES) -> list[str]:
+    """The first ``shown`` failures as ``file:line: article A, span S: rule (column C): value`` lines,
+    then how many more there are (control and bidi characters escaped)."""
+    lines = []
+    for f in failures[:shown]:
+        where = f"{f.get('file') or '?'}" + (f":{f['line']}" if f.get("line") is not None else "")
+        ids = ", ".join(
+            f"{name} {f[key]}" for key, name in (("article_id", "article"), ("span_id", "span")) if f.get(key)
+        )
+        rule = str(f.get("rule")) + (f" (column {f['column']})" if f.get("column") else "")
+        value = f": {f['value']}" if f.get("value") not in (None, "") else ""
+        lines.append(visible(f"{where}: " + (f"{ids}: " if ids else "") + rule + value))
+    if len(failures) > shown:
+        lines.append(f"… and {len(failures) - shown} more")
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
@@ -204,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             resolve_defaults(args, args.project)
         return func(args)
     except InvalidDataError as exc:
+        for line in failure_lines(exc.failures):
+            print(f"stancebank: {line}", file=sys.stderr)
         print(f"stancebank: {visible(exc)}; run 'stancebank validate' for the list", file=sys.stderr)
         return EXIT_INVALID
     except StanceBankError as exc:

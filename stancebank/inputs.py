@@ -213,7 +213,10 @@ def parse_json_line(path: Path, number: int, line: str, *, checked: bool = False
         ) from None
     except json.JSONDecodeError as exc:
         raise UnreadableInputError(
-            str(path), f"invalid JSON: {exc.msg} at column {exc.colno}", line=number
+            # json's "Unterminated string starting at" ends with the word the position follows
+            str(path),
+            f"invalid JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}",
+            line=number,
         ) from None
     except RecursionError:
         raise UnreadableInputError(str(path), "JSON nested too deeply", line=number) from None

@@ -18,7 +18,7 @@ import pytest
 
 from annotate import convert
 from annotate.config import label_config
-from stancebank.cli import main
+from stancebank.cli import failure_lines, main
 from stancebank.outputs import MARKER
 from stancebank.project import project_toml
 from stancebank.terminal import visible
@@ -489,7 +489,14 @@ def test_pull_path_from_a_hostile_title_stays_inside_the_data_folder(tmp_path: P
 # --- export -------------------------------------------------------------------------------------------
 
 EXPORT_CASES: list[tuple[str, Callable[[Path], None], list[str], int, str]] = [
-    ("invalid data", _span(text="sad!"), [], 1, "validation failure"),
+    (
+        "invalid data",
+        _span(text="sad!"),
+        [],
+        1,
+        "annotations/amira.jsonl:1: article a1, span q1: span_text_matches_article: start=28 end=32 "
+        "text='sad!' article_text='said'\nstancebank: 1 validation failure(s); run 'stancebank validate'",
+    ),
     ("unreadable data", _raw("targets.jsonl", b"{"), [], 2, "invalid JSON"),
     ("bad split proportions", lambda root: None, ["--split", "0.5,0.5"], 2, "proportions must be"),
     ("unknown policy rule", lambda root: None, ["--policy", "gold,best"], 2, "the policy must be"),
@@ -513,8 +520,21 @@ def test_export_refuses(
     before = _tree(tmp_path)
     assert main(["export", str(data), "--out", str(tmp_path / "hf"), *extra]) == code
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err and err.count("\n") == 1
+    # one line, or for invalid data each failure (file, line, article, span, rule) and then the count
+    assert message in err and "Traceback" not in err and err.count("\n") == (2 if code == 1 else 1)
     assert _tree(tmp_path) == before and not (tmp_path / "hf").exists()
+
+
+def test_a_refusal_names_the_first_failures_and_counts_the_rest() -> None:
+    failures = [
+        {"file": "a.jsonl", "line": i, "article_id": "x", "span_id": None, "rule": "r", "column": "c"}
+        for i in range(1, 14)
+    ]
+    lines = failure_lines(failures)
+    assert lines[0] == "a.jsonl:1: article x: r (column c)" and lines[9].startswith("a.jsonl:10:")
+    assert lines[10:] == ["… and 3 more"]
+    bidi = [{"file": "b.jsonl", "line": None, "rule": "r", "value": "\u202eevil"}]
+    assert failure_lines(bidi) == ["b.jsonl: r: \\u202eevil"]
 
 
 # --- import -------------------------------------------------------------------------------------------

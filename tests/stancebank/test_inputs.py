@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from schemas.errors import UnreadableInputError
-from stancebank.inputs import MAX_DEPTH, check_json_bytes
+from stancebank.inputs import MAX_DEPTH, check_json_bytes, parse_json_line
 
 DEEP = b"[" * (MAX_DEPTH + 5) + b"]" * (MAX_DEPTH + 5)
 CASES: list[tuple[str, bytes, str | None]] = [
@@ -34,3 +34,16 @@ def test_bounds(data: bytes, message: str | None) -> None:
     else:
         with pytest.raises(UnreadableInputError, match=re.escape(message)):
             check_json_bytes(Path("x"), data)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"a": "open', "invalid JSON: Unterminated string starting at column 7"),
+        ("not json", "invalid JSON: Expecting value at column 1"),
+    ],
+)
+def test_invalid_json_names_the_column_once(line: str, message: str) -> None:
+    with pytest.raises(UnreadableInputError) as caught:
+        parse_json_line(Path("x.jsonl"), 3, line)
+    assert caught.value.message == message and caught.value.line == 3
