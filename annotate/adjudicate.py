@@ -18,7 +18,6 @@ import pandas as pd
 from annotate.convert import task_key
 from annotate.matching import Span, match
 from schemas import vocabulary as V
-from stancebank.authoring import GUIDELINE_VERSION
 
 
 @dataclass
@@ -78,7 +77,11 @@ def _span(s: dict[str, Any]) -> Span:
     return Span(str(s["span_id"]), str(s["label"]), int(s["start"]), int(s["end"]))
 
 
-def adjudicate(tables: dict[str, pd.DataFrame], *, adjudicator: str | None = None) -> Outcome:
+def adjudicate(
+    tables: dict[str, pd.DataFrame], *, adjudicator: str | None = None, guideline_version: str | None = None
+) -> Outcome:
+    """Gold annotations for the tasks whose annotators can be reconciled. ``guideline_version``: what the
+    gold annotations record (the project's; default: the newest version among each task's annotations)."""
     outcome = Outcome()
     for (article_id, target_id), members in sorted(_members(tables).items()):
         task = _Task(task_key(article_id, target_id), members)
@@ -91,6 +94,10 @@ def adjudicate(tables: dict[str, pd.DataFrame], *, adjudicator: str | None = Non
             continue
         updated = max(str(m["record"]["updated_at"]) for m in members.values())
         created = min(str(m["record"]["created_at"]) for m in members.values())
+        version = guideline_version or max(
+            (str(m["record"]["guideline_version"]) for m in members.values()),
+            key=lambda v: tuple(int(part) for part in v.split(".")),
+        )
         outcome.gold.append(
             {
                 "annotation_id": f"{V.GOLD_ANNOTATOR}:{target_id}",
@@ -99,7 +106,7 @@ def adjudicate(tables: dict[str, pd.DataFrame], *, adjudicator: str | None = Non
                 "annotator": V.GOLD_ANNOTATOR,
                 "created_at": created,
                 "updated_at": updated,
-                "guideline_version": GUIDELINE_VERSION,
+                "guideline_version": version,
                 "config_hash": None,
                 "ls_task_id": None,
                 "ls_annotation_id": None,

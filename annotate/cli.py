@@ -142,9 +142,20 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
     data_dir = args.data
     if args.from_snapshot:
-        report = convert_snapshot(args.from_snapshot, data_dir=data_dir, jobs=args.jobs)
+        report = convert_snapshot(
+            args.from_snapshot,
+            data_dir=data_dir,
+            jobs=args.jobs,
+            guideline_version=args.project.guideline_version,
+        )
     else:
-        report = pull(_studio(args), title=args.title, data_dir=data_dir, jobs=args.jobs)
+        report = pull(
+            _studio(args),
+            title=args.title,
+            data_dir=data_dir,
+            jobs=args.jobs,
+            guideline_version=args.project.guideline_version,
+        )
     if report.rejects:
         table = Table(title=f"{report.rejected} rejected annotation(s)")
         for column in ("task", "annotation", "annotator", "reason"):
@@ -244,7 +255,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="data folder that gets annotations/ls-<title>-<project id>.jsonl",
     )
     connection(pull_p)
-    pull_p.add_argument("--from-snapshot", type=Path, help="convert a saved *.export.json instead")
+    pull_p.add_argument(
+        "--from-snapshot",
+        type=Path,
+        help="convert a saved *.export.json instead of exporting (offline; needs its *.meta.json beside it)",
+    )
     pull_p.add_argument(
         "--jobs",
         type=positive_int,

@@ -54,7 +54,9 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
     from stancebank.validate import load_valid
 
     corpus = load_valid(base_files(args.data))
-    outcome = adjudicate(corpus.tables, adjudicator=args.adjudicator)
+    outcome = adjudicate(
+        corpus.tables, adjudicator=args.adjudicator, guideline_version=args.project.guideline_version
+    )
     paths = write_outcome(outcome, args.data, roots=roots_of(args))
     print(visible(f"gold annotations: {len(outcome.gold)} task(s) → {paths['gold']}"))
     print(visible(f"decisions: {len(outcome.votes)} (every vote kept) → {paths['votes']}"))

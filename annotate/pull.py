@@ -32,12 +32,12 @@ from annotate.pullcheck import CHUNK
 from annotate.server import StudioError
 from schemas.errors import UnreadableInputError
 from stancebank import parallel
-from stancebank.authoring import GUIDELINE_VERSION
 from stancebank.corpus import data_files, dumps_jsonl, read_corpus, write_atomic
 from stancebank.files import _umask
 from stancebank.inputs import check_json_bytes, open_input, read_input
 from stancebank.outputs import check_output_file
 from stancebank.parallel import OrderedPool
+from stancebank.project import find_project
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,14 @@ def _meta_path(snapshot: Path) -> Path:
     return snapshot.with_name(snapshot.name.replace(".export.json", ".meta.json"))
 
 
-def pull(studio: Studio, *, title: str, data_dir: Path, jobs: int | None = None) -> PullReport:
+def pull(
+    studio: Studio,
+    *,
+    title: str,
+    data_dir: Path,
+    jobs: int | None = None,
+    guideline_version: str | None = None,
+) -> PullReport:
     project = studio.find_project(title)
     if project is None:
         raise StudioError(f"no project titled {title!r}; run 'stancebank studio push' first")
@@ -171,7 +178,7 @@ def pull(studio: Studio, *, title: str, data_dir: Path, jobs: int | None = None)
             empty.rmdir()
         raise
     snapshot = keep_snapshot(folder, download, meta)
-    return convert_snapshot(snapshot, data_dir=data_dir, jobs=jobs)
+    return convert_snapshot(snapshot, data_dir=data_dir, jobs=jobs, guideline_version=guideline_version)
 
 
 def convert_snapshot(
@@ -181,6 +188,7 @@ def convert_snapshot(
     batch_size: int = BATCH,
     check_size: int = CHUNK,
     jobs: int | None = None,
+    guideline_version: str | None = None,
 ) -> PullReport:
     """Convert a saved export (plus its .meta.json) into data_dir/annotations/ls-<project>-<id>.jsonl.
 
@@ -189,7 +197,9 @@ def convert_snapshot(
     batches as a whole-file conversion sorts them, and are validated ``check_size`` at a time
     (annotate/pullcheck.py) into a temp file that replaces the target at the end. A batch the fast
     converter steps aside from (an irregular export) is converted the careful way, batch by batch.
-    ``jobs``: processes converting batches side by side (default: the cores this process may use)."""
+    ``jobs``: processes converting batches side by side (default: the cores this process may use).
+    ``guideline_version``: recorded in every converted annotation (default: the guideline version of the
+    project ``data_dir`` belongs to, see :func:`stancebank.project.find_project`)."""
     meta_path = _meta_path(snapshot)
     with open_input(snapshot, "a Label Studio export"):
         pass  # a missing file, a folder or a FIFO is refused before anything else
@@ -220,7 +230,7 @@ def convert_snapshot(
         "users": {int(k): v for k, v in meta["users"].items()},
         "project_id": int(meta["project_id"]),
         "config_hash": actual,
-        "guideline_version": GUIDELINE_VERSION,
+        "guideline_version": guideline_version or find_project(start=data_dir).guideline_version,
     }
     shared = {"snapshot": snapshot, "options": options, "corpus": corpus, "target": target, "side": side}
     with (

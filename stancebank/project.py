@@ -10,12 +10,19 @@ Without a ``stancebank.toml`` the current folder is an unnamed project with the 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from schemas.errors import StanceBankError, UnreadableInputError
+
+#: The version of the guideline ``stancebank init`` writes (its heading says so).
+STARTER_GUIDELINE_VERSION = "0.1"
+_VERSION = re.compile(r"\d+\.\d+\Z")
+#: "(version 1.2)" in a guideline's first lines, for a stancebank.toml without ``guideline_version``.
+_VERSION_IN_GUIDELINE = re.compile(r"\(version (\d+\.\d+)\)")
 
 PROJECT_FILE = "stancebank.toml"
 POLICIES = ("gold", "majority", "latest", "earliest")
@@ -40,6 +47,8 @@ class Project:
     homepage: str = ""
     languages: tuple[str, ...] = ()
     guideline: Path | None = None
+    #: The guideline's version: recorded in every annotation pulled or adjudicated, named by the card.
+    guideline_version: str = STARTER_GUIDELINE_VERSION
     card_template: Path | None = None  # extra Markdown sections for the card (worked example, limitations)
     data_dir: Path = field(default_factory=Path)
     dataset_dir: Path = field(default_factory=Path)
@@ -64,6 +73,7 @@ _SCHEMA: dict[str, dict[str, tuple[type, Any]]] = {
         "homepage": (str, ""),
         "languages": (list, []),
         "guideline": (str, "data/GUIDELINES.md"),
+        "guideline_version": (str, ""),
         "card_template": (str, ""),
     },
     "paths": {"data": (str, "data"), "dataset": (str, "data/hf"), "reports": (str, "reports")},
@@ -125,6 +135,7 @@ def load_project(root: Path, *, found: bool = True) -> Project:
     c = _checked(raw, source)
     p, paths = c["project"], c["paths"]
     name = p["name"] or root.name
+    guideline = _inside(root, p["guideline"], "guideline", source) if p["guideline"] else None
     return Project(
         root=root,
         found=found,
@@ -135,7 +146,8 @@ def load_project(root: Path, *, found: bool = True) -> Project:
         citation=p["citation"],
         homepage=p["homepage"],
         languages=tuple(p["languages"]),
-        guideline=_inside(root, p["guideline"], "guideline", source) if p["guideline"] else None,
+        guideline=guideline,
+        guideline_version=_guideline_version(p["guideline_version"], guideline, source),
         card_template=(
             _inside(root, p["card_template"], "card_template", source) if p["card_template"] else None
         ),
@@ -146,6 +158,21 @@ def load_project(root: Path, *, found: bool = True) -> Project:
         studio_title=c["studio"]["project_title"] or name,
         studio_home=_inside(root, c["studio"]["home"], "studio.home", source),
     )
+
+
+def _guideline_version(given: str, guideline: Path | None, source: Path) -> str:
+    """``guideline_version`` as given (MAJOR.MINOR), else the "(version X.Y)" of the guideline's heading,
+    else the starter guideline's version."""
+    if given:
+        if not _VERSION.match(given):
+            raise ProjectError(f"{source}: [project] guideline_version must look like 1.0, got {given!r}")
+        return given
+    try:
+        head = guideline.read_text(encoding="utf-8")[:2000] if guideline else ""
+    except (OSError, UnicodeDecodeError):
+        head = ""
+    found = _VERSION_IN_GUIDELINE.search(head)
+    return found.group(1) if found else STARTER_GUIDELINE_VERSION
 
 
 def find_project(project_dir: Path | None = None, *, start: Path | None = None) -> Project:
@@ -198,6 +225,9 @@ homepage = {_toml_string(homepage)}
 languages = [{langs}]
 # the annotation guideline: copied into the exported dataset and linked from its card
 guideline = "data/GUIDELINES.md"
+# its version (MAJOR.MINOR): every annotation pulled from Label Studio or adjudicated records it; raise it
+# whenever a rule of the guideline changes
+guideline_version = "{STARTER_GUIDELINE_VERSION}"
 # optional Markdown appended to the card (worked examples, limitations of this corpus)
 card_template = ""
 

@@ -15,7 +15,6 @@ from huggingface_hub import DatasetCardData
 from annotate.config import config_hash, label_config
 from schemas import vocabulary as V
 from stancebank import __version__
-from stancebank.authoring import GUIDELINE_VERSION
 from stancebank.project import Project
 from train.features import FEATURES
 from train.splits import GROUPED_LIMIT
@@ -335,7 +334,7 @@ own assertion (`source_*` columns are null).
 
 ## How it was built
 
-- StanceBank {__version__}; guideline version {GUIDELINE_VERSION}; Label Studio config sha256
+- StanceBank {__version__}; guideline version {project.guideline_version}; Label Studio config sha256
   `{config_hash(label_config())}`.
 {_policy_text(context)}
 - Content sha256 of the parquet files: `{sha256}`.

@@ -104,3 +104,13 @@ def check_committed_gold(data: Path, scratch: Path) -> None:
     write_outcome(outcome, out)
     for rel in ("annotations/gold.jsonl", "gold/votes.jsonl", "gold/unresolved.jsonl"):
         assert (out / rel).read_bytes() == (data / rel).read_bytes(), rel
+
+
+def test_gold_records_the_guideline_version_it_was_made_under(tmp_path: Path) -> None:
+    records = two_annotators()
+    records["annotations"][1]["guideline_version"] = "1.10"  # newer than 1.9 (numbers, not strings)
+    records["annotations"][0]["guideline_version"] = "1.9"
+    (gold,) = adjudicate(tables_of(tmp_path / "a", records)).gold
+    assert gold["guideline_version"] == "1.10"  # no project given: the newest its annotators used
+    (gold,) = adjudicate(tables_of(tmp_path / "b", records), guideline_version="2.0").gold
+    assert gold["guideline_version"] == "2.0"  # the project's, as `stancebank adjudicate` passes it

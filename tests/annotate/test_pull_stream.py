@@ -101,3 +101,18 @@ def test_the_snapshot_is_not_changed(tmp_path: Path) -> None:
     before = (data / EXPORT).read_bytes()
     convert_snapshot(data / EXPORT, data_dir=data, batch_size=2, check_size=3)
     assert (data / EXPORT).read_bytes() == before
+
+
+def test_pulled_annotations_record_the_projects_guideline_version(tmp_path: Path) -> None:
+    data = _corpus(tmp_path / "in")
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "stancebank.toml").write_text('[project]\nguideline_version = "3.2"\n', encoding="utf-8")
+    folder = project / "data"
+    shutil.copytree(data, folder)
+    convert_snapshot(folder / EXPORT, data_dir=folder)  # the project is found above data_dir
+    (pulled,) = (folder / "annotations").glob("ls-*.jsonl")
+    versions = {json.loads(line)["guideline_version"] for line in pulled.read_text().splitlines()}
+    assert versions == {"3.2"}
+    convert_snapshot(folder / EXPORT, data_dir=folder, guideline_version="3.3")  # as the CLI passes it
+    assert {json.loads(line)["guideline_version"] for line in pulled.read_text().splitlines()} == {"3.3"}

@@ -88,6 +88,8 @@ BAD_TOMLS = [
      "the project"),
     ("guideline outside", '[project]\nguideline = "../G.md"\n', "guideline = '../G.md' points outside the "
      "project"),
+    ("guideline version", '[project]\nguideline_version = "v2"\n', "[project] guideline_version must look "
+     "like 1.0, got 'v2'"),
 ]  # fmt: skip
 
 
@@ -105,8 +107,24 @@ def test_a_bad_toml_is_refused_naming_the_key(
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    ("toml", "heading", "version"),
+    [
+        ('[project]\nguideline_version = "2.3"\n', "# G (version 1.0)\n", "2.3"),  # the toml wins
+        ("[project]\n", "# Our guideline (version 4.12)\n\nrules", "4.12"),  # older toml: the heading
+        ("[project]\n", "# Our guideline\n", "0.1"),  # neither: the starter guideline's
+    ],
+)
+def test_the_guideline_version_is_the_projects(tmp_path: Path, toml: str, heading: str, version: str) -> None:
+    root = _project(tmp_path / "p", toml)
+    (root / "data").mkdir()
+    (root / "data" / "GUIDELINES.md").write_text(heading, encoding="utf-8")
+    assert load_project(root).guideline_version == version
+
+
 def test_the_shipped_corpus_is_a_project() -> None:
     project = find_project(start=DATA)
+    assert project.guideline_version == "1.0"  # what its annotations record
     assert project.root == ROOT and project.name == "StanceBank"
     assert project.guideline == DATA / "GUIDELINES.md" and project.guideline.exists()
     assert project.studio_title == "StanceBank"  # the title `studio push` always used for it
@@ -186,6 +204,8 @@ def test_init_writes_a_project(tmp_path: Path, capsys: pytest.CaptureFixture[str
         "Local news.",
     )
     assert project.citation == "@misc{mine, title={Mine}}\n" and project.languages == ("en", "de")
+    assert project.guideline_version == "0.1"
+    assert 'guideline_version = "0.1"' in project.config_file.read_text()
     assert (root / "data" / "articles.jsonl").read_text() == ""
     assert (root / "data" / "targets.jsonl").read_text() == ""
     assert (root / "data" / "annotations").is_dir()

@@ -208,6 +208,7 @@ def test_card_is_the_projects_own(tmp_path: Path) -> None:
     assert "```bibtex\n@misc{bridgetalk2026," in card
     assert "[GUIDELINES.md](GUIDELINES.md)" in card
     assert (root / "data" / "hf" / "GUIDELINES.md").read_text() == "# Bridge guideline\n"
+    assert "guideline version 0.1;" in card  # the project's (its stancebank.toml), not the shipped 1.0
     assert "> **Warning:** split(s) validation, test are empty" in card
     assert "proportions (0.7, 0.15, 0.15), seed" not in card and "Only a train split was written" in card
     assert "Not computed for this data: run `stancebank agreement`" in card
