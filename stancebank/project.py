@@ -168,7 +168,7 @@ def _guideline_version(given: str, guideline: Path | None, source: Path) -> str:
             raise ProjectError(f"{source}: [project] guideline_version must look like 1.0, got {given!r}")
         return given
     try:
-        head = guideline.read_text(encoding="utf-8")[:2000] if guideline else ""
+        head = guideline.read_text(encoding="utf-8")[:2000] if guideline and guideline.is_file() else ""
     except (OSError, UnicodeDecodeError):
         head = ""
     found = _VERSION_IN_GUIDELINE.search(head)
