@@ -200,17 +200,9 @@ SHOWN_FAILURES = 10
 
 
 def failure_lines(failures: list[dict[str, object]], shown: int = SHOWN_FAILURES) -> list[str]:
-    """The first ``shown`` failures as ``file:line: article A, span S: rule (column C): value`` lines,
-    then how many more there are (control and bidi characters escaped)."""
-    lines = []
-    for f in failures[:shown]:
-        where = f"{f.get('file') or '?'}" + (f":{f['line']}" if f.get("line") is not None else "")
-        ids = ", ".join(
-            f"{name} {f[key]}" for key, name in (("article_id", "article"), ("span_id", "span")) if f.get(key)
-        )
-        rule = str(f.get("rule")) + (f" (column {f['column']})" if f.get("column") else "")
-        value = f": {f['value']}" if f.get("value") not in (None, "") else ""
-        lines.append(visible(f"{where}: " + (f"{ids}: " if ids else "") + rule + value))
+    """The first ``shown`` failures, one line each (:meth:`Failure.one_line`, control and bidi characters
+    escaped), then how many more there are."""
+    lines = [visible(Failure(**f).one_line()) for f in failures[:shown]]  # type: ignore[arg-type]
     if len(failures) > shown:
         lines.append(f"… and {len(failures) - shown} more")
     return lines

@@ -19,6 +19,7 @@ import pytest
 from annotate import convert
 from annotate.config import label_config
 from stancebank.cli import failure_lines, main
+from stancebank.failures import Failure
 from stancebank.outputs import MARKER
 from stancebank.project import project_toml
 from stancebank.terminal import visible
@@ -494,8 +495,9 @@ EXPORT_CASES: list[tuple[str, Callable[[Path], None], list[str], int, str]] = [
         _span(text="sad!"),
         [],
         1,
-        "annotations/amira.jsonl:1: article a1, span q1: span_text_matches_article: start=28 end=32 "
-        "text='sad!' article_text='said'\nstancebank: 1 validation failure(s); run 'stancebank validate'",
+        'annotations/amira.jsonl:1: span_text_matches_article (article=a1, span=q1) value="start=28 '
+        "end=32 text='sad!' article_text='said'\"\n"
+        "stancebank: 1 validation failure(s); run 'stancebank validate'",
     ),
     ("unreadable data", _raw("targets.jsonl", b"{"), [], 2, "invalid JSON"),
     ("bad split proportions", lambda root: None, ["--split", "0.5,0.5"], 2, "proportions must be"),
@@ -526,15 +528,12 @@ def test_export_refuses(
 
 
 def test_a_refusal_names_the_first_failures_and_counts_the_rest() -> None:
-    failures = [
-        {"file": "a.jsonl", "line": i, "article_id": "x", "span_id": None, "rule": "r", "column": "c"}
-        for i in range(1, 14)
-    ]
+    failures = [Failure("a.jsonl", i, "x", None, "r", "c", None)._asdict() for i in range(1, 14)]
     lines = failure_lines(failures)
-    assert lines[0] == "a.jsonl:1: article x: r (column c)" and lines[9].startswith("a.jsonl:10:")
+    assert lines[0] == "a.jsonl:1: r [c] (article=x)" and lines[9].startswith("a.jsonl:10:")
     assert lines[10:] == ["… and 3 more"]
-    bidi = [{"file": "b.jsonl", "line": None, "rule": "r", "value": "\u202eevil"}]
-    assert failure_lines(bidi) == ["b.jsonl: r: \\u202eevil"]
+    bidi = [Failure("b.jsonl", None, None, None, "r", None, "\u202eevil")._asdict()]
+    assert failure_lines(bidi) == ["b.jsonl: r value='\\u202eevil'"]
 
 
 # --- import -------------------------------------------------------------------------------------------
