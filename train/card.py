@@ -12,7 +12,7 @@ from datasets.info import DatasetInfo, DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
 
-from annotate.config import config_hash, label_config
+from annotate.config import accepted_configs
 from schemas import vocabulary as V
 from stancebank import __version__
 from stancebank.project import Project
@@ -224,6 +224,39 @@ class CardContext:
     agreement: dict[str, Any] | None = None  # agreement.json of the same data, or None
     guideline: str | None = None  # file name of the guideline copied next to the card
     warnings: tuple[str, ...] = ()
+    configs: dict[str, int] | None = None  # Label Studio config sha256 ("" none) -> annotations
+
+
+def config_hashes(annotations: pd.DataFrame) -> dict[str, int]:
+    """Annotations per Label Studio config sha256 they were made under (``""``: not in Label Studio)."""
+    if "config_hash" not in annotations:
+        return {"": len(annotations)} if len(annotations) else {}
+    counts = annotations["config_hash"].astype(object).where(annotations["config_hash"].notna(), "")
+    return {str(h): int(n) for h, n in counts.value_counts(sort=False).items()}
+
+
+def add_counts(into: dict[str, int], counts: dict[str, int]) -> None:
+    for key, n in counts.items():
+        into[key] = into.get(key, 0) + n
+
+
+def _studio_text(configs: dict[str, int] | None) -> str:
+    """Which Label Studio configs the annotations were made under (the hash each one records)."""
+    if configs is None:
+        return ""
+    outside = configs.get("", 0)
+    made = sorted(((h, n) for h, n in configs.items() if h), key=lambda item: (-item[1], item[0]))
+    if not made:
+        return "; no annotation was made in Label Studio (none records a `config_hash`)"
+    ours = accepted_configs()
+    listed = ", ".join(
+        f"`{h}` ({n:,} annotation{'s' * (n != 1)}"
+        + ("; the config this StanceBank version generates" if h in ours else "")
+        + ")"
+        for h, n in made
+    )
+    rest = f"; {outside:,} made outside Label Studio" if outside else ""
+    return f"; made in Label Studio under config sha256 {listed}{rest}"
 
 
 def _agreement_text(agreement: dict[str, Any] | None) -> str:
@@ -334,8 +367,7 @@ own assertion (`source_*` columns are null).
 
 ## How it was built
 
-- StanceBank {__version__}; guideline version {project.guideline_version}; Label Studio config sha256
-  `{config_hash(label_config())}`.
+- StanceBank {__version__}; guideline version {project.guideline_version}{_studio_text(context.configs)}.
 {_policy_text(context)}
 - Content sha256 of the parquet files: `{sha256}`.
 - Every row was validated against the StanceBank schemas before writing; the written dataset was

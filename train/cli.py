@@ -57,6 +57,16 @@ def print_account(report: ExportReport) -> None:
     )
 
 
+def load_path(out: Path, root: Path, repo: str | None = None) -> str:
+    """What the card's "Load it" snippet opens: the Hub repository it is pushed to, else the folder as
+    seen from the project's root (where its commands run), else its absolute path (never a path relative
+    to wherever the command happened to run)."""
+    if repo:
+        return repo
+    folder, root = out.resolve(), root.resolve()
+    return folder.relative_to(root).as_posix() if folder.is_relative_to(root) else folder.as_posix()
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from stancebank.outputs import check_output_dir, corpus_inputs, roots_of
     from stancebank.project import project_of
@@ -76,7 +86,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise StanceBankError("export --format brat needs --out (a new folder), not the dataset folder")
     command = "export --format brat" if brat else "export"  # the brat one: brat_export.BRAT_COMMAND
     check_output_dir(out, command, inputs=corpus_inputs(data), roots=roots_of(args))
-    card_path = os.path.relpath(out, project.root) if own else str(out)
+    card_path = load_path(out, project.root, args.push_to_hub)
     if getattr(args, "engine", "local") == "spark" and not brat:
         return _export_spark(args, project, proportions, policy, card_path)
     if brat:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from annotate.agreement_report import data_hash
+from annotate.config import accepted_configs
 from stancebank.cli import main
 from stancebank.corpus import read_corpus
 from stancebank.project import load_project, project_toml
@@ -213,7 +214,32 @@ def test_card_is_the_projects_own(tmp_path: Path) -> None:
     assert "proportions (0.7, 0.15, 0.15), seed" not in card and "Only a train split was written" in card
     assert "Not computed for this data: run `stancebank agreement`" in card
     assert "policy `gold → majority → latest`" in card and "1 by `latest`" in card
+    assert "no annotation was made in Label Studio (none records a `config_hash`)" in card
+    assert "config sha256 `" not in card  # no hash of a config nobody annotated under
     assert report.warnings and not report.agreement
+
+
+def test_the_card_says_where_to_load_it_from_and_which_configs_were_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours, older = next(iter(accepted_configs())), "ab" * 32
+    made = [{**THREE[0], "config_hash": ours}, {**THREE[1], "config_hash": older}, THREE[2]]
+    root = _project(tmp_path / "proj", made)
+    monkeypatch.chdir(tmp_path)  # not the project's folder: no path may be relative to it
+    project = ["--project-dir", str(root)]
+    outside = tmp_path / "elsewhere" / "hf"
+    cards = {}
+    for out in ("proj/data/hf", "proj/release/v1", "elsewhere/hf"):
+        assert main([*project, "export", "--out", out]) == 0
+        cards[out] = (tmp_path / out / "README.md").read_text(encoding="utf-8")
+    assert 'load_dataset("data/hf", "claims")' in cards["proj/data/hf"]  # from the project's root
+    assert 'load_dataset("release/v1", "claims")' in cards["proj/release/v1"]
+    assert f'load_dataset("{outside.resolve().as_posix()}", "claims")' in cards["elsewhere/hf"]
+    assert ours < older  # equal counts: listed by hash
+    assert (
+        f"made in Label Studio under config sha256 `{ours}` (1 annotation; the config this StanceBank "
+        f"version generates), `{older}` (1 annotation); 1 made outside Label Studio." in cards["proj/data/hf"]
+    )
 
 
 def test_agreement_is_matched_by_the_data_hash(tmp_path: Path) -> None:
