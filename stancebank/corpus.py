@@ -427,16 +427,43 @@ def _scan(path: Path) -> _Scan:
                     check_json_bytes(path, block, first_line=first, depth=False)
                 except UnreadableInputError as exc:
                     integer = exc
-            found = _split(block)
-            kept = [number for number, raw in enumerate(found, start=first) if raw.strip()]
-            lines.append(np.array(kept, dtype=np.int64))
-            keys.append(np.array([_key(found[number - first]) for number in kept], dtype=np.int64))
-            first += len(found)
+            kept, found = _keyed_lines(block)
+            lines.append(kept + first)
+            keys.append(found)
+            first += len(_line_ends(block))
     except UnreadableInputError as exc:
         depth = exc  # the file cannot be opened
     error = _error(path, "file is empty") if empty and depth is None else depth or integer
     none = np.zeros(0, np.int64)
     return _Scan(np.concatenate([none, *lines]), np.concatenate([none, *keys]), error)
+
+
+#: Bytes ``bytes.strip`` removes (a line of only these is blank).
+_BLANK_BYTES = np.array([b in b" \t\n\r\x0b\x0c" for b in range(256)])
+_NON_BLANK = re.compile(rb"[^ \t\n\r\x0b\x0c]")
+
+
+def _keyed_lines(block: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The 0-based numbers of the block's non-blank lines and the keys of their annotation ids
+    (:func:`_key`), column-wise: a line that starts with a non-blank byte is not blank, only the others
+    are looked at one by one; each id is matched in place (no line is copied unless it must be parsed)."""
+    if not block:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    ends = _line_ends(block)  # each at least 1 and each start before the block's end
+    starts = np.concatenate(([0], ends[:-1]))
+    codes = np.frombuffer(block, dtype=np.uint8)
+    stops = ends - (codes[ends - 1] == 0x0A)
+    doubtful = (stops == starts) | _BLANK_BYTES[codes[starts]]
+    kept = ~doubtful
+    for number in np.flatnonzero(doubtful).tolist():
+        kept[number] = bool(block[starts[number] : stops[number]].strip())
+    numbers = np.flatnonzero(kept)
+    match = _LEADING_ID.match
+    keys = [
+        hash(found.group(1)) if (found := match(block, start, stop)) else _key(block[start:stop])
+        for start, stop in zip(starts[numbers].tolist(), stops[numbers].tolist(), strict=True)
+    ]
+    return numbers.astype(np.int64), np.array(keys, dtype=np.int64)
 
 
 def _error(path: Path, message: str, line: int | None = None) -> UnreadableInputError:
@@ -538,7 +565,7 @@ def _chunk(path: Path, data: bytes, first: int, count: int, scan: _Scan, repeate
     holds a line."""
     from stancebank.fastread import read_tables
 
-    if not data.strip():
+    if _NON_BLANK.search(data) is None:  # data.strip() would copy it
         return None
     name = str(path)
     tables = read_tables([path], {path: data}, first_line=first, checked=True)

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.errors import UnreadableInputError
-from stancebank.corpus import Regroup, read_chunked, read_corpus
+from stancebank.corpus import Regroup, _key, _keyed_lines, read_chunked, read_corpus
 from stancebank.failures import Failure
 from stancebank.validate import validate_corpus, validate_paths
 from tests.corpus_factory import base_records, mutated, write_records
@@ -186,3 +186,42 @@ def test_the_first_unreadable_file_in_the_order_given(tmp_path: Path) -> None:
     (tmp_path / "targets.jsonl").write_bytes(b"{,}\n")
     assert str(_same([annotations, tmp_path / "targets.jsonl"])).startswith(f"unreadable: {annotations}")
     assert str(_same([tmp_path])).startswith(f"unreadable: {tmp_path / 'targets.jsonl'}")
+
+
+def _keyed_lines_one_by_one(block: bytes) -> tuple[list[int], list[int]]:
+    """What the scan computed line by line before it went column-wise: split, strip, key each line."""
+    found = (block[:-1] if block.endswith(b"\n") else block).split(b"\n")
+    kept = [number for number, raw in enumerate(found) if raw.strip()]
+    return kept, [_key(found[number]) for number in kept]
+
+
+_LINES = st.sampled_from(
+    [
+        b"",
+        b" ",
+        b"\t \x0b\x0c",
+        b"\x0b",
+        b"\x0c \r",
+        b"\r",
+        b'{"annotation_id": "a1:t1:amira", "spans": []}',
+        b'{"annotation_id": "a1:t1:amira", "spans": []}\r',
+        b'  \t{ "annotation_id" :"b"}',
+        b' {"spans": [], "annotation_id": "late"}',
+        b'{"annotation_id": null}',
+        b'{"annotation_id": "unclosed',
+        b'{"annotation_id": "esc\\"aped"}',
+        b"not json",
+        b"[1, 2]",
+        b"\xef\xbb\xbf{}",
+        '{"annotation_id": "caf\u00e9 \u2014 \U0001f600"}'.encode(),
+    ]
+)
+
+
+@given(lines=st.lists(_LINES, max_size=12), end=st.booleans())
+def test_the_scan_keys_lines_as_one_by_one(lines: list[bytes], end: bool) -> None:
+    """The column-wise scan of a block finds the same non-blank lines and keys as splitting it."""
+    block = b"\n".join(lines) + (b"\n" if end and lines else b"")
+    kept, keys = _keyed_lines(block)
+    expected = _keyed_lines_one_by_one(block) if block else ([], [])
+    assert (kept.tolist(), keys.tolist()) == expected
