@@ -357,8 +357,7 @@ def read_chunked(paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES) ->
         _raise_earlier(files, annotation_files, exc)
         raise
     side.files = names
-    scans = [_scan(path) for path in annotation_files]
-    return ChunkedCorpus(side, names, _chunks(annotation_files, scans, _repeated(scans), chunk_lines, names))
+    return ChunkedCorpus(side, names, _chunks(annotation_files, chunk_lines, names))
 
 
 def _read_files(files: list[Path], *, fast: bool = True) -> Corpus:
@@ -493,9 +492,11 @@ def _repeated(scans: list[_Scan]) -> set[int]:
     return set(found[counts > 1].tolist())
 
 
-def _chunks(
-    files: list[Path], scans: list[_Scan], repeated: set[int], size: int, names: list[str]
-) -> Iterator[Corpus]:
+def _chunks(files: list[Path], size: int, names: list[str]) -> Iterator[Corpus]:
+    """The chunks of the annotation files, after a first pass over them (:func:`_scan`, here: it runs
+    when the first chunk is asked for, where that is read ahead beside the caller's other work)."""
+    scans = [_scan(path) for path in files]
+    repeated = _repeated(scans)
     held: list[tuple[dict[str, Any], tuple[str, int]]] = []  # lines of repeated ids, parsed, in order
     keys: dict[tuple[str, int], int] = {}  # their keys as the scan read them
     for path, scan in zip(files, scans, strict=True):

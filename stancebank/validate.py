@@ -6,6 +6,7 @@ import json
 import queue
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -234,11 +235,12 @@ def validate_paths(
         read = read_chunked(paths, chunk_lines)
         if sink is not None:
             sink.side({name: read.side.tables[name] for name in ("articles", "targets")})
-        validation = Validation(read.side, read.files)
-        for chunk in _ahead(read.chunks) if ahead else read.chunks:
-            validation.add(chunk)
-            if sink is not None:
-                sink.chunk({name: chunk.tables[name] for name in _CHUNK_TABLES})
+        with _ReadAhead(read.chunks) if ahead else nullcontext(read.chunks) as chunks:
+            validation = Validation(read.side, read.files)  # while the scan and first chunk are read
+            for chunk in chunks:
+                validation.add(chunk)
+                if sink is not None:
+                    sink.chunk({name: chunk.tables[name] for name in _CHUNK_TABLES})
     except Regroup:  # an id read two ways (a key given twice): the whole corpus at once
         corpus = read_corpus(paths)
         if sink is not None:
@@ -248,44 +250,53 @@ def validate_paths(
     return validation.failures(), validation.rows, read.files
 
 
-def _ahead(chunks: Iterator[Corpus]) -> Iterator[Corpus]:
-    """The chunks, the next one read in a thread while the current one is checked (Arrow's parser and
-    the numpy work release the GIL, so reading and checking overlap on two cores). At most two chunks
-    exist at once: the one checked and the one read."""
-    tokens = threading.Semaphore(2)
-    handoff: queue.Queue[Any] = queue.Queue()
-    stop = threading.Event()
-    end = object()
+class _ReadAhead:
+    """The chunks, read in a thread from the moment this is made (the scan of the annotation files and
+    the first chunks while the caller prepares the articles; the next chunk while the current one is
+    checked: Arrow's parser and the numpy work release the GIL, so reading and checking overlap on two
+    cores). At most two chunks wait at once. A context manager: leaving it stops and joins the thread."""
 
-    def read() -> None:
+    _END = object()
+
+    def __init__(self, chunks: Iterator[Corpus]) -> None:
+        self.chunks = chunks
+        self.tokens = threading.Semaphore(2)
+        self.handoff: queue.Queue[Any] = queue.Queue()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._read, name="stancebank-read-ahead", daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
         try:
             while True:
-                while not tokens.acquire(timeout=0.1):
-                    if stop.is_set():
+                while not self.tokens.acquire(timeout=0.1):
+                    if self.stop.is_set():
                         return
-                if stop.is_set():
+                if self.stop.is_set():
                     return
-                item = next(chunks, end)
-                handoff.put(item)
-                if item is end:
+                item = next(self.chunks, self._END)
+                self.handoff.put(item)
+                if item is self._END:
                     return
         except BaseException as exc:  # handed to the consumer, raised there
-            handoff.put(exc)
+            self.handoff.put(exc)
 
-    reader = threading.Thread(target=read, name="stancebank-read-ahead", daemon=True)
-    reader.start()
-    try:
+    def __iter__(self) -> Iterator[Corpus]:
         while True:
-            item = handoff.get()
-            if item is end:
+            item = self.handoff.get()
+            if item is self._END:
                 return
             if isinstance(item, BaseException):
                 raise item
             yield item
-            tokens.release()
-    finally:
-        stop.set()
-        reader.join()
+            self.tokens.release()
+
+    def __enter__(self) -> _ReadAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 def _attribute_columns(frame: pd.DataFrame, index: int | None, rule: str) -> str | None:
