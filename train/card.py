@@ -59,8 +59,28 @@ print(dataset)
 ```"""
 
 
+#: The Hub's size categories (by the rows of the largest config), up to the largest we could write.
+SIZE_CATEGORIES = (
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+    (100_000_000, "10M<n<100M"),
+    (1_000_000_000, "100M<n<1B"),
+)
+
+
+def size_category(rows: int) -> str:
+    return next((name for bound, name in SIZE_CATEGORIES if rows < bound), "1B<n<10B")
+
+
 def _yaml(
-    by_split: dict[str, dict[str, pa.Table]], languages: list[str], corpora: dict[str, str], project: Project
+    by_split: dict[str, dict[str, pa.Table]],
+    languages: list[str],
+    corpora: dict[str, str],
+    project: Project,
+    sha256: str,
 ) -> str:
     details = "; ".join(
         [project.license_details] * bool(project.license_details)
@@ -74,7 +94,7 @@ def _yaml(
         language=languages,
         pretty_name=project.name,
         task_categories=["text-classification", "token-classification"],
-        size_categories=["n<1K"],
+        size_categories=[size_category(max((_rows(s) for s in by_split.values()), default=0))],
         tags=[
             "stance",
             "factuality",
@@ -97,6 +117,9 @@ def _yaml(
     MetadataConfigs(
         {
             config: {
+                # datasets keys its cache of a local folder by the folder's name and this YAML, not by
+                # the files: the content hash here keeps one export from being read as another
+                "description": f"StanceBank {config}; content sha256 {sha256}",
                 "data_files": [{"split": s, "path": f"{config}/{s}-*.parquet"} for s in splits],
                 **({"default": True} if config == default else {}),
             }
@@ -104,6 +127,10 @@ def _yaml(
         }
     ).to_dataset_card_data(data)
     return f"---\n{data.to_yaml()}\n---\n"
+
+
+def _rows(splits: dict[str, pa.Table]) -> int:
+    return sum(table.num_rows for table in splits.values())
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
@@ -333,7 +360,7 @@ def dataset_card(
         else "No guideline file was found for this project (`guideline` in `stancebank.toml`)."
     )
     warnings = "".join(f"\n> **Warning:** {w}\n" for w in context.warnings)
-    return f"""{_yaml(by_split, languages, corpora, project)}
+    return f"""{_yaml(by_split, languages, corpora, project, sha256)}
 # {project.name}
 
 {project.description or "An annotated dataset made with StanceBank."}

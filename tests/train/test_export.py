@@ -167,6 +167,31 @@ def test_card_snippet_runs(exported: Path, capsys: pytest.CaptureFixture[str]) -
     assert "DatasetDict" in capsys.readouterr().out
 
 
+def test_two_exports_in_folders_of_one_name_load_as_their_own_rows(
+    tables: dict[str, Any], exported: Path, tmp_path: Path
+) -> None:
+    """``datasets`` (5.2) keys its cache of a local folder by the folder's name and the card's YAML, not
+    by the files: without the content hash in the card, a second folder called ``hf`` (or the same folder
+    exported again) loaded the first one's rows from the cache."""
+    other = tmp_path / "elsewhere" / "hf"
+    export(tables, other, project=SHIPPED, seed=99)
+    cache = str(tmp_path / "cache")
+    for folder in (exported, other):
+        loaded = datasets.load_dataset(str(folder), "claims", cache_dir=cache)
+        for split, rows in loaded.items():
+            written = pq.read_table(sorted((folder / "claims").glob(f"{split}-*.parquet")))
+            assert rows["article_id"] == written.column("article_id").to_pylist(), (folder, split)
+    assert load(exported, "claims")["train"]["article_id"] != load(other, "claims")["train"]["article_id"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "category"),
+    [(0, "n<1K"), (999, "n<1K"), (1_000, "1K<n<10K"), (2_102_238, "1M<n<10M"), (10**10, "1B<n<10B")],
+)
+def test_size_category_counts_the_largest_config(rows: int, category: str) -> None:
+    assert card_module.size_category(rows) == category
+
+
 def test_verify_catches_a_changed_file(
     tables: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
