@@ -251,15 +251,25 @@ class CardContext:
     agreement: dict[str, Any] | None = None  # agreement.json of the same data, or None
     guideline: str | None = None  # file name of the guideline copied next to the card
     warnings: tuple[str, ...] = ()
-    configs: dict[str, int] | None = None  # Label Studio config sha256 ("" none) -> annotations
+    #: what the annotations record: column (RECORDED) -> value ("" for none) -> annotations
+    recorded: dict[str, dict[str, int]] | None = None
 
 
-def config_hashes(annotations: pd.DataFrame) -> dict[str, int]:
-    """Annotations per Label Studio config sha256 they were made under (``""``: not in Label Studio)."""
-    if "config_hash" not in annotations:
-        return {"": len(annotations)} if len(annotations) else {}
-    counts = annotations["config_hash"].astype(object).where(annotations["config_hash"].notna(), "")
-    return {str(h): int(n) for h, n in counts.value_counts(sort=False).items()}
+#: Annotation columns whose values the card counts: how (under which guideline version and Label Studio
+#: config) the annotations were made.
+RECORDED = ("guideline_version", "config_hash")
+
+
+def recorded(annotations: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Annotations per value of each :data:`RECORDED` column (``""``: none recorded)."""
+    counts: dict[str, dict[str, int]] = {}
+    for column in RECORDED:
+        if column not in annotations:
+            counts[column] = {"": len(annotations)} if len(annotations) else {}
+            continue
+        values = annotations[column].astype(object).where(annotations[column].notna(), "")
+        counts[column] = {str(v): int(n) for v, n in values.value_counts(sort=False).items()}
+    return counts
 
 
 def add_counts(into: dict[str, int], counts: dict[str, int]) -> None:
@@ -267,12 +277,31 @@ def add_counts(into: dict[str, int], counts: dict[str, int]) -> None:
         into[key] = into.get(key, 0) + n
 
 
+def add_recorded(into: dict[str, dict[str, int]], counts: dict[str, dict[str, int]]) -> None:
+    for column, by_value in counts.items():
+        add_counts(into.setdefault(column, {}), by_value)
+
+
+def _by_count(counts: dict[str, int]) -> list[tuple[str, int]]:
+    return sorted(((v, n) for v, n in counts.items() if v), key=lambda item: (-item[1], item[0]))
+
+
+def _guideline_text(project_version: str, versions: dict[str, int] | None) -> str:
+    """The project's guideline version, and the versions the annotations record when they differ."""
+    if versions is None:
+        return ""
+    if set(versions) <= {project_version}:
+        return " (every annotation records it)" if versions else ""
+    listed = ", ".join(f"{v} ({n:,})" for v, n in _by_count(versions))  # a required column
+    return f" (the project's); the annotations record {listed}"
+
+
 def _studio_text(configs: dict[str, int] | None) -> str:
     """Which Label Studio configs the annotations were made under (the hash each one records)."""
     if configs is None:
         return ""
     outside = configs.get("", 0)
-    made = sorted(((h, n) for h, n in configs.items() if h), key=lambda item: (-item[1], item[0]))
+    made = _by_count(configs)
     if not made:
         return "; no annotation was made in Label Studio (none records a `config_hash`)"
     ours = accepted_configs()
@@ -394,7 +423,9 @@ own assertion (`source_*` columns are null).
 
 ## How it was built
 
-- StanceBank {__version__}; guideline version {project.guideline_version}{_studio_text(context.configs)}.
+- StanceBank {__version__}; guideline version {project.guideline_version}{
+        _guideline_text(project.guideline_version, (context.recorded or {}).get("guideline_version"))
+    }{_studio_text((context.recorded or {}).get("config_hash"))}.
 {_policy_text(context)}
 - Content sha256 of the parquet files: `{sha256}`.
 - Every row was validated against the StanceBank schemas before writing; the written dataset was

@@ -43,7 +43,7 @@ from stancebank import parallel
 from stancebank.files import replace_dir, staging_dir
 from stancebank.outputs import check_output_dir, write_marker
 from stancebank.project import DEFAULT_POLICY, Project, load_project
-from train.card import CardContext, add_counts, config_hashes, dataset_card
+from train.card import CardContext, add_counts, add_recorded, dataset_card, recorded
 from train.cli import DEFAULT_SHARD_SIZE as CLI_SHARD_SIZE
 from train.features import FEATURES, OPTIONAL_CONFIGS
 from train.rows import build_rows
@@ -291,7 +291,7 @@ class _Part:
     card: dict[str, pa.Table]
     ids: dict[str, pa.Array]
     nbytes: dict[str, int]
-    configs: dict[str, int] = field(default_factory=dict)  # Label Studio config sha256 -> annotations
+    recorded: dict[str, dict[str, int]] = field(default_factory=dict)  # see train.card.recorded
 
 
 def build_part(tables: dict[str, pd.DataFrame], policy: tuple[str, ...], folder: Path, part: int) -> _Part:
@@ -299,7 +299,7 @@ def build_part(tables: dict[str, pd.DataFrame], policy: tuple[str, ...], folder:
     selection: Selection = select(tables, policy)
     rows = build_rows(tables, selection)
     chosen = {str(rule): int(n) for rule, n in selection.chosen["chosen_by"].value_counts().items()}
-    result = _Part(account(tables, selection), chosen, {}, {}, {}, {}, config_hashes(tables["annotations"]))
+    result = _Part(account(tables, selection), chosen, {}, {}, {}, {}, recorded(tables["annotations"]))
     for config, table in rows.items():
         if config in SPLIT_KEYS:
             result.keys[config] = table.select([c for c in SPLIT_KEYS[config] if c in table.column_names])
@@ -338,7 +338,7 @@ class _Built:
     card: dict[str, list[pa.Table]] = field(default_factory=lambda: {c: [] for c in CARD_COLUMNS})
     accounts: list[pd.DataFrame] = field(default_factory=list)
     chosen: dict[str, int] = field(default_factory=dict)
-    configs: dict[str, int] = field(default_factory=dict)
+    recorded: dict[str, dict[str, int]] = field(default_factory=dict)
     ids: dict[str, list[pa.Array]] = field(default_factory=lambda: {c: [] for c in CONFIGS})
 
     def path(self, config: str, part: int) -> Path:
@@ -348,7 +348,7 @@ class _Built:
         """Take in one partition's result (built here or in a worker), in partition order."""
         self.accounts.append(part.account)
         add_counts(self.chosen, part.chosen)
-        add_counts(self.configs, part.configs)
+        add_recorded(self.recorded, part.recorded)
         for config, keys in part.keys.items():
             self.keys[config].append(keys)
         for config, card in part.card.items():
@@ -602,7 +602,7 @@ def card_context(
     accounted: pd.DataFrame,
     agreement: dict[str, Any] | None,
     warnings: Iterable[str],
-    configs: dict[str, int],
+    recorded: dict[str, dict[str, int]],
 ) -> CardContext:
     """What the card says about how the export was made (both engines)."""
     guideline = project.guideline
@@ -614,7 +614,7 @@ def card_context(
         agreement=agreement,
         guideline=guideline.name if guideline is not None and guideline.is_file() else None,
         warnings=tuple(warnings),
-        configs=dict(configs),
+        recorded=recorded,
     )
 
 
@@ -749,7 +749,7 @@ def _export(
             digest = _digest(staging)
             copy_guideline(project, staging)
             context = card_context(
-                project, options.policy, built.chosen, accounted, agreement, warnings, built.configs
+                project, options.policy, built.chosen, accounted, agreement, warnings, built.recorded
             )
             card = dataset_card(
                 by_split,

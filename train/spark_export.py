@@ -69,7 +69,7 @@ def partition_tables(lines: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def _build(batches: Iterator[pd.DataFrame], policy: tuple[str, ...]) -> Iterator[pd.DataFrame]:
     """Stage 1, per partition: rows of every config (Arrow IPC), the split keys and the card's columns."""
-    from train.card import config_hashes
+    from train.card import recorded
     from train.rows import build_rows
     from train.votes import account, select
 
@@ -92,7 +92,7 @@ def _build(batches: Iterator[pd.DataFrame], policy: tuple[str, ...]) -> Iterator
     out.append(("_articles", _ipc(pa.Table.from_pandas(articles, preserve_index=False))))
     chosen = selection.chosen["chosen_by"].value_counts()
     out.append(("_chosen", json.dumps({str(k): int(v) for k, v in chosen.items()}).encode()))
-    out.append(("_configs", json.dumps(config_hashes(tables["annotations"])).encode()))
+    out.append(("_recorded", json.dumps(recorded(tables["annotations"])).encode()))
     out.append(("_account", _ipc(pa.Table.from_pandas(account(tables, selection), preserve_index=False))))
     yield pd.DataFrame({"config": [c for c, _ in out], "payload": [p for _, p in out]})
 
@@ -169,7 +169,7 @@ def export_spark(
     from stancebank.files import replace_dir, staging_dir
     from stancebank.outputs import check_output_dir, write_marker
     from stancebank.spark import session
-    from train.card import add_counts, dataset_card
+    from train.card import add_counts, add_recorded, dataset_card
     from train.export import _digest, _empty_splits, card_context, copy_guideline
 
     project = project or load_project(out.parent, found=False)
@@ -204,14 +204,15 @@ def export_spark(
             accounted = pd.concat(
                 [_unipc(r["payload"]).to_pandas() for r in small if r["config"] == "_account"]
             )
-            counted: dict[str, dict[str, int]] = {"_chosen": {}, "_configs": {}}
+            chosen: dict[str, int] = {}
+            made: dict[str, dict[str, int]] = {}
             for r in small:
-                if r["config"] in counted:
-                    add_counts(counted[r["config"]], json.loads(r["payload"]))
+                if r["config"] == "_chosen":
+                    add_counts(chosen, json.loads(r["payload"]))
+                elif r["config"] == "_recorded":
+                    add_recorded(made, json.loads(r["payload"]))
             warnings = _empty_splits(by_split, predefined is None)
-            context = card_context(
-                project, tuple(policy), counted["_chosen"], accounted, None, warnings, counted["_configs"]
-            )
+            context = card_context(project, tuple(policy), chosen, accounted, None, warnings, made)
             meta = articles.assign(
                 metadata=pd.Series(
                     [{"corpus": c} if isinstance(c, str) else None for c in articles["corpus"]], dtype=object

@@ -156,6 +156,7 @@ def test_card_metadata_and_counts(exported: Path, tables: dict[str, Any]) -> Non
     n_claims = sum(load(exported, "claims").num_rows.values())
     assert "claims.stance | support |" in card
     assert "synthetic" in card and "seed-001" in card and n_claims > 250
+    assert "guideline version 1.0 (every annotation records it);" in card
 
 
 def test_card_snippet_runs(exported: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -209,7 +209,8 @@ def test_card_is_the_projects_own(tmp_path: Path) -> None:
     assert "```bibtex\n@misc{bridgetalk2026," in card
     assert "[GUIDELINES.md](GUIDELINES.md)" in card
     assert (root / "data" / "hf" / "GUIDELINES.md").read_text() == "# Bridge guideline\n"
-    assert "guideline version 0.1;" in card  # the project's (its stancebank.toml), not the shipped 1.0
+    # the project's (its stancebank.toml), not the shipped 1.0; and what its one annotation records
+    assert "guideline version 0.1 (the project's); the annotations record 1.0 (1);" in card
     assert "> **Warning:** split(s) validation, test are empty" in card
     assert "proportions (0.7, 0.15, 0.15), seed" not in card and "Only a train split was written" in card
     assert "Not computed for this data: run `stancebank agreement`" in card
@@ -223,7 +224,11 @@ def test_the_card_says_where_to_load_it_from_and_which_configs_were_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ours, older = next(iter(accepted_configs())), "ab" * 32
-    made = [{**THREE[0], "config_hash": ours}, {**THREE[1], "config_hash": older}, THREE[2]]
+    made = [
+        {**THREE[0], "config_hash": ours},
+        {**THREE[1], "config_hash": older},
+        {**THREE[2], "guideline_version": "0.1"},
+    ]
     root = _project(tmp_path / "proj", made)
     monkeypatch.chdir(tmp_path)  # not the project's folder: no path may be relative to it
     project = ["--project-dir", str(root)]
@@ -235,6 +240,10 @@ def test_the_card_says_where_to_load_it_from_and_which_configs_were_used(
     assert 'load_dataset("data/hf", "claims")' in cards["proj/data/hf"]  # from the project's root
     assert 'load_dataset("release/v1", "claims")' in cards["proj/release/v1"]
     assert f'load_dataset("{outside.resolve().as_posix()}", "claims")' in cards["elsewhere/hf"]
+    assert (
+        "guideline version 0.1 (the project's); the annotations record 1.0 (2), 0.1 (1);"
+        in cards["elsewhere/hf"]
+    )
     assert ours < older  # equal counts: listed by hash
     assert (
         f"made in Label Studio under config sha256 `{ours}` (1 annotation; the config this StanceBank "
