@@ -270,7 +270,6 @@ DATA = ProjectDefault("data_dir", shown="the project's data folder")
 DATASET = ProjectDefault("dataset_dir", shown="the project's dataset folder")
 REPORTS = ProjectDefault("reports_dir", shown="the project's reports folder")
 AGREEMENT_REPORT = ProjectDefault("reports_dir", "agreement", shown="the project's reports folder/agreement")
-PREDICTIONS = ProjectDefault("root", "predictions.jsonl", shown="<project>/predictions.jsonl")
 STUDIO_TITLE = ProjectDefault("studio_title", shown="the project's [studio] project_title")
 
 

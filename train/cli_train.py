@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from stancebank.project import DATA, DATASET, PREDICTIONS, REPORTS
+from stancebank.project import DATA, DATASET, REPORTS
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -144,13 +144,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from stancebank.outputs import check_output_file, corpus_inputs, roots_of
+    from stancebank.project import project_of
     from stancebank.terminal import visible
     from stancebank.validate import load_valid
     from train.evaluation import model_meta
     from train.predict import CLAIM_TASKS, predict, predict_items, write_predictions
 
     inputs = [args.model, args.model.with_suffix(".json"), *corpus_inputs(args.data)]
-    if getattr(args, "engine", "local") == "spark":
+    spark = getattr(args, "engine", "local") == "spark"
+    if args.out is None:  # a file, or a folder of shards: not the same default name
+        args.out = project_of(args).root / ("predictions" if spark else "predictions.jsonl")
+    if spark:
         from stancebank.outputs import check_output_dir
         from stancebank.spark import job_errors
         from stancebank.validate import check_valid
@@ -275,7 +279,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     predict.add_argument("--model", type=Path, required=True, help="a model-*.skops file written by train")
     predict.add_argument("data", nargs="*", type=Path, default=[DATA], help="data folders or .jsonl files")
-    predict.add_argument("--out", type=Path, default=PREDICTIONS, help="predictions JSONL")
+    predict.add_argument(
+        "--out",
+        type=Path,
+        help="predictions JSONL (default: <project>/predictions.jsonl); with --engine spark a folder of "
+        "JSONL shards, each least confident first (default: <project>/predictions/)",
+    )
     from stancebank.spark import add_engine_arguments
 
     add_engine_arguments(predict)

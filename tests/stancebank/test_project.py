@@ -149,7 +149,7 @@ def test_every_default_comes_from_the_project(tmp_path: Path, monkeypatch: pytes
         ("adjudicate",): {"data": root / "data"},
         ("export",): {"data": [root / "data"], "out": root / "data" / "hf"},
         ("train",): {"dataset": root / "data" / "hf", "out": root / "out"},
-        ("predict", "--model", "m.skops"): {"data": [root / "data"], "out": root / "predictions.jsonl"},
+        ("predict", "--model", "m.skops"): {"data": [root / "data"]},  # out: by engine, see below
         ("studio", "push"): {"data": [root / "data"], "title": "mine"},
         ("studio", "pull"): {"data": root / "data", "title": "mine"},
         ("import", "text", "x.txt"): {"out": root / "data"},
@@ -171,6 +171,33 @@ def test_every_default_comes_from_the_project(tmp_path: Path, monkeypatch: pytes
             if value is not None:
                 assert captured[key] == value, (argv, key)
         assert captured["project"].root == root.resolve()  # type: ignore[attr-defined]
+
+
+def test_predict_writes_into_the_project_a_file_or_a_folder_by_engine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``predict`` without ``--out``: <project>/predictions.jsonl, or with --engine spark (a folder of
+    shards) <project>/predictions/ (a file name for a folder made a later local predict fail)."""
+    import train.spark_predict
+
+    root = _project(tmp_path / "proj")
+    shutil.copytree(DATA, root / "data", ignore=shutil.ignore_patterns("hf"))
+    models = tmp_path / "models"
+    fit = ["train", "--task", "certainty", "--model", "tfidf-lr", "--dataset", str(DATA / "hf")]
+    assert main([*fit, "--out", str(models)]) == 0
+    model = next(models.rglob("model-tfidf-lr.skops"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["--project-dir", str(root), "predict", "--model", str(model), "--include-annotated"]) == 0
+    assert (root / "predictions.jsonl").is_file() and not (tmp_path / "predictions.jsonl").exists()
+    given: list[Path] = []
+
+    def spark(model: Path, data: list[Path], out: Path, **options: object) -> int:
+        given.append(out)
+        return 0
+
+    monkeypatch.setattr(train.spark_predict, "predict_spark", spark)
+    assert main(["--project-dir", str(root), "predict", "--model", str(model), "--engine", "spark"]) == 0
+    assert given == [root.resolve() / "predictions"]
 
 
 def _replace_funcs(parser: argparse.ArgumentParser, func: object) -> None:
