@@ -16,6 +16,7 @@ import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from schemas.errors import StanceBankError
@@ -85,6 +86,25 @@ def where(master: str | None = None) -> tuple[str, str]:
     return "local", "local[*]"
 
 
+_PANDAS_NOTICE = "PySpark does not yet fully support pandas"
+#: Errors only (Spark's default logs its start-up warnings); read by the driver's JVM in local mode.
+_LOG4J = Path(__file__).resolve().parent / "templates" / "log4j2.properties"
+
+
+def _check_java() -> None:
+    """Refuse in one line when the Java Spark would start is not there: ``$JAVA_HOME/bin/java`` when
+    JAVA_HOME is set (Spark's launcher uses it, and fails with a shell error otherwise), else ``java``."""
+    home = os.environ.get("JAVA_HOME")
+    java = Path(home) / "bin" / "java" if home else shutil.which("java")
+    if java is not None and os.access(java, os.X_OK) and Path(java).is_file():
+        return
+    where = f"JAVA_HOME={home} has no bin/java" if home else "no java on PATH"
+    raise SparkUnavailableError(
+        f"--engine spark needs Java 17 ({where}; Debian: apt-get install openjdk-17-jre-headless, which "
+        "`make java-deps` runs)"
+    )
+
+
 def session(master: str | None = None, *, app: str = "stancebank") -> SparkSession:
     """A Spark session on ``master``, Spark Connect at ``$SPARK_REMOTE``, or ``local[*]``."""
     try:
@@ -96,13 +116,13 @@ def session(master: str | None = None, *, app: str = "stancebank") -> SparkSessi
             "--engine spark needs pyspark: pip install 'stancebank[spark]' (and Java 17)"
         ) from None
     kind, address = where(master)
-    if kind != "remote" and not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-        raise SparkUnavailableError(
-            "--engine spark needs Java 17 (Debian: apt-get install openjdk-17-jre-headless; "
-            "`make java-deps` does it)"
-        )
+    if kind != "remote":
+        _check_java()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # pyspark warns about pandas 3 in every Python worker and at every conversion: once is in the README
+    warnings.filterwarnings("ignore", _PANDAS_NOTICE, FutureWarning)
+    os.environ.setdefault("PYTHONWARNINGS", f"ignore:{_PANDAS_NOTICE}:FutureWarning")
     builder: Any = SparkSession.builder.appName(app)
     builder = builder.remote(address) if kind == "remote" else builder.master(address)
     settings = {
@@ -115,8 +135,9 @@ def session(master: str | None = None, *, app: str = "stancebank") -> SparkSessi
             "spark.driver.memory": os.environ.get("STANCEBANK_SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY),
             "spark.ui.enabled": "false",
             "spark.sql.shuffle.partitions": os.environ.get("STANCEBANK_SPARK_PARTITIONS", "8"),
-            "spark.driver.extraJavaOptions": "-Dlog4j2.level=ERROR",
+            "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={_LOG4J.as_uri()}",
         }
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # this machine: no hostname lookup warning
     for key, value in settings.items():
         builder = builder.config(key, value)
     with warnings.catch_warnings():

@@ -214,7 +214,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--strict",
         action="store_true",
         help="exit 1, writing nothing, when an annotation's CLAIM/SOURCE spans reach no claims/sources row "
-        "(neither as the row nor as a vote)",
+        "(neither as the row nor as a vote); local engine only",
     )
     parser.add_argument(
         "--shard-size",
@@ -222,16 +222,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=DEFAULT_SHARD_SIZE,
         metavar="ROWS",
         help=f"rows per parquet file: a split with more rows is written as <split>-<i>-of-<n>.parquet "
-        f"shards (default {DEFAULT_SHARD_SIZE:,})",
+        f"shards (default {DEFAULT_SHARD_SIZE:,}; local engine only: Spark writes a shard per partition)",
     )
     parser.add_argument(
         "--jobs",
         type=positive_int,
         metavar="N",
         help="processes building ranges of articles side by side (default: the cores this process "
-        "may use; local engine); the output is the same for any N",
+        "may use; local engine only); the output is the same for any N",
     )
-    parser.add_argument("--push-to-hub", metavar="REPO", help="also upload (needs HF_TOKEN)")
+    parser.add_argument(
+        "--push-to-hub", metavar="REPO", help="also upload (needs HF_TOKEN; local engine only)"
+    )
     parser.add_argument(
         "--format",
         choices=("hf", "brat"),

@@ -223,7 +223,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="all",
         help="all, or one model of the task: majority, stratified, tfidf-lr, char-svm, cues-lr "
         "(our tasks); majority, tfidf-lr, pair-lr, pair-gbdt (pairs); mean, median, most-frequent, "
-        "tfidf-ridge, cues-ridge (certainty-score); crf, token-lr (attribution)",
+        "tfidf-ridge, cues-ridge, context-ridge (certainty-score); crf, token-lr (attribution)",
     )
     parser.add_argument(
         "--fit-on",

@@ -235,3 +235,19 @@ def test_orphan_annotation_names_the_article(tmp_path: Path) -> None:
     assert ("annotation_article_exists", "gone") in rules
     assert ("span_article_exists", "gone") in rules
     assert ("target_of_same_article", "gone") in rules
+
+
+def test_the_readme_names_every_rule() -> None:
+    """Every rule a test fails (here and in the bad-input cases) is in the README's list of rule names."""
+    import re
+
+    from tests.shipped import ROOT
+    from tests.test_bad_input import VALIDATE_CASES
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Rule names in reports", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`([a-z_<>]+)`", section))
+    named = {case[4] for case in CASES} | {case[3] for case in VALIDATE_CASES}  # or a refusal's text
+    rules = {r for r in named if re.fullmatch(r"[a-z_]+", r)}
+    rules = {"unique_<id>" if re.fullmatch(r"unique_(article|target|annotation)_id", r) else r for r in rules}
+    assert len(rules) > 30 and rules <= listed, sorted(rules - listed)

@@ -169,3 +169,16 @@ def test_the_parser_knows_every_task_without_importing_sklearn() -> None:
     from train.cli_train import TASK_NAMES
 
     assert tuple(ALL_TASKS) == TASK_NAMES
+
+
+def test_the_model_help_names_every_model() -> None:
+    """``train --help`` lists the models by hand (the parser is built without sklearn): none is left out."""
+    import re
+
+    from stancebank.cli import build_parser
+    from train.baselines import all_model_names
+
+    parser = build_parser()
+    train = next(a for a in parser._actions if a.dest == "command").choices["train"]  # type: ignore[union-attr]
+    shown = next(a.help for a in train._actions if a.dest == "model")
+    assert set(all_model_names()) <= set(re.findall(r"[a-z][a-z0-9-]*", shown or ""))
