@@ -285,14 +285,22 @@ def _split_map(
 def _rename(staging: Path, shards: list[Any]) -> dict[str, dict[str, pa.Table]]:
     """Number each config's and split's shards 0..n-1 (``<split>-<i>-of-<n>.parquet``); the card's
     columns of each config and split."""
-    from train.export import shard_name
+    from train.export import CONFIGS, shard_name
+    from train.splits import SPLITS
 
     groups: dict[tuple[str, str], list[Any]] = {}
     for shard in shards:
         if shard["rows"]:
             groups.setdefault((shard["config"], shard["split"]), []).append(shard)
+
+    def order(unit: tuple[str, str]) -> tuple[int, str, int, str]:
+        """The local engine's order: configs as declared, our splits first (train, validation, test)."""
+        config, split = unit
+        rank = SPLITS.index(split) if split in SPLITS else len(SPLITS)
+        return (CONFIGS.index(config) if config in CONFIGS else len(CONFIGS), config, rank, split)
+
     by_split: dict[str, dict[str, pa.Table]] = {}
-    for (config, split), items in sorted(groups.items()):
+    for (config, split), items in sorted(groups.items(), key=lambda item: order(item[0])):
         items.sort(key=lambda s: s["path"])
         for i, item in enumerate(items):
             Path(item["path"]).rename(staging / config / shard_name(split, i, len(items)))
