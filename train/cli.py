@@ -57,6 +57,26 @@ def print_account(report: ExportReport) -> None:
     )
 
 
+def print_report(report: ExportReport, engine: str = "") -> None:
+    """What an export wrote (rows per config and split), the account, the warnings (both engines)."""
+    from stancebank.terminal import visible
+
+    for config, splits in report.counts.items():
+        if any(splits.values()):
+            print(visible(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items())))
+    print_account(report)
+    for warning in report.warnings:
+        print(visible(f"stancebank: warning: {warning}"), file=sys.stderr)
+    if not report.agreement:
+        print(
+            "agreement: not computed for this data (run 'stancebank agreement', then export again)"
+            if not engine
+            else f"agreement: not part of an export with --engine {engine} (use --engine local for it)"
+        )
+    suffix = f", engine {engine}" if engine else ""
+    print(visible(f"written {report.out} (content sha256 {report.sha256[:16]}…{suffix})"))
+
+
 def load_path(out: Path, root: Path, repo: str | None = None) -> str:
     """What the card's "Load it" snippet opens: the Hub repository it is pushed to, else the folder as
     seen from the project's root (where its commands run), else its absolute path (never a path relative
@@ -111,15 +131,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         print_account(exc.report)
         print(f"stancebank: {visible(exc)}", file=sys.stderr)
         return 1
-    for config, splits in report.counts.items():
-        if any(splits.values()):
-            print(visible(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items())))
-    print_account(report)
-    for warning in report.warnings:
-        print(visible(f"stancebank: warning: {warning}"), file=sys.stderr)
-    if not report.agreement:
-        print("agreement: not computed for this data (run 'stancebank agreement', then export again)")
-    print(visible(f"written {report.out} (content sha256 {report.sha256[:16]}…)"))
+    print_report(report)
     if args.push_to_hub:
         push_to_hub(report.out, args.push_to_hub, token=os.environ.get("HF_TOKEN"))
         print(f"pushed to https://huggingface.co/datasets/{args.push_to_hub}")
@@ -136,7 +148,6 @@ def _export_spark(
     from schemas.errors import InvalidDataError
     from stancebank.engines.spark_validate import validate_spark
     from stancebank.spark import job_errors
-    from stancebank.terminal import visible
     from train.spark_export import export_spark
 
     unsupported = [
@@ -159,7 +170,7 @@ def _export_spark(
         failures = validate_spark(args.data, master=args.master).failures
         if failures:
             raise InvalidDataError([f._asdict() for f in failures])
-        by_config = export_spark(
+        report = export_spark(
             list(args.data),
             args.out,
             master=args.master,
@@ -169,9 +180,7 @@ def _export_spark(
             project=project,
             card_path=card_path,
         )
-    for config, splits in by_config.items():
-        print(visible(f"{config}: " + ", ".join(f"{split} {n}" for split, n in splits.items())))
-    print(visible(f"written {args.out} (engine spark)"))
+    print_report(report, "spark")
     return 0
 
 

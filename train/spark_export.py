@@ -15,13 +15,16 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stancebank.project import DEFAULT_POLICY, Project, load_project
+
+if TYPE_CHECKING:
+    from train.export import ExportReport
 
 #: Columns of the claims/pairs rows the driver needs to assign splits exactly as the local engine.
 _KEYS = {
@@ -162,15 +165,16 @@ def export_spark(
     project: Project | None = None,
     card_path: str = "data/hf",
     partitions: int | None = None,
-) -> dict[str, dict[str, int]]:
-    """Write ``out`` as :func:`train.export.export` does, with Spark; return config -> split -> rows."""
+) -> ExportReport:
+    """Write ``out`` as :func:`train.export.export` does, with Spark; the same report (without the
+    fingerprints and the agreement section, which the Spark engine does not compute)."""
     from pyspark.sql import functions as F
 
     from stancebank.files import replace_dir, staging_dir
     from stancebank.outputs import check_output_dir, write_marker
     from stancebank.spark import session
     from train.card import add_counts, add_recorded, dataset_card
-    from train.export import _digest, _empty_splits, card_context, copy_guideline
+    from train.export import ExportReport, _digest, _empty_splits, card_context, copy_guideline
 
     project = project or load_project(out.parent, found=False)
     spark = session(master, app="stancebank export")
@@ -234,7 +238,9 @@ def export_spark(
             shutil.rmtree(staging, ignore_errors=True)
     finally:
         built.unpersist()
-    return {c: {s: t.num_rows for s, t in splits.items()} for c, splits in by_split.items()}
+    counts = {c: {s: t.num_rows for s, t in splits.items()} for c, splits in by_split.items()}
+    account = accounted.sort_values(["annotator", "annotation_id"]).reset_index(drop=True)
+    return ExportReport(out, counts, digest, {}, account, tuple(policy), tuple(warnings))
 
 
 #: Input bytes per partition: each partition's tables are built in one Python worker's memory.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -48,7 +49,10 @@ def test_spark_export_equals_local(spark, tmp_path: Path, corpus: str) -> None:
     local = tmp_path / "local" / "hf"
     export(load_valid([data]).tables, local)
     remote = tmp_path / "spark" / "hf"
-    counts = export_spark([data], remote, partitions=3)
+    report = export_spark([data], remote, partitions=3)
+    counts = report.counts
+    local_report = export(load_valid([data]).tables, tmp_path / "again" / "hf")
+    assert report.account.equals(local_report.account)  # the same account, printed the same way
     if corpus != "shipped":
         assert sorted(counts["articles"]) == ["ext", "train", "validation"]
     configs = sorted(p.name for p in local.iterdir() if p.is_dir())
@@ -118,3 +122,17 @@ def test_spark_export_validates_first(
     assert main(["export", str(tmp_path / "data"), "--out", str(tmp_path / "hf"), "--engine", "spark"]) == 1
     assert "run 'stancebank validate' for the list" in capsys.readouterr().err
     assert not (tmp_path / "hf").exists()
+
+
+def test_the_command_prints_what_the_local_engine_prints(
+    spark, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rows per config and split (train first), the account table, the card's missing agreement."""
+    from stancebank.cli import main
+
+    assert main(["export", str(DATA), "--out", str(tmp_path / "hf"), "--engine", "spark"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^claims: train \d+, validation \d+, test \d+$", out, re.M)
+    assert "annotations (policy gold → majority → latest)" in out and "│ amira " in out
+    assert "agreement: not part of an export with --engine spark" in out
+    assert re.search(r"^written .*hf \(content sha256 [0-9a-f]{16}…, engine spark\)$", out, re.M)
