@@ -14,8 +14,11 @@ wrong JSON type) become :class:`Failure` rows here; every other rule is the sche
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import re
+import stat
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -315,6 +318,21 @@ class Regroup(Exception):
 
 
 @dataclass
+class ChunkData:
+    """One chunk of an annotation file as bytes, not parsed yet (:func:`parse_chunk` parses it, here or
+    in a worker process): its ``count`` lines numbered from ``first``, and the line numbers and id keys
+    the scan read for them (lines of repeated ids left out: they are blanked in ``data`` and read with
+    the last chunk)."""
+
+    path: Path
+    data: bytes
+    first: int
+    count: int
+    lines: np.ndarray
+    keys: np.ndarray
+
+
+@dataclass
 class ChunkedCorpus:
     """A corpus read in pieces: the articles and targets whole, the annotation files as a stream of
     chunks (:class:`Corpus` objects holding annotations, spans and relations only).
@@ -327,7 +345,13 @@ class ChunkedCorpus:
 
     side: Corpus
     files: list[str]
-    chunks: Iterator[Corpus]
+    #: the chunks before parsing (the last one, of held-back lines, already parsed); read once
+    pieces: Iterator[ChunkData | Corpus]
+
+    @property
+    def chunks(self) -> Iterator[Corpus]:
+        """The chunks, parsed here as they are reached (the pieces are consumed)."""
+        return (chunk for chunk in map(parse_chunk, self.pieces) if chunk is not None)
 
 
 @dataclass
@@ -351,13 +375,65 @@ def read_chunked(paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES) ->
     names = [str(f) for f in files]
     side_files = [f for f in files if classify(f) != "annotations"]
     annotation_files = [f for f in files if classify(f) == "annotations"]
+    scans = _Scans(annotation_files)  # in a forked process while the articles are read, when large
     try:
         side = _read_files(side_files)
     except UnreadableInputError as exc:
+        scans.close()
         _raise_earlier(files, annotation_files, exc)
         raise
+    except BaseException:
+        scans.close()
+        raise
     side.files = names
-    return ChunkedCorpus(side, names, _chunks(annotation_files, chunk_lines, names))
+    return ChunkedCorpus(side, names, _pieces(annotation_files, chunk_lines, names, scans))
+
+
+#: Annotation bytes from which the scan runs in a forked process beside the reading and preparing of
+#: the articles (below, forking costs more than the overlap saves).
+SCAN_APART_BYTES = 32 << 20
+
+
+class _Scans:
+    """The scans (:func:`_scan`) of the annotation files: made in a process forked now, while this one
+    reads and prepares the articles, when the files are large; else here, when first asked for."""
+
+    def __init__(self, files: list[Path]) -> None:
+        self.files = files
+        self.executor: ProcessPoolExecutor | None = None
+        self.future: Future[list[_Scan]] | None = None
+        if input_bytes(files) >= SCAN_APART_BYTES and "fork" in mp.get_all_start_methods():
+            self.executor = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
+            self.future = self.executor.submit(_scan_all, files)
+
+    def result(self) -> list[_Scan]:
+        if self.future is None:
+            return _scan_all(self.files)
+        try:
+            return self.future.result()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor = None
+
+
+def _scan_all(files: list[Path]) -> list[_Scan]:
+    return [_scan(path) for path in files]
+
+
+def input_bytes(files: list[Path]) -> int:
+    """The bytes of the regular files among ``files`` (a missing one counts 0: it is refused in its turn)."""
+    total = 0
+    for path in files:
+        try:
+            status = path.stat()
+        except OSError:
+            continue  # refused in its turn, naming the file
+        total += status.st_size if stat.S_ISREG(status.st_mode) else 0
+    return total
 
 
 def _read_files(files: list[Path], *, fast: bool = True) -> Corpus:
@@ -492,10 +568,11 @@ def _repeated(scans: list[_Scan]) -> set[int]:
     return set(found[counts > 1].tolist())
 
 
-def _chunks(files: list[Path], size: int, names: list[str]) -> Iterator[Corpus]:
-    """The chunks of the annotation files, after a first pass over them (:func:`_scan`, here: it runs
-    when the first chunk is asked for, where that is read ahead beside the caller's other work)."""
-    scans = [_scan(path) for path in files]
+def _pieces(files: list[Path], size: int, names: list[str], found: _Scans) -> Iterator[ChunkData | Corpus]:
+    """The chunks of the annotation files as bytes, after a first pass over them (:func:`_scan`, here:
+    it runs when the first chunk is asked for, where that is read ahead beside the caller's other work);
+    last, the lines of repeated ids, parsed."""
+    scans = found.result()
     repeated = _repeated(scans)
     held: list[tuple[dict[str, Any], tuple[str, int]]] = []  # lines of repeated ids, parsed, in order
     keys: dict[tuple[str, int], int] = {}  # their keys as the scan read them
@@ -511,17 +588,14 @@ def _chunks(files: list[Path], size: int, names: list[str]) -> Iterator[Corpus]:
             while count + len(ends) - taken >= size:
                 upto = taken + size - count
                 pieces.append(block[int(ends[taken - 1]) if taken else 0 : int(ends[upto - 1])])
-                chunk = _chunk(path, b"".join(pieces), first, size, scan, repeated)
+                yield _data(path, b"".join(pieces), first, size, scan, repeated)
                 pieces, count, first, taken = [], 0, first + size, upto
-                if chunk is not None:
-                    yield chunk
             if taken < len(ends):
                 pieces.append(block[int(ends[taken - 1]) if taken else 0 :])
                 count += len(ends) - taken
             start += len(ends)
-        chunk = _chunk(path, b"".join(pieces), first, count, scan, repeated) if pieces else None
-        if chunk is not None:
-            yield chunk
+        if pieces:
+            yield _data(path, b"".join(pieces), first, count, scan, repeated)
     if held:
         chunk = corpus_from_records({"annotations": held}, names)
         _verify(chunk, keys)
@@ -561,24 +635,34 @@ def _hold(
     return b"\n".join(found) + (b"\n" if block.endswith(b"\n") else b"")
 
 
-def _chunk(path: Path, data: bytes, first: int, count: int, scan: _Scan, repeated: set[int]) -> Corpus | None:
-    """The chunk of ``count`` lines ``data`` numbered from ``first`` (held-back lines blanked), if it
-    holds a line."""
+def _data(path: Path, data: bytes, first: int, count: int, scan: _Scan, repeated: set[int]) -> ChunkData:
+    at, upto = np.searchsorted(scan.lines, [first, first + count])
+    lines, keys = scan.lines[at:upto], scan.keys[at:upto]
+    if repeated:
+        kept = ~np.isin(keys, list(repeated))
+        lines, keys = lines[kept], keys[kept]
+    return ChunkData(path, data, first, count, lines, keys)
+
+
+def parse_chunk(item: ChunkData | Corpus) -> Corpus | None:
+    """A chunk's rows (held-back lines blanked), if it holds a line; raises :class:`Regroup` when an id
+    reads differently than the scan read it."""
     from stancebank.fastread import read_tables
 
-    if _NON_BLANK.search(data) is None:  # data.strip() would copy it
+    if isinstance(item, Corpus):
+        return item
+    if _NON_BLANK.search(item.data) is None:  # data.strip() would copy it
         return None
-    name = str(path)
-    tables = read_tables([path], {path: data}, first_line=first, checked=True)
+    path, name = item.path, str(item.path)
+    tables = read_tables([path], {path: item.data}, first_line=item.first, checked=True)
     if tables is not None:
         chunk = Corpus(tables, [], set(), [name])
     else:
         builder = _Builder()
-        _add_lines(builder, "annotations", name, _parse_lines(path, _split(data), first))
+        _add_lines(builder, "annotations", name, _parse_lines(path, _split(item.data), item.first))
         chunk = Corpus(builder.frames([name]), builder.failures, builder.blanked, [name])
-    at, upto = np.searchsorted(scan.lines, [first, first + count])
-    expected = dict(zip(scan.lines[at:upto].tolist(), scan.keys[at:upto].tolist(), strict=True))
-    _verify(chunk, {(name, line): key for line, key in expected.items() if key not in repeated})
+    expected = zip(item.lines.tolist(), item.keys.tolist(), strict=True)
+    _verify(chunk, {(name, line): key for line, key in expected})
     return chunk
 
 
@@ -593,10 +677,12 @@ def _verify(chunk: Corpus, expected: dict[tuple[str, int], int]) -> None:
 
 __all__ = [
     "CHUNK_LINES",
+    "ChunkData",
     "ChunkedCorpus",
     "Corpus",
     "Regroup",
     "dumps_jsonl",
+    "parse_chunk",
     "read_chunked",
     "read_corpus",
     "read_jsonl",

@@ -7,6 +7,7 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -18,8 +19,20 @@ from schemas.errors import InvalidDataError
 from schemas.models import TABLE_MODELS, contradicted_attributes, foreign_attributes, missing_attributes
 from schemas.rules import BUILTIN_RULES as _BUILTIN_RULES
 from schemas.rules import ROW_RULE_FIELDS as _ROW_RULE_FIELDS
-from stancebank.corpus import CHUNK_LINES, Corpus, Regroup, read_chunked, read_corpus
+from stancebank import parallel
+from stancebank.corpus import (
+    CHUNK_LINES,
+    ChunkData,
+    Corpus,
+    Regroup,
+    classify,
+    input_bytes,
+    parse_chunk,
+    read_chunked,
+    read_corpus,
+)
 from stancebank.failures import Failure
+from stancebank.parallel import OrderedPool, usable_cores
 
 #: Row-wide attribute rules: which attribute columns are at fault in a row.
 _ATTRIBUTE_FAULTS = {
@@ -123,6 +136,16 @@ def _rank(case: Any, columns: dict[str, int]) -> Rank:
     return (1, columns.get(str(case.column), len(columns)), core + 1 + number if core == 3 else core)
 
 
+@dataclass
+class Checked:
+    """What the rules found in one chunk: rows per table, the reader's failures, and each rule failure
+    with its section, rank and position (see :class:`Validation`)."""
+
+    rows: dict[str, int]
+    reader: list[Failure]
+    found: list[tuple[str, Rank, tuple[int, int, int], Failure]]
+
+
 class Validation:
     """Every rule over a corpus given in pieces: the articles and targets once (their rules run, the
     article side of the cross-table rules is prepared), then chunks of annotations, each holding every
@@ -148,11 +171,14 @@ class Validation:
     def add(self, chunk: Corpus) -> list[Failure]:
         """Run the rules over one chunk of annotations; returns its failures (reader's, then in the
         order of the table)."""
+        return self.take(self.check(chunk))
+
+    def check(self, chunk: Corpus | None) -> Checked:
+        """The rules over one chunk, without adding their failures yet (see :meth:`take`): what a worker
+        process computes and hands back."""
+        if chunk is None:
+            return Checked({}, [], [])
         tables = chunk.tables
-        for name in ("annotations", "spans", "relations"):
-            self.rows[name] += len(tables[name])
-        found: list[Failure] = list(chunk.failures)
-        self.reader += chunk.failures
         runs: list[tuple[str, Any, pd.DataFrame, str, set[tuple[str, int, str]]]] = [
             (name, TABLE_MODELS[name], tables[name], name, chunk.blanked) for name in _CHUNK_TABLES
         ]
@@ -161,11 +187,22 @@ class Validation:
             (family, CROSS_TABLE_MODELS[family], frame, table, set())
             for family, (table, frame) in joined.items()
         ]
-        for section, model, frame, table, blanked in runs:
-            for rank, index, failure in _ranked(model, frame, table, blanked):
-                self.sections[section].append((rank, self._position(failure, index), failure))
-                found.append(failure)
-        return found
+        found = [
+            (section, rank, self._position(failure, index), failure)
+            for section, model, frame, table, blanked in runs
+            for rank, index, failure in _ranked(model, frame, table, blanked)
+        ]
+        return Checked({name: len(tables[name]) for name in _CHUNK_TABLES}, list(chunk.failures), found)
+
+    def take(self, checked: Checked) -> list[Failure]:
+        """Add one checked chunk's rows and failures; returns its failures (reader's, then in the order
+        of the table)."""
+        for name, n in checked.rows.items():
+            self.rows[name] += n
+        self.reader += checked.reader
+        for section, rank, position, failure in checked.found:
+            self.sections[section].append((rank, position, failure))
+        return [*checked.reader, *(failure for *_, failure in checked.found)]
 
     def _position(self, failure: Failure, index: int | None) -> tuple[int, int, int]:
         """Where the failure's row sits in the whole table: (file, line, row in the chunk), as every
@@ -218,23 +255,40 @@ class ChunkSink(Protocol):
         so far; the whole corpus follows as one chunk)."""
 
 
+#: Annotation bytes from which ``validate`` parses and checks its chunks in worker processes (below,
+#: forking costs more than it saves).
+PARALLEL_BYTES = 32 << 20
+
+
 def validate_paths(
     paths: Iterable[Path | str],
     chunk_lines: int = CHUNK_LINES,
     *,
     ahead: bool = True,
     sink: ChunkSink | None = None,
+    jobs: int | None = None,
 ) -> tuple[list[Failure], dict[str, int], list[str]]:
     """Validate data files (or directories) reading the annotations in chunks of ``chunk_lines``
     lines: the failure table of :func:`validate_corpus` on the whole corpus, the rows read per table,
     and the files. Memory stays flat in the annotation files' size (see :class:`Validation`).
     ``sink``: handed the articles and targets, then each chunk's annotations, spans and relations after
-    its check, so that a caller (the export) needs not read the files again."""
+    its check, so that a caller (the export) needs not read the files again. ``jobs``: processes that
+    parse and check chunks side by side (default: the cores this process may use, for annotation files
+    of :data:`PARALLEL_BYTES` or more; without a sink); the result is the same for any number."""
     paths = list(paths)
     try:
         read = read_chunked(paths, chunk_lines)
         if sink is not None:
             sink.side({name: read.side.tables[name] for name in ("articles", "targets")})
+        workers = _workers(jobs, read.files) if sink is None and ahead else 1
+        if workers > 1:
+            validation = Validation(read.side, read.files)
+            with OrderedPool(workers, {"validation": validation}) as pool:
+                for checked in pool.map(_check_in_worker, _in_order(read.pieces)):
+                    if isinstance(checked, _Raise):
+                        raise checked.error
+                    validation.take(checked)
+            return validation.failures(), validation.rows, read.files
         with _ReadAhead(read.chunks) if ahead else nullcontext(read.chunks) as chunks:
             validation = Validation(read.side, read.files)  # while the scan and first chunk are read
             for chunk in chunks:
@@ -248,6 +302,35 @@ def validate_paths(
             sink.chunk({name: corpus.tables[name] for name in _CHUNK_TABLES})
         return validate_corpus(corpus), {n: len(f) for n, f in corpus.tables.items()}, corpus.files
     return validation.failures(), validation.rows, read.files
+
+
+def _workers(jobs: int | None, files: list[str]) -> int:
+    jobs = jobs or usable_cores()
+    size = input_bytes([Path(f) for f in files if classify(Path(f)) == "annotations"])
+    return jobs if jobs > 1 and size >= PARALLEL_BYTES else 1
+
+
+@dataclass
+class _Raise:
+    """An error the chunks raised while being cut (a file's turn, a held-back line): raised by the caller
+    when its turn comes, after every chunk before it, as reading them one by one would."""
+
+    error: BaseException
+
+
+def _in_order(pieces: Iterator[ChunkData | Corpus]) -> Iterator[ChunkData | Corpus | _Raise]:
+    try:
+        yield from pieces
+    except Exception as exc:
+        yield _Raise(exc)
+
+
+def _check_in_worker(item: ChunkData | Corpus | _Raise) -> Checked | _Raise:
+    """Parse and check one chunk in a worker (the validation with its article side is inherited)."""
+    if isinstance(item, _Raise):
+        return item
+    validation: Validation = parallel.state()["validation"]
+    return validation.check(parse_chunk(item))
 
 
 class _ReadAhead:

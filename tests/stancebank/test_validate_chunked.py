@@ -19,6 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.errors import UnreadableInputError
+from stancebank import corpus as corpus_module
+from stancebank import validate as validate_module
 from stancebank.corpus import Regroup, _key, _keyed_lines, read_chunked, read_corpus
 from stancebank.failures import Failure
 from stancebank.validate import validate_corpus, validate_paths
@@ -28,6 +30,7 @@ from tests.test_bad_input import VALIDATE_CASES
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZES = (1, 2, 7, 10**9)
+PARALLEL_SIZES = (7,)
 Records = dict[str, list[dict[str, Any]]]
 
 
@@ -38,17 +41,26 @@ def _whole(paths: list[Path]) -> list[Failure] | str:
         return f"unreadable: {exc}"
 
 
-def _chunked(paths: list[Path], size: int) -> list[Failure] | str:
+def _chunked(paths: list[Path], size: int, jobs: int = 1) -> list[Failure] | str:
+    """``jobs=2``: as large files are read, here for any file: the scan in a forked process, the chunks
+    parsed and checked in two worker processes."""
+    apart = corpus_module.SCAN_APART_BYTES, validate_module.PARALLEL_BYTES
+    if jobs > 1:
+        corpus_module.SCAN_APART_BYTES = validate_module.PARALLEL_BYTES = 0
     try:
-        return validate_paths(paths, size)[0]
+        return validate_paths(paths, size, jobs=jobs)[0]
     except UnreadableInputError as exc:
         return f"unreadable: {exc}"
+    finally:
+        corpus_module.SCAN_APART_BYTES, validate_module.PARALLEL_BYTES = apart
 
 
 def _same(paths: list[Path]) -> list[Failure] | str:
     whole = _whole(paths)
     for size in SIZES:
         assert _chunked(paths, size) == whole, f"chunks of {size}"
+    for size in PARALLEL_SIZES:
+        assert _chunked(paths, size, jobs=2) == whole, f"chunks of {size} in two worker processes"
     return whole
 
 
@@ -162,6 +174,7 @@ def test_any_mix_of_broken_annotations(
     write_records(root, records)
     whole = _whole([root])
     assert _chunked([root], size) == whole
+    assert _chunked([root], size, jobs=2) == whole
 
 
 @pytest.mark.parametrize("first", ["a1:t1:amira", "zz"], ids=["held back", "not held back"])
