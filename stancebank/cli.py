@@ -66,7 +66,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         from stancebank.validate import validate_paths
 
-        failures, rows, files = validate_paths(args.paths, args.chunk_lines)
+        failures, rows, files = validate_paths(args.paths, args.chunk_lines, jobs=args.jobs)
     if args.format == "json":
         print(json_safe(json.dumps([f._asdict() for f in failures], ensure_ascii=False, indent=1)))
     elif failures:
@@ -164,6 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=20_000,
         metavar="N",
         help="annotation lines validated at a time (memory grows with N, not with the corpus)",
+    )
+    validate.add_argument(
+        "--jobs",
+        type=positive_int,
+        metavar="N",
+        help="processes parsing and checking chunks side by side, for annotation files of 32 MB or more "
+        "(default: the cores this process may use; each holds its chunks: --jobs 1 for the least memory); "
+        "the failures are the same for any N; local engine",
     )
     add_engine_arguments(validate)
     validate.set_defaults(func=cmd_validate)

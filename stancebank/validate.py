@@ -330,7 +330,10 @@ def _check_in_worker(item: ChunkData | Corpus | _Raise) -> Checked | _Raise:
     if isinstance(item, _Raise):
         return item
     validation: Validation = parallel.state()["validation"]
-    return validation.check(parse_chunk(item))
+    try:
+        return validation.check(parse_chunk(item))
+    finally:
+        parallel.release_memory()  # a worker holds one chunk at its peak, not its largest for good
 
 
 class _ReadAhead:

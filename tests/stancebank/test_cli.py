@@ -130,3 +130,26 @@ def test_module_runs_as_a_script() -> None:
         [sys.executable, "-m", "stancebank.cli", "--help"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0 and "usage: stancebank" in result.stdout
+
+
+def test_validate_jobs_give_the_same_failures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--jobs 2`` parses and checks chunks in two worker processes (here for small files too)."""
+    from stancebank import corpus, validate
+
+    records = base_records()
+    records["annotations"] += [
+        {**a, "annotation_id": f"{a['annotation_id']}-{i}", "spans": [{**s, "text": "x"} for s in a["spans"]]}
+        for i in range(5)
+        for a in base_records()["annotations"]
+    ]
+    write_records(tmp_path, records)
+    monkeypatch.setattr(validate, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(corpus, "SCAN_APART_BYTES", 0)
+    outputs = []
+    for jobs in ("1", "2"):
+        argv = ["validate", str(tmp_path), "--format", "json", "--chunk-lines", "2", "--jobs", jobs]
+        assert main(argv) == 1
+        outputs.append(json.loads(capsys.readouterr().out))
+    assert outputs[0] == outputs[1] and len(outputs[0]) >= 5
