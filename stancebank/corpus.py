@@ -378,12 +378,10 @@ def read_chunked(paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES) ->
     scans = _Scans(annotation_files)  # in a forked process while the articles are read, when large
     try:
         side = _read_files(side_files)
-    except UnreadableInputError as exc:
+    except BaseException as exc:
         scans.close()
-        _raise_earlier(files, annotation_files, exc)
-        raise
-    except BaseException:
-        scans.close()
+        if isinstance(exc, UnreadableInputError):
+            _raise_earlier(files, annotation_files, exc)
         raise
     side.files = names
     return ChunkedCorpus(side, names, _pieces(annotation_files, chunk_lines, names, scans))

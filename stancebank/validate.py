@@ -32,7 +32,6 @@ from stancebank.corpus import (
     read_corpus,
 )
 from stancebank.failures import Failure
-from stancebank.parallel import OrderedPool, usable_cores
 
 #: Row-wide attribute rules: which attribute columns are at fault in a row.
 _ATTRIBUTE_FAULTS = {
@@ -283,7 +282,7 @@ def validate_paths(
         workers = _workers(jobs, read.files) if sink is None and ahead else 1
         if workers > 1:
             validation = Validation(read.side, read.files)
-            with OrderedPool(workers, {"validation": validation}) as pool:
+            with parallel.OrderedPool(workers, {"validation": validation}) as pool:
                 for checked in pool.map(_check_in_worker, _in_order(read.pieces)):
                     if isinstance(checked, _Raise):
                         raise checked.error
@@ -305,7 +304,7 @@ def validate_paths(
 
 
 def _workers(jobs: int | None, files: list[str]) -> int:
-    jobs = jobs or usable_cores()
+    jobs = jobs or parallel.usable_cores()
     size = input_bytes([Path(f) for f in files if classify(Path(f)) == "annotations"])
     return jobs if jobs > 1 and size >= PARALLEL_BYTES else 1
 
