@@ -319,17 +319,26 @@ class Regroup(Exception):
 
 @dataclass
 class ChunkData:
-    """One chunk of an annotation file as bytes, not parsed yet (:func:`parse_chunk` parses it, here or
-    in a worker process): its ``count`` lines numbered from ``first``, and the line numbers and id keys
-    the scan read for them (lines of repeated ids left out: they are blanked in ``data`` and read with
-    the last chunk)."""
+    """One chunk of an annotation file, not parsed yet (:func:`parse_chunk` parses it, here or in a
+    worker process): its ``count`` lines numbered from ``first`` at the bytes ``span`` of the file, and
+    the line numbers and id keys the scan read for them. ``data``: the chunk's bytes when they differ
+    from the file's (lines of repeated ids are blanked there, left out of ``lines``, and read with the
+    last chunk), else None: the bytes are read from the file where the chunk is parsed, so a worker
+    receives a few numbers instead of the chunk."""
 
     path: Path
-    data: bytes
+    data: bytes | None
     first: int
     count: int
     lines: np.ndarray
     keys: np.ndarray
+    span: tuple[int, int]
+
+    def content(self) -> bytes:
+        """The chunk's bytes."""
+        if self.data is not None:
+            return self.data
+        return _read_span(self.path, *self.span)
 
 
 @dataclass
@@ -363,6 +372,10 @@ class _Scan:
     lines: np.ndarray
     keys: np.ndarray
     error: UnreadableInputError | None = None
+    #: the byte offset at which each chunk starts, then the file's size (chunks of the scan's size)
+    cuts: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    #: lines in the file, blank ones included
+    count: int = 0
 
 
 def read_chunked(paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES) -> ChunkedCorpus:
@@ -375,7 +388,8 @@ def read_chunked(paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES) ->
     names = [str(f) for f in files]
     side_files = [f for f in files if classify(f) != "annotations"]
     annotation_files = [f for f in files if classify(f) == "annotations"]
-    scans = _Scans(annotation_files)  # in a forked process while the articles are read, when large
+    # in a forked process while the articles are read, when large
+    scans = _Scans(annotation_files, chunk_lines)
     try:
         side = _read_files(side_files)
     except BaseException as exc:
@@ -396,17 +410,17 @@ class _Scans:
     """The scans (:func:`_scan`) of the annotation files: made in a process forked now, while this one
     reads and prepares the articles, when the files are large; else here, when first asked for."""
 
-    def __init__(self, files: list[Path]) -> None:
-        self.files = files
+    def __init__(self, files: list[Path], size: int) -> None:
+        self.files, self.size = files, size
         self.executor: ProcessPoolExecutor | None = None
         self.future: Future[list[_Scan]] | None = None
         if input_bytes(files) >= SCAN_APART_BYTES and "fork" in mp.get_all_start_methods():
             self.executor = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
-            self.future = self.executor.submit(_scan_all, files)
+            self.future = self.executor.submit(_scan_all, files, size)
 
     def result(self) -> list[_Scan]:
         if self.future is None:
-            return _scan_all(self.files)
+            return _scan_all(self.files, self.size)
         try:
             return self.future.result()
         finally:
@@ -418,8 +432,8 @@ class _Scans:
             self.executor = None
 
 
-def _scan_all(files: list[Path]) -> list[_Scan]:
-    return [_scan(path) for path in files]
+def _scan_all(files: list[Path], size: int) -> list[_Scan]:
+    return [_scan(path, size) for path in files]
 
 
 def input_bytes(files: list[Path]) -> int:
@@ -480,12 +494,14 @@ def _split(block: bytes) -> list[bytes]:
     return (block[:-1] if block.endswith(b"\n") else block).split(b"\n")
 
 
-def _scan(path: Path) -> _Scan:
+def _scan(path: Path, size: int = CHUNK_LINES) -> _Scan:
+    """The first pass over an annotation file; its chunks are cut every ``size`` lines."""
     lines: list[np.ndarray] = []  # per block (a Python int per line would cost 5x the memory)
     keys: list[np.ndarray] = []
+    cuts: list[np.ndarray] = [np.zeros(1, np.int64)]
     empty, depth, integer = True, None, None
+    first, offset = 1, 0  # number of the block's first line, the block's offset in the file
     try:
-        first = 1
         for block in _blocks(path):
             if first == 1 and block.startswith(_BOM):
                 return _Scan(np.zeros(0, np.int64), np.zeros(0, np.int64), _error(path, _BOM_MESSAGE, 1))
@@ -500,15 +516,22 @@ def _scan(path: Path) -> _Scan:
                     check_json_bytes(path, block, first_line=first, depth=False)
                 except UnreadableInputError as exc:
                     integer = exc
-            kept, found = _keyed_lines(block)
+            ends = _line_ends(block)
+            kept, found = _keyed_lines(block, ends)
             lines.append(kept + first)
             keys.append(found)
-            first += len(_line_ends(block))
+            last = np.arange(first, first + len(ends))  # each line's number: a chunk ends on a multiple
+            cuts.append(ends[last % size == 0] + offset)
+            first += len(ends)
+            offset += len(block)
     except UnreadableInputError as exc:
         depth = exc  # the file cannot be opened
     error = _error(path, "file is empty") if empty and depth is None else depth or integer
     none = np.zeros(0, np.int64)
-    return _Scan(np.concatenate([none, *lines]), np.concatenate([none, *keys]), error)
+    bounds = np.concatenate(cuts).astype(np.int64)
+    if bounds[-1] != offset:
+        bounds = np.append(bounds, offset)
+    return _Scan(np.concatenate([none, *lines]), np.concatenate([none, *keys]), error, bounds, first - 1)
 
 
 #: Bytes ``bytes.strip`` removes (a line of only these is blank).
@@ -516,13 +539,15 @@ _BLANK_BYTES = np.array([b in b" \t\n\r\x0b\x0c" for b in range(256)])
 _NON_BLANK = re.compile(rb"[^ \t\n\r\x0b\x0c]")
 
 
-def _keyed_lines(block: bytes) -> tuple[np.ndarray, np.ndarray]:
+def _keyed_lines(block: bytes, ends: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The 0-based numbers of the block's non-blank lines and the keys of their annotation ids
     (:func:`_key`), column-wise: a line that starts with a non-blank byte is not blank, only the others
-    are looked at one by one; each id is matched in place (no line is copied unless it must be parsed)."""
+    are looked at one by one; each id is matched in place (no line is copied unless it must be parsed).
+    ``ends``: the block's :func:`_line_ends`, when known."""
     if not block:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    ends = _line_ends(block)  # each at least 1 and each start before the block's end
+    if ends is None:
+        ends = _line_ends(block)  # each at least 1 and each start before the block's end
     starts = np.concatenate(([0], ends[:-1]))
     codes = np.frombuffer(block, dtype=np.uint8)
     stops = ends - (codes[ends - 1] == 0x0A)
@@ -567,9 +592,9 @@ def _repeated(scans: list[_Scan]) -> set[int]:
 
 
 def _pieces(files: list[Path], size: int, names: list[str], found: _Scans) -> Iterator[ChunkData | Corpus]:
-    """The chunks of the annotation files as bytes, after a first pass over them (:func:`_scan`, here:
-    it runs when the first chunk is asked for, where that is read ahead beside the caller's other work);
-    last, the lines of repeated ids, parsed."""
+    """The chunks of the annotation files (where their bytes are, see :class:`ChunkData`), after a first
+    pass over them (:func:`_scan`: here, when the first chunk is asked for, or in a process forked
+    beforehand) that found each chunk's lines; last, the lines of repeated ids, parsed."""
     scans = found.result()
     repeated = _repeated(scans)
     held: list[tuple[dict[str, Any], tuple[str, int]]] = []  # lines of repeated ids, parsed, in order
@@ -577,27 +602,28 @@ def _pieces(files: list[Path], size: int, names: list[str], found: _Scans) -> It
     for path, scan in zip(files, scans, strict=True):
         if scan.error is not None:
             raise scan.error
-        pieces: list[bytes] = []  # whole lines of the next chunk
-        count, first, start = 0, 1, 1  # lines in pieces; number of the chunk's, of the block's first line
-        for data in _blocks(path):
-            block = _hold(path, scan, repeated, data, start, (held, keys)) if repeated else data
-            ends = _line_ends(block)
-            taken = 0
-            while count + len(ends) - taken >= size:
-                upto = taken + size - count
-                pieces.append(block[int(ends[taken - 1]) if taken else 0 : int(ends[upto - 1])])
-                yield _data(path, b"".join(pieces), first, size, scan, repeated)
-                pieces, count, first, taken = [], 0, first + size, upto
-            if taken < len(ends):
-                pieces.append(block[int(ends[taken - 1]) if taken else 0 :])
-                count += len(ends) - taken
-            start += len(ends)
-        if pieces:
-            yield _data(path, b"".join(pieces), first, count, scan, repeated)
+        for k in range(len(scan.cuts) - 1):
+            first, span = 1 + k * size, (int(scan.cuts[k]), int(scan.cuts[k + 1]))
+            data = None
+            if repeated:
+                given = _read_span(path, *span)
+                data = _hold(path, scan, repeated, given, first, (held, keys))
+                data = None if data is given else data
+            yield _data(path, data, first, min(size, scan.count - k * size), scan, repeated, span)
     if held:
         chunk = corpus_from_records({"annotations": held}, names)
         _verify(chunk, keys)
         yield chunk
+
+
+def _read_span(path: Path, start: int, end: int) -> bytes:
+    """The bytes ``start:end`` of a file the scan read (refused if it has changed size since)."""
+    with open_input(path, "a .jsonl file") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    if len(data) != end - start:
+        raise UnreadableInputError(str(path), "the file changed while it was read")
+    return data
 
 
 def _line_ends(block: bytes) -> np.ndarray:
@@ -633,13 +659,21 @@ def _hold(
     return b"\n".join(found) + (b"\n" if block.endswith(b"\n") else b"")
 
 
-def _data(path: Path, data: bytes, first: int, count: int, scan: _Scan, repeated: set[int]) -> ChunkData:
+def _data(
+    path: Path,
+    data: bytes | None,
+    first: int,
+    count: int,
+    scan: _Scan,
+    repeated: set[int],
+    span: tuple[int, int],
+) -> ChunkData:
     at, upto = np.searchsorted(scan.lines, [first, first + count])
     lines, keys = scan.lines[at:upto], scan.keys[at:upto]
     if repeated:
         kept = ~np.isin(keys, list(repeated))
         lines, keys = lines[kept], keys[kept]
-    return ChunkData(path, data, first, count, lines, keys)
+    return ChunkData(path, data, first, count, lines, keys, span)
 
 
 def parse_chunk(item: ChunkData | Corpus) -> Corpus | None:
@@ -649,15 +683,16 @@ def parse_chunk(item: ChunkData | Corpus) -> Corpus | None:
 
     if isinstance(item, Corpus):
         return item
-    if _NON_BLANK.search(item.data) is None:  # data.strip() would copy it
+    data = item.content()
+    if _NON_BLANK.search(data) is None:  # data.strip() would copy it
         return None
     path, name = item.path, str(item.path)
-    tables = read_tables([path], {path: item.data}, first_line=item.first, checked=True)
+    tables = read_tables([path], {path: data}, first_line=item.first, checked=True)
     if tables is not None:
         chunk = Corpus(tables, [], set(), [name])
     else:
         builder = _Builder()
-        _add_lines(builder, "annotations", name, _parse_lines(path, _split(item.data), item.first))
+        _add_lines(builder, "annotations", name, _parse_lines(path, _split(data), item.first))
         chunk = Corpus(builder.frames([name]), builder.failures, builder.blanked, [name])
     expected = zip(item.lines.tolist(), item.keys.tolist(), strict=True)
     _verify(chunk, {(name, line): key for line, key in expected})

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from schemas.errors import UnreadableInputError
@@ -238,3 +238,38 @@ def test_the_scan_keys_lines_as_one_by_one(lines: list[bytes], end: bool) -> Non
     kept, keys = _keyed_lines(block)
     expected = _keyed_lines_one_by_one(block) if block else ([], [])
     assert (kept.tolist(), keys.tolist()) == expected
+
+
+@given(lines=st.lists(_LINES, max_size=12), end=st.booleans(), size=st.integers(1, 5))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_chunks_cut_the_file_into_whole_lines(
+    tmp_path: Path, lines: list[bytes], end: bool, size: int
+) -> None:
+    """The scan's cuts give chunks of ``size`` lines (blank ones counted) that are the file's bytes in
+    order, each starting at its first line's number; the workers get only where they are."""
+    block = b"\n".join(lines) + (b"\n" if end and lines else b"")
+    assume(not block.startswith(b"\xef\xbb\xbf"))  # refused before it is cut (test_bad_input)
+    path = tmp_path / "annotations" / "a.jsonl"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(block)
+    scan = corpus_module._scan(path, size)
+    spans = list(zip(scan.cuts[:-1].tolist(), scan.cuts[1:].tolist(), strict=True))
+    pieces = [block[start:stop] for start, stop in spans]
+    assert b"".join(pieces) == block
+    ends = corpus_module._line_ends(block) if block else []
+    assert scan.count == len(ends)
+    for k, piece in enumerate(pieces):
+        lines_in = len(corpus_module._line_ends(piece))
+        assert lines_in == min(size, scan.count - k * size)
+        assert corpus_module._read_span(path, *spans[k]) == piece
+
+
+def test_a_file_that_changes_while_read_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "annotations" / "a.jsonl"
+    path.parent.mkdir()
+    path.write_bytes(b'{"annotation_id": "a"}\n{"annotation_id": "b"}\n')
+    scan = corpus_module._scan(path, 1)
+    path.write_bytes(b'{"annotation_id": "a"}\n')
+    with pytest.raises(UnreadableInputError, match="changed while it was read") as raised:
+        corpus_module._read_span(path, int(scan.cuts[1]), int(scan.cuts[2]))
+    assert raised.value.path == str(path)
