@@ -51,10 +51,12 @@ def load_valid(paths: Iterable[Path | str]) -> Corpus:
     return corpus
 
 
-def check_valid(paths: Iterable[Path | str], sink: ChunkSink | None = None) -> None:
+def check_valid(
+    paths: Iterable[Path | str], sink: ChunkSink | None = None, *, jobs: int | None = None
+) -> None:
     """:func:`load_valid` without keeping the corpus: the annotations are read in chunks (memory flat in
-    their size), the same failures refuse the data. ``sink``: see :func:`validate_paths`."""
-    failures, _, _ = validate_paths(paths, sink=sink)
+    their size), the same failures refuse the data. ``sink``, ``jobs``: see :func:`validate_paths`."""
+    failures, _, _ = validate_paths(paths, sink=sink, jobs=jobs)
     if failures:
         raise InvalidDataError([f._asdict() for f in failures])
 
@@ -253,6 +255,14 @@ class ChunkSink(Protocol):
         """The annotations, spans and relations of one chunk, once checked (``None``: forget every chunk
         so far; the whole corpus follows as one chunk)."""
 
+    def spill(self, number: int, tables: dict[str, pd.DataFrame]) -> Any:
+        """:meth:`chunk` in a worker process (the sink as it was when the workers were forked): keep
+        chunk ``number``'s tables where this process can read them (a file), and return what it needs
+        to know of them now (small: it is sent back)."""
+
+    def spilled(self, number: int, kept: Any) -> None:
+        """In this process, in chunk order: what :meth:`spill` returned for chunk ``number``."""
+
 
 #: Annotation bytes from which ``validate`` parses and checks its chunks in worker processes (below,
 #: forking costs more than it saves).
@@ -273,20 +283,23 @@ def validate_paths(
     ``sink``: handed the articles and targets, then each chunk's annotations, spans and relations after
     its check, so that a caller (the export) needs not read the files again. ``jobs``: processes that
     parse and check chunks side by side (default: the cores this process may use, for annotation files
-    of :data:`PARALLEL_BYTES` or more; without a sink); the result is the same for any number."""
+    of :data:`PARALLEL_BYTES` or more; a sink then keeps each chunk from the worker, see
+    :meth:`ChunkSink.spill`); the result is the same for any number."""
     paths = list(paths)
     try:
         read = read_chunked(paths, chunk_lines)
         if sink is not None:
             sink.side({name: read.side.tables[name] for name in ("articles", "targets")})
-        workers = _workers(jobs, read.files) if sink is None and ahead else 1
+        workers = _workers(jobs, read.files) if ahead else 1
         if workers > 1:
             validation = Validation(read.side, read.files)
-            with parallel.OrderedPool(workers, {"validation": validation}) as pool:
-                for checked in pool.map(_check_in_worker, _in_order(read.pieces)):
-                    if isinstance(checked, _Raise):
-                        raise checked.error
-                    validation.take(checked)
+            with parallel.OrderedPool(workers, {"validation": validation, "sink": sink}) as pool:
+                for number, done in enumerate(pool.map(_check_in_worker, _in_order(read.pieces))):
+                    if isinstance(done, _Raise):
+                        raise done.error
+                    validation.take(done.checked)
+                    if sink is not None and done.kept is not None:
+                        sink.spilled(number, done.kept[0])
             return validation.failures(), validation.rows, read.files
         with _ReadAhead(read.chunks) if ahead else nullcontext(read.chunks) as chunks:
             validation = Validation(read.side, read.files)  # while the scan and first chunk are read
@@ -317,20 +330,37 @@ class _Raise:
     error: BaseException
 
 
-def _in_order(pieces: Iterator[ChunkData | Corpus]) -> Iterator[ChunkData | Corpus | _Raise]:
+def _in_order(pieces: Iterator[ChunkData | Corpus]) -> Iterator[tuple[int, ChunkData | Corpus] | _Raise]:
+    """The pieces with their numbers; an error raised while they are cut ends them, in its turn."""
     try:
-        yield from pieces
+        yield from enumerate(pieces)
     except Exception as exc:
         yield _Raise(exc)
 
 
-def _check_in_worker(item: ChunkData | Corpus | _Raise) -> Checked | _Raise:
-    """Parse and check one chunk in a worker (the validation with its article side is inherited)."""
+@dataclass
+class _Done:
+    """A chunk checked in a worker: its failures, and what the sink kept of it (None: no rows)."""
+
+    checked: Checked
+    kept: tuple[Any] | None = None
+
+
+def _check_in_worker(item: tuple[int, ChunkData | Corpus] | _Raise) -> _Done | _Raise:
+    """Parse and check one chunk in a worker (the validation with its article side, and the sink, are
+    inherited); the sink keeps the chunk's tables."""
     if isinstance(item, _Raise):
         return item
-    validation: Validation = parallel.state()["validation"]
+    number, piece = item
+    shared = parallel.state()
+    validation: Validation = shared["validation"]
+    sink: ChunkSink | None = shared["sink"]
     try:
-        return validation.check(parse_chunk(item))
+        chunk = parse_chunk(piece)
+        done = _Done(validation.check(chunk))
+        if sink is not None and chunk is not None:
+            done.kept = (sink.spill(number, {name: chunk.tables[name] for name in _CHUNK_TABLES}),)
+        return done
     finally:
         parallel.release_memory()  # a worker holds one chunk at its peak, not its largest for good
 

@@ -480,13 +480,23 @@ def _annotation_chunks(path: Path) -> Iterator[dict[str, pd.DataFrame]]:
                 return
 
 
+#: Where each range of articles sits in a chunk's file: part -> (start, end) bytes.
+_Places = dict[int, tuple[int, int]]
+
+
 class FilePartitions:
     """The tables of each range of articles, read from the data files with bounded memory: articles
     and targets are read whole, annotation files in chunks spilled by range of articles to ``folder``
     (each range is read back once, by :meth:`load`)."""
 
     def __init__(
-        self, paths: Iterable[Path], folder: Path, parts: int | None = None, *, validate: bool = False
+        self,
+        paths: Iterable[Path],
+        folder: Path,
+        parts: int | None = None,
+        *,
+        validate: bool = False,
+        jobs: int | None = None,
     ) -> None:
         from stancebank.corpus import classify, data_files, read_corpus
         from stancebank.validate import check_valid
@@ -494,10 +504,12 @@ class FilePartitions:
         self.parts, self.folder = parts, folder
         self.handles: list[BinaryIO] = []
         self.keys: list[pd.DataFrame] = []  # every annotation's ids and annotator (a few columns)
+        #: chunks spilled by the validation's workers, in order: (file, part -> its bytes in the file)
+        self.placed: list[tuple[Path, _Places]] = []
         paths = list(paths)
         try:
             if validate:  # the validation reads every file once and hands the tables over as it goes
-                check_valid(paths, sink=self)
+                check_valid(paths, sink=self, jobs=jobs)
             else:
                 files = data_files(paths)
                 self.side(read_corpus([f for f in files if classify(f) != "annotations"]).tables)
@@ -528,15 +540,36 @@ class FilePartitions:
                 handle.seek(0)
                 handle.truncate()
             self.keys.clear()
+            for path, _ in self.placed:
+                path.unlink(missing_ok=True)
+            self.placed.clear()
             return
+        self.keys.append(chunk["annotations"][list(ANNOTATION_KEYS)])
+        for part, ranged in self._by_part(chunk):
+            pickle.dump(ranged, self.handles[part])
+
+    def spill(self, number: int, chunk: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, Path, _Places]:
+        """:meth:`chunk` in a validation's worker: the chunk's ranges in one file of its own, each range
+        at a place this process is told of (:meth:`spilled`)."""
+        path = self.folder / f"chunk-{number:06d}.pickle"
+        places: _Places = {}
+        with path.open("wb") as handle:
+            for part, ranged in self._by_part(chunk):
+                start = handle.tell()
+                pickle.dump(ranged, handle)
+                places[part] = (start, handle.tell())
+        return chunk["annotations"][list(ANNOTATION_KEYS)], path, places
+
+    def spilled(self, number: int, kept: tuple[pd.DataFrame, Path, _Places]) -> None:
+        keys, path, places = kept
+        self.keys.append(keys)
+        self.placed.append((path, places))
+
+    def _by_part(self, chunk: dict[str, pd.DataFrame]) -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
         nested = {name: chunk[name] for name in ("annotations", "spans", "relations")}
-        self.keys.append(nested["annotations"][list(ANNOTATION_KEYS)])
         of = {name: _part_of(frame["article_id"], self.ids, self.per) for name, frame in nested.items()}
         for part in np.unique(np.concatenate(list(of.values()))):
-            pickle.dump(
-                {name: frame.loc[of[name] == part] for name, frame in nested.items()},
-                self.handles[int(part)],
-            )
+            yield int(part), {name: frame.loc[of[name] == part] for name, frame in nested.items()}
 
     def _path(self, part: int) -> Path:
         return self.folder / f"{part:05d}.pickle"
@@ -557,6 +590,13 @@ class FilePartitions:
                     break
                 for name, frame in chunk.items():
                     pieces[name].append(frame)
+        for path, places in self.placed:  # spilled by the validation's workers, in chunk order
+            if part in places:
+                start, _ = places[part]
+                with path.open("rb") as handle:
+                    handle.seek(start)
+                    for name, frame in pickle.load(handle).items():
+                        pieces[name].append(frame)
         if not keep:
             self._path(part).unlink()
         small = self.small
@@ -683,7 +723,8 @@ def export_files(
     checked first, from the annotations' ids; the whole corpus is read for its data hash only when that
     count matches)."""
     with tempfile.TemporaryDirectory(prefix="stancebank-export-") as spill:
-        parts = FilePartitions(list(paths), Path(spill) / "input", partitions, validate=validate)
+        jobs = options.get("jobs")
+        parts = FilePartitions(list(paths), Path(spill) / "input", partitions, validate=validate, jobs=jobs)
         if agreement is None and agreement_path is not None:
             agreement = matching_agreement(agreement_path, parts.whole())
         articles = parts.small["articles"]

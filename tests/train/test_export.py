@@ -369,17 +369,35 @@ def test_partitions_do_not_change_the_export(
         assert _hashes(out) == _hashes(exported), (parts, jobs)
 
 
+@pytest.mark.parametrize(
+    ("workers", "regroup"),
+    [(1, False), (2, False), (2, True)],
+    ids=["read here", "checked and spilled by workers", "workers, then read whole"],
+)
 def test_the_export_of_files_reads_what_validation_read(
-    exported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    exported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int, regroup: bool
 ) -> None:
     """The command's path: the validation's chunks (here of 7 lines) spilled by range and built by two
-    workers give the parquet bytes of the export of the whole tables."""
+    workers give the parquet bytes of the export of the whole tables: spilled here, or by the
+    validation's worker processes (as for large files), or read whole after the workers found an id
+    the scan read differently (a key given twice: the chunks they spilled are dropped)."""
+    import stancebank.corpus
     import stancebank.validate
     from stancebank.corpus import read_chunked
 
     monkeypatch.setattr(stancebank.validate, "read_chunked", lambda paths, _: read_chunked(paths, 7))
+    if workers > 1:
+        monkeypatch.setattr(stancebank.validate, "PARALLEL_BYTES", 0)
+        monkeypatch.setattr(stancebank.corpus, "SCAN_APART_BYTES", 0)
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data, ignore=shutil.ignore_patterns("hf"))
+    if regroup:
+        path = sorted((data / "annotations").glob("*.jsonl"))[0]
+        lines = path.read_text(encoding="utf-8").splitlines()
+        lines[-1] = lines[-1].replace("{", '{"annotation_id": "read-by-the-scan", ', 1)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "hf"
-    export_files([DATA], out, validate=True, project=SHIPPED, partitions=3, jobs=2)
+    export_files([data], out, validate=True, project=SHIPPED, partitions=3, jobs=workers)
     parquet = {k: v for k, v in _hashes(exported).items() if k.endswith(".parquet")}
     assert {k: v for k, v in _hashes(out).items() if k.endswith(".parquet")} == parquet
 
