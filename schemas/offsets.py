@@ -18,6 +18,8 @@ import pyarrow as pa
 _CR, _LF = 0x0D, 0x0A
 #: Spans compared per block.
 _BLOCK = 50_000
+#: Bytes of the texts looked at at once when their code points are found.
+_BYTES_AT_ONCE = 1 << 22
 
 
 def _strings(values: Any) -> pa.LargeStringArray:
@@ -49,16 +51,27 @@ def _positions(firsts: np.ndarray, counts: np.ndarray, segments: np.ndarray) -> 
     return np.cumsum(steps)
 
 
+def _code_point_starts(raw: np.ndarray) -> np.ndarray:
+    """The byte position of every code point in a UTF-8 buffer (a continuation byte starts none): the
+    largest array here, one entry per code point, so int32 when the buffer allows and found block by
+    block (one ``flatnonzero`` over the whole buffer would first make an int64 array twice its size)."""
+    kind = np.int32 if len(raw) < 2**31 else np.int64
+    starts = np.empty(len(raw) - int(np.count_nonzero((raw & 0xC0) == 0x80)), dtype=kind)
+    at = 0
+    for first in range(0, len(raw), _BYTES_AT_ONCE):
+        found = np.flatnonzero((raw[first : first + _BYTES_AT_ONCE] & 0xC0) != 0x80)
+        starts[at : at + len(found)] = found + first
+        at += len(found)
+    return starts
+
+
 class ArticleTexts:
     """The article texts of a corpus, indexed by row, ready for vectorised code-point slicing."""
 
     def __init__(self, texts: Any) -> None:
         self.array = _strings(texts)
         self.raw, self.byte_offsets, self.valid = _buffers(self.array)
-        # byte position of every code point in the buffer (a continuation byte starts no code point)
-        self.char_bytes = np.flatnonzero((self.raw & 0xC0) != 0x80)
-        if len(self.raw) < 2**31:  # half the memory (the largest array here: one entry per code point)
-            self.char_bytes = self.char_bytes.astype(np.int32)
+        self.char_bytes = _code_point_starts(self.raw)
         first = np.searchsorted(self.char_bytes, self.byte_offsets)
         self.first_char = first[:-1]
         self.lengths = np.where(self.valid, np.diff(first), -1)

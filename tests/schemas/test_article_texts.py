@@ -47,19 +47,36 @@ def _python_splits(docs: list[str | None], doc: int, at: int) -> bool:
 
 
 @settings(max_examples=300, deadline=None)
-@given(spans(), st.sampled_from([1, 2, 50_000]))
-def test_vectorised_slices_equal_pythons(case: tuple[list[str | None], list[Any]], block: int) -> None:
+@given(spans(), st.sampled_from([1, 2, 50_000]), st.sampled_from([1, 3, 1 << 22]))
+def test_vectorised_slices_equal_pythons(
+    case: tuple[list[str | None], list[Any]], block: int, bytes_at_once: int
+) -> None:
     docs, rows = case
-    offsets._BLOCK = block  # blocks of one and two spans cross every block border
+    # blocks of one and two spans cross every block border; code points are found 1 or 3 bytes at a
+    # time (a block border inside a character, too)
+    offsets._BLOCK, offsets._BYTES_AT_ONCE = block, bytes_at_once
     try:
         texts = ArticleTexts(pd.Series(docs, dtype="str"))
         doc, start, end = (np.array([r[i] for r in rows], dtype=np.int64) for i in range(3))
         got = texts.slices_equal(doc, start, end, pd.Series([r[3] for r in rows], dtype="str"))
     finally:
-        offsets._BLOCK = 50_000
+        offsets._BLOCK, offsets._BYTES_AT_ONCE = 50_000, 1 << 22
     assert got.tolist() == [_python_equal(docs, *row) for row in rows]
     assert texts.splits_crlf(doc, start).tolist() == [_python_splits(docs, d, s) for d, s, _, _ in rows]
     assert texts.lengths.tolist() == [len(d) if d is not None else -1 for d in docs]
+
+
+@given(st.text(alphabet=ALPHABET, max_size=30), st.integers(1, 7))
+def test_code_points_are_found_block_by_block(text: str, bytes_at_once: int) -> None:
+    raw = np.frombuffer(text.encode(), dtype=np.uint8)
+    offsets._BYTES_AT_ONCE = bytes_at_once
+    try:
+        starts = offsets._code_point_starts(raw)
+    finally:
+        offsets._BYTES_AT_ONCE = 1 << 22
+    expected = np.cumsum([0, *(len(c.encode()) for c in text)])[:-1] if text else []
+    assert starts.tolist() == list(expected)
+    assert starts.dtype == np.int32
 
 
 def test_a_crlf_across_two_texts_belongs_to_neither() -> None:
