@@ -61,15 +61,20 @@ ROW_RULE_FIELDS: dict[str, tuple[str, ...]] = {
 READER_RULES = ("unknown_field", "wrong_type")
 #: Rules that flag every row repeating an earlier row's keys (the first row is kept as the original),
 #: with those keys. A column check (one key) ignores rows whose key is null; a frame check compares
-#: null as a value (``DataFrame.duplicated``).
+#: null as a value (``DataFrame.duplicated``). Spans and relations are compared within their annotation
+#: record (its file and line): an annotation given twice is one ``unique_annotation_id`` failure, not
+#: one more per span and relation of the copy.
 UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
     "unique_article_id": ("article_id",),
     "unique_target_id": ("target_id",),
     "unique_annotation_id": ("annotation_id",),
-    "unique_span_id": ("annotation_id", "span_id"),
-    "duplicate_span": ("annotation_id", "label", "start", "end"),
-    "duplicate_relation": ("annotation_id", "type", "from_id", "to_id"),
+    "unique_span_id": ("_file", "_line", "span_id"),
+    "duplicate_span": ("_file", "_line", "label", "start", "end"),
+    "duplicate_relation": ("_file", "_line", "type", "from_id", "to_id"),
 }
+#: Unique rules whose original may be on another line or in another file: a failure's value names where
+#: the original is (:func:`stancebank.validate.first_at`).
+FIRST_NAMED = ("unique_article_id", "unique_target_id", "unique_annotation_id")
 
 
 @dataclass(frozen=True)

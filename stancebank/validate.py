@@ -18,6 +18,7 @@ from schemas.crosstable import CROSS_TABLE_MODELS, annotation_tables, joined_tab
 from schemas.errors import InvalidDataError
 from schemas.models import TABLE_MODELS, contradicted_attributes, foreign_attributes, missing_attributes
 from schemas.rules import BUILTIN_RULES as _BUILTIN_RULES
+from schemas.rules import FIRST_NAMED, UNIQUE_KEYS
 from schemas.rules import ROW_RULE_FIELDS as _ROW_RULE_FIELDS
 from stancebank import parallel
 from stancebank.corpus import (
@@ -101,6 +102,7 @@ def _ranked(
     columns = {name: i for i, name in enumerate(model.to_schema().columns)}
     failures: list[tuple[Rank, int | None, Failure]] = []
     seen: set[tuple[str, int | None]] = set()
+    originals: dict[str, dict[Any, tuple[str, int]]] = {}
     for case in cases.itertuples(index=False):
         column = None if pd.isna(case.column) or case.column == model.__name__ else str(case.column)
         index = None if pd.isna(case.index) else int(case.index)
@@ -115,9 +117,27 @@ def _ranked(
             at_fault = _attribute_columns(frame, index, rule)
             failure = _locate(frame, table, index, rule, at_fault, _row_value(frame, index, rule))
         else:
-            failure = _locate(frame, table, index, rule, column, _show(case.failure_case))
+            value = _show(case.failure_case)
+            if rule in FIRST_NAMED and index is not None and value is not None:
+                if rule not in originals:
+                    originals[rule] = _originals(frame, UNIQUE_KEYS[rule][0])
+                value = first_at(value, *originals[rule][frame.at[index, UNIQUE_KEYS[rule][0]]])
+            failure = _locate(frame, table, index, rule, column, value)
         failures.append((rank, index, failure))
     return failures
+
+
+def _originals(frame: pd.DataFrame, key: str) -> dict[Any, tuple[str, int]]:
+    """Each value of ``key`` -> the file and line of its first row (the original a repeat is flagged
+    against)."""
+    first = frame.drop_duplicates(key, keep="first")
+    places = zip(first["_file"].astype(str).tolist(), first["_line"].astype(int).tolist(), strict=True)
+    return dict(zip(first[key].tolist(), places, strict=True))
+
+
+def first_at(value: str | None, file: str, line: int) -> str:
+    """A repeated id's value with where its original is (both engines)."""
+    return f"{value} (first at {file}:{line})"
 
 
 #: Column checks pandera runs before a column's own checks, in its order.

@@ -47,7 +47,7 @@ import pandas as pd
 
 from schemas import vocabulary as V
 from schemas.errors import UnreadableInputError
-from schemas.rules import ROW_RULE_FIELDS, UNIQUE_KEYS, is_builtin, local_rules
+from schemas.rules import FIRST_NAMED, ROW_RULE_FIELDS, UNIQUE_KEYS, is_builtin, local_rules
 from stancebank.failures import Failure
 
 #: Table order of the local engine (TABLE_MODELS) and the nested tables of an annotation line.
@@ -291,7 +291,7 @@ def _irregular_rows(
 
 # --- rules --------------------------------------------------------------------------------------------
 
-_HITS = "table string, rule string, `column` string, _seq int, doc string, unannotated string"
+_HITS = "table string, rule string, `column` string, _seq int, doc string, unannotated string, first string"
 
 
 #: One failing (rule, row): its place in the local engine's order, and what the formatting needs.
@@ -312,17 +312,26 @@ def _explode(frame: Any, table: str, conditions: list[Condition]) -> Any:
                 F.lit(seq).alias("_seq"),
                 extra.get("doc", nothing).alias("doc"),
                 extra.get("unannotated", nothing).alias("unannotated"),
+                nothing.alias("first"),
             ),
         )
         for seq, rule, column, bad, extra in conditions
     ]
     found = F.filter(F.array(*items), lambda item: item.isNotNull())
     return frame.select(*_KEY, F.explode(found).alias("h")).select(
-        *_KEY, F.lit(table).alias("table"), "h.rule", "h.column", "h._seq", "h.doc", "h.unannotated"
+        *_KEY,
+        F.lit(table).alias("table"),
+        "h.rule",
+        "h.column",
+        "h._seq",
+        "h.doc",
+        "h.unannotated",
+        "h.first",
     )
 
 
-def _hits(frame: Any, table: str, rule: str, column: str | None, seq: int) -> Any:
+def _hits(frame: Any, table: str, rule: str, column: str | None, seq: int, first: Any = None) -> Any:
+    """``first``: where the row this one repeats is (``"<file index>:<line>"``), for a rule that names it."""
     from pyspark.sql import functions as F
 
     nothing = F.lit(None).cast("string")
@@ -334,6 +343,7 @@ def _hits(frame: Any, table: str, rule: str, column: str | None, seq: int) -> An
         F.lit(seq).alias("_seq"),
         nothing.alias("doc"),
         nothing.alias("unannotated"),
+        (nothing if first is None else first).alias("first"),
     )
 
 
@@ -384,8 +394,12 @@ def _unique(frame: Any, table: str, rule: str, column: str | None, seq: int) -> 
     keys = list(UNIQUE_KEYS[rule])
     rows = frame if column is None else frame.where(F.col(column).isNotNull())  # a column check skips nulls
     window = Window.partitionBy("_corpus", *keys).orderBy("_fidx", "_line", "_pos")
-    later = rows.withColumn("_n", F.row_number().over(window)).where(F.col("_n") > 1)
-    return _hits(later, table, rule, column, seq)
+    later = rows.withColumn("_n", F.row_number().over(window))
+    first = None
+    if rule in FIRST_NAMED:  # the window's first row: where the original is
+        place = F.concat_ws(":", *(F.first(c).over(window).cast("string") for c in ("_fidx", "_line")))
+        later, first = later.withColumn("_first", place), F.col("_first")
+    return _hits(later.where(F.col("_n") > 1), table, rule, column, seq, first)
 
 
 def _row_checks(table: str, checks: list[tuple[str, str | None, int]]) -> Any:
@@ -414,7 +428,8 @@ def _row_checks(table: str, checks: list[tuple[str, str | None, int]]) -> Any:
                 hits = pd.concat(out, ignore_index=True)
                 for name in ("table", "rule", "column"):  # plain objects: Arrow-backed str does not convert
                     hits[name] = hits[name].astype(object)
-                yield hits.assign(doc=pd.Series(None, index=hits.index, dtype=object), unannotated=None)
+                nothing = pd.Series(None, index=hits.index, dtype=object)
+                yield hits.assign(doc=nothing, unannotated=None, first=nothing)
 
     return run
 
@@ -959,7 +974,7 @@ def _shape(tables: dict[str, Any], names: list[list[str]]) -> dict[int, list[Fai
 def _format(rows: list[Any], names: list[list[str]]) -> dict[int, list[Failure]]:
     """Failures from the failing rows, formatted by the local engine, in its order."""
     from schemas.offsets import ArticleTexts
-    from stancebank.validate import _attribute_columns, _locate, _row_value, _show
+    from stancebank.validate import _attribute_columns, _locate, _row_value, _show, first_at
 
     out: dict[int, list[tuple[int, int, Failure]]] = {}
     groups: dict[tuple[int, str], list[Any]] = {}
@@ -998,7 +1013,11 @@ def _format(rows: list[Any], names: list[list[str]]) -> dict[int, list[Failure]]
                 at_fault = _attribute_columns(frame, i, rule)
                 failure = _locate(frame, table, i, rule, at_fault, _row_value(frame, i, rule))
             else:
-                failure = _locate(frame, table, i, rule, column, _show(frame.at[i, column]))
+                value = _show(frame.at[i, column])
+                if r["first"] is not None:
+                    fidx, line = r["first"].split(":")
+                    value = first_at(value, names[corpus][int(fidx)], int(line))
+                failure = _locate(frame, table, i, rule, column, value)
             out.setdefault(corpus, []).append((r["_seq"], i, failure))
     return {c: [f for _, _, f in sorted(items, key=lambda x: (x[0], x[1]))] for c, items in out.items()}
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.corpus_factory import failures_of, mutated
+from stancebank.validate import validate_paths
+from tests.corpus_factory import failures_of, mutated, write_records
 
 Records = dict[str, list[dict[str, Any]]]
 
@@ -180,6 +181,24 @@ def test_relation_between_annotations_is_refused(tmp_path: Path) -> None:
         ("relation_to_exists", 2, "q1->c1"),
         ("relation_to_exists", 2, "q2->c1"),
     }
+
+
+def test_a_copied_annotation_is_one_failure_that_names_the_original(tmp_path: Path) -> None:
+    """An annotation given twice (here a second file with a copy of it) is one ``unique_annotation_id``
+    failure naming where the original is, not one more per span and relation of the copy; a span id
+    repeated within one annotation is still ``unique_span_id``."""
+    records = mutated(lambda r: None)
+    write_records(tmp_path, records)
+    original = tmp_path / N
+    copy = tmp_path / "annotations" / "zz-copy.jsonl"
+    copy.write_bytes(original.read_bytes().splitlines(keepends=True)[0])
+    failures = validate_paths([tmp_path])[0]
+    annotation_id = records["annotations"][0]["annotation_id"]
+    assert [(f.file, f.line, f.rule, f.value) for f in failures] == [
+        (str(copy), 1, "unique_annotation_id", f"{annotation_id} (first at {original}:1)")
+    ]
+    repeated = failures_of(tmp_path / "again", mutated(add_span(id="q1", label="CUE", start=0, end=1)))
+    assert "unique_span_id" in {f.rule for f in repeated}
 
 
 def test_base_corpus_is_valid(tmp_path: Path) -> None:
