@@ -228,9 +228,11 @@ def data_files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = [path / "articles.jsonl", path / "targets.jsonl"]
-            found += sorted((path / "annotations").glob("**/*.jsonl"))
-            present = [f for f in found if f.exists()]
+            present = _folder_files(path)
+            if not present and (path / "stancebank.toml").is_file():  # a project folder: its data
+                from stancebank.project import load_project
+
+                present = _folder_files(load_project(path).data_dir)
             if not present:
                 raise UnreadableInputError(
                     str(path), "no data files (articles.jsonl, targets.jsonl, annotations/*.jsonl)"
@@ -243,6 +245,12 @@ def data_files(paths: Iterable[Path]) -> list[Path]:
         if needed not in kinds:
             files += _nearest(files, f"{needed}.jsonl")
     return list(dict.fromkeys(files))
+
+
+def _folder_files(path: Path) -> list[Path]:
+    found = [path / "articles.jsonl", path / "targets.jsonl"]
+    found += sorted((path / "annotations").glob("**/*.jsonl"))
+    return [f for f in found if f.exists()]
 
 
 def _nearest(files: list[Path], name: str) -> list[Path]:

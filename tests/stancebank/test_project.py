@@ -245,6 +245,21 @@ def test_init_writes_a_project(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "written stancebank.toml" in capsys.readouterr().out
 
 
+def test_a_project_folder_given_as_data_means_its_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`stancebank validate PROJECT` from elsewhere validates the project's data folder (its
+    `paths.data`), not the folder itself; a folder with neither data nor a project is still refused."""
+    root = _project(tmp_path / "mine", project_toml(name="mine").replace('data = "data"', 'data = "corpus"'))
+    shutil.copytree(DATA, root / "corpus", ignore=shutil.ignore_patterns("hf"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "mine"]) == 0
+    assert "valid: " in capsys.readouterr().out
+    (tmp_path / "empty").mkdir()
+    assert main(["validate", "empty"]) == 2
+    assert "empty: no data files" in capsys.readouterr().err
+
+
 def test_init_refuses_an_existing_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = _project(tmp_path / "p")
     (root / "data").mkdir()
