@@ -123,8 +123,13 @@ def predict(
                 "result": results,
             }
         )
-    records.sort(key=lambda r: (-float(r["uncertainty"]), str(r["task_key"])))
+    records.sort(key=least_confident_first)
     return records
+
+
+def least_confident_first(record: dict[str, Any]) -> tuple[float, str]:
+    """The order of prediction records: the task the model is least sure of first (ties: task key)."""
+    return -float(record["uncertainty"]), str(record["task_key"])
 
 
 def predict_items(

@@ -3,11 +3,17 @@
 The JSONL lines are shuffled by ``article_id`` (an article with its targets and annotations in one
 partition); the model file and its metadata are broadcast as bytes and loaded once per partition with
 the trusted types (:func:`train.evaluation.load_model`, through :func:`train.predict.predict`); each
-partition writes one JSONL shard of prediction records that ``studio push --predictions FOLDER`` reads.
+partition writes its prediction records, least confident first; the driver then merges these runs into
+the shards ``studio push --predictions FOLDER`` reads, in the local engine's order across the shards
+(streaming: one record per run in memory).
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import json
+import math
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -58,7 +64,6 @@ def predict_spark(
     from pyspark.sql import functions as F
 
     from stancebank.spark import session
-    from train.export import shard_name
     from train.spark_export import read_lines
 
     spark = session(master, app="stancebank predict")
@@ -79,11 +84,37 @@ def predict_spark(
             .where(F.col("records") > 0)
             .collect()
         )
-        shards = sorted(staging.glob("part-*.jsonl"))
-        for i, shard in enumerate(shards):
-            shard.rename(staging / shard_name("predictions", i, len(shards), "jsonl"))
+        runs = sorted(staging.glob("part-*.jsonl"))
+        _merge(runs, staging, sum(int(row["records"]) for row in written))
         write_marker(staging, "predict")  # a later `predict --engine spark` may replace this folder
         replace_dir(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return sum(int(row["records"]) for row in written)
+
+
+def _merge(runs: list[Path], folder: Path, total: int) -> None:
+    """The partitions' runs (each least confident first) as ``len(runs)`` shards of about equal size in
+    one order across the shards (:func:`train.predict.least_confident_first`); the runs are removed."""
+    from train.export import shard_name
+    from train.predict import least_confident_first
+
+    if not runs:
+        return
+    per = math.ceil(total / len(runs))
+
+    def lines(run: Path) -> Iterator[tuple[tuple[float, str], bytes]]:
+        with run.open("rb") as handle:
+            for line in handle:
+                if line.strip():
+                    yield least_confident_first(json.loads(line)), line
+
+    merged = heapq.merge(*(lines(run) for run in runs), key=lambda item: item[0])
+    count = math.ceil(total / per)
+    for i in range(count):
+        path = folder / shard_name("predictions", i, count, "jsonl")
+        with path.open("wb") as out:
+            for _, line in itertools.islice(merged, per):
+                out.write(line if line.endswith(b"\n") else line + b"\n")
+    for run in runs:
+        run.unlink()

@@ -12,7 +12,8 @@ from stancebank.cli import main
 from stancebank.validate import load_valid
 from tests.shipped import DATA
 from train.baselines import TrainingError, model_path
-from train.predict import predict, sentences
+from train.predict import least_confident_first, predict, sentences
+from train.spark_predict import _merge
 
 
 def test_sentences_are_code_point_spans() -> None:
@@ -102,3 +103,25 @@ def test_predictions_are_accepted_by_label_studio(
     with_predictions = {t["data"]["task_key"] for t in tasks if t["predictions"]}
     assert with_predictions == {"syn-005|syn-005:t1", "syn-025|syn-025:t1"}
     assert len(existing_tasks(studio, report.project_id)) == len(tasks)
+
+
+def test_spark_runs_merge_into_one_order_across_the_shards(tmp_path: Path) -> None:
+    """``predict --engine spark``: each partition's run is sorted; the driver's merge gives shards that,
+    read in name order, are least confident first overall, of about equal size, every record once."""
+    records = [
+        {"task_key": f"a{i}\u241ft1", "uncertainty": round((i * 37 % 11) / 10, 4), "result": []}
+        for i in range(23)
+    ]
+    runs = []
+    for part, members in enumerate((records[:2], records[2:15], records[15:])):
+        run = tmp_path / f"part-{part:05d}.jsonl"
+        ordered = sorted(members, key=least_confident_first)
+        run.write_text("".join(json.dumps(r) + "\n" for r in ordered), encoding="utf-8")
+        runs.append(run)
+    _merge(runs, tmp_path, len(records))
+    shards = sorted(tmp_path.glob("predictions-*.jsonl"))
+    assert [s.name for s in shards] == [f"predictions-0000{i}-of-00003.jsonl" for i in range(3)]
+    got = [json.loads(line) for s in shards for line in s.read_text(encoding="utf-8").splitlines()]
+    assert got == sorted(records, key=least_confident_first)
+    assert [len(s.read_text(encoding="utf-8").splitlines()) for s in shards] == [8, 8, 7]
+    assert not list(tmp_path.glob("part-*.jsonl"))

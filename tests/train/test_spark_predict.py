@@ -31,8 +31,8 @@ def test_spark_predictions_equal_local(spark, tmp_path: Path) -> None:
     shards = sorted(out.glob("predictions-*-of-*.jsonl"))
     assert len(shards) > 1
     got = [json.loads(line) for shard in shards for line in shard.read_text(encoding="utf-8").splitlines()]
-    key = lambda r: r["task_key"]  # noqa: E731
-    assert sorted(got, key=key) == sorted(want, key=key)
+    assert got == want  # the shards in name order: least confident first across all of them, as locally
+    assert max(len(s.read_text(encoding="utf-8").splitlines()) for s in shards) <= -(-len(want) // 3)
     assert len(read_predictions(out, corpus, label_config())) == len(want)  # push reads the folder
 
 

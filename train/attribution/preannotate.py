@@ -21,6 +21,7 @@ from stancebank.corpus import Corpus
 from train.attribution.run import load
 from train.baselines import TASKS, TrainingError
 from train.evaluation import load_model, model_meta
+from train.predict import least_confident_first
 from train.rows import context
 
 CLAIM = V.SpanLabel.CLAIM.value
@@ -118,5 +119,5 @@ def predict_attribution(
                 "result": results,
             }
         )
-    records.sort(key=lambda r: (-float(r["uncertainty"]), str(r["task_key"])))
+    records.sort(key=least_confident_first)
     return records
