@@ -88,15 +88,14 @@ def _agreeing(found: Matches, pairs: pd.DataFrame) -> np.ndarray:
     missing equals missing)."""
     x, y = pairs["x"].to_numpy(), pairs["y"].to_numpy()
     same = np.ones(len(pairs), dtype=bool)
+    labels = found.spans["label"].to_numpy(dtype=object)[x]
     for name in V.ATTRIBUTE_VALUES:
         if name not in found.spans:
             continue
-        column = found.spans[name].astype(object)
-        missing = column.isna().to_numpy()
-        values = column.where(~missing, "").to_numpy(object)  # compared only where both are given
-        equal = np.where(missing[x] | missing[y], missing[x] & missing[y], values[x] == values[y])
-        relevant = (found.spans["label"] == V.ATTRIBUTE_LABEL[name].value).to_numpy()[x]
-        same &= ~relevant | equal
+        # equal codes: equal values, or both missing (the code -1)
+        codes, _ = pd.factorize(found.spans[name], use_na_sentinel=True)
+        relevant = labels == V.ATTRIBUTE_LABEL[name].value
+        same &= ~relevant | (codes[x] == codes[y])
     return same
 
 
@@ -199,7 +198,7 @@ def votes(
     annotation. The chosen annotation votes for itself unless it is the gold."""
     found = found or matches(annotations, spans)
     frame, own = found.annotations, found.spans
-    ids = frame["annotation_id"].astype(str).to_numpy(object)
+    ids = frame["annotation_id"].astype(str).array
     is_chosen = frame["annotation_id"].astype(str).isin(chosen["annotation_id"].astype(str)).to_numpy()
     human = (frame["annotator"] != V.GOLD_ANNOTATOR).to_numpy()
     voted = own["label"].isin(list(labels)).to_numpy()
@@ -211,16 +210,17 @@ def votes(
     itself = pd.DataFrame({"a": group, "b": group, "x": mine, "y": mine})
     every = pd.concat([others, itself], ignore_index=True)
     x, y, b = every["x"].to_numpy(), every["y"].to_numpy(), every["b"].to_numpy()
-    span_ids = own["span_id"].astype(str).to_numpy(object)
+    span_ids = own["span_id"].astype(str).array
+    # columns taken from Arrow-backed arrays as they are (no object array to infer a type from again)
     rows = pd.DataFrame(
         {
-            "annotation_id": ids[every["a"].to_numpy()],
-            "span_id": span_ids[x],
-            "annotator": frame["annotator"].astype(str).to_numpy(object)[b],
-            "voter_annotation_id": ids[b],
-            "voter_span_id": span_ids[y],
+            "annotation_id": ids.take(every["a"].to_numpy()),
+            "span_id": span_ids.take(x),
+            "annotator": frame["annotator"].astype(str).array.take(b),
+            "voter_annotation_id": ids.take(b),
+            "voter_span_id": span_ids.take(y),
             **{
-                name: own[name].to_numpy(object)[y] if name in own else np.full(len(y), None, object)
+                name: own[name].array.take(y) if name in own else np.full(len(y), None, object)
                 for name in V.ATTRIBUTE_VALUES
             },
             "_voter": b,

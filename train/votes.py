@@ -10,6 +10,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas import vocabulary as V
 from train.policy import choose, matches, votes
@@ -47,16 +48,14 @@ def vote_columns(
     offsets = np.zeros(len(rows) + 1, dtype=np.int32)
     np.cumsum(np.bincount(positions, minlength=len(rows)), out=offsets[1:])
     columns: dict[str, pa.Array] = {}
-    annotators = pa.array(matched["annotator"].astype(str).tolist(), pa.string())
+    annotators = _strings(matched["annotator"].astype(str))
     for name, enum in attributes.items():
-        given = matched[name].astype(object)
-        values = given.where(given.isna(), given.map(str)).where(given.notna(), None)
-        struct = pa.StructArray.from_arrays(
-            [annotators, pa.array(values.tolist(), pa.string())], names=["annotator", "value"]
-        )
+        values = _strings(matched[name])
+        struct = pa.StructArray.from_arrays([annotators, values], names=["annotator", "value"])
         columns[f"{name}_votes"] = pa.ListArray.from_arrays(pa.array(offsets), struct)
         labels = V.values(enum)
-        codes = pd.Categorical(values, categories=labels).codes.astype(np.int64)
+        found = pc.index_in(values, value_set=pa.array(labels, pa.string()))
+        codes = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
         valued = codes >= 0
         counts = np.bincount(
             positions[valued] * len(labels) + codes[valued], minlength=len(rows) * len(labels)
@@ -66,6 +65,16 @@ def vote_columns(
         steps = pa.array(np.arange(0, shares.size + 1, len(labels), dtype=np.int32))
         columns[f"{name}_distribution"] = pa.ListArray.from_arrays(steps, pa.array(shares.ravel()))
     return columns
+
+
+def _strings(column: pd.Series) -> pa.Array:
+    """A column of text values (missing: null) as an Arrow string array, taken as it is when it is
+    Arrow-backed already."""
+    if column.dtype == object:  # an attribute no span of these tables has, or values read the careful way
+        missing = column.isna().tolist()
+        return pa.array([None if m else str(v) for v, m in zip(column, missing, strict=True)], pa.string())
+    array = pa.array(column, from_pandas=True)
+    return (array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array).cast(pa.string())
 
 
 #: Statuses of an annotation in the account, in table order.
