@@ -17,12 +17,14 @@ one; a matched span's attribute values become that annotator's vote on the chose
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from annotate.matching import match_table
 from schemas import vocabulary as V
@@ -47,6 +49,13 @@ def parse_policy(text: str | Sequence[str]) -> tuple[str, ...]:
 
 def _columns(frame: pd.DataFrame, names: Sequence[str]) -> list[list[Any]]:
     return [frame[name].tolist() for name in names]
+
+
+def member(values: pd.Series, of: Iterable[Any]) -> np.ndarray:
+    """``values.isin(of)`` for text (a hash lookup in Arrow; missing values are members of nothing)."""
+    array = pa.array(values.astype(str), from_pandas=True)
+    found = pc.is_in(array, value_set=pc.unique(pa.array([str(v) for v in of], pa.string())))
+    return found.to_numpy(zero_copy_only=False).astype(bool)
 
 
 def _missing(value: Any) -> bool:
@@ -199,9 +208,9 @@ def votes(
     found = found or matches(annotations, spans)
     frame, own = found.annotations, found.spans
     ids = frame["annotation_id"].astype(str).array
-    is_chosen = frame["annotation_id"].astype(str).isin(chosen["annotation_id"].astype(str)).to_numpy()
+    is_chosen = member(frame["annotation_id"], chosen["annotation_id"].astype(str).tolist())
     human = (frame["annotator"] != V.GOLD_ANNOTATOR).to_numpy()
-    voted = own["label"].isin(list(labels)).to_numpy()
+    voted = member(own["label"], labels)
     pairs = found.pairs
     a, b, x = (pairs[name].to_numpy() for name in ("a", "b", "x"))
     others = pairs.loc[is_chosen[a] & human[b] & voted[x]]

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas import vocabulary as V
-from train.policy import choose, matches, votes
+from train.policy import choose, matches, member, votes
 
 #: Span labels that have a row of their own (claims, sources), hence votes.
 VOTED_LABELS = (V.SpanLabel.CLAIM.value, V.SpanLabel.SOURCE.value)
@@ -86,7 +86,7 @@ def account(tables: dict[str, pd.DataFrame], selection: Selection) -> pd.DataFra
     number of its CLAIM/SOURCE spans and of those that reached claims/sources (as row or vote)."""
     annotations = tables["annotations"][["annotation_id", "article_id", "target_id", "annotator"]]
     spans = tables["spans"]
-    own = spans.loc[spans["label"].isin(VOTED_LABELS)].groupby("annotation_id").size()
+    own = spans.loc[member(spans["label"], VOTED_LABELS)].groupby("annotation_id").size()
     reached = selection.votes.drop_duplicates(["voter_annotation_id", "voter_span_id"])
     reached_n = reached.groupby("voter_annotation_id").size()
     chosen = selection.chosen
@@ -99,7 +99,7 @@ def account(tables: dict[str, pd.DataFrame], selection: Selection) -> pd.DataFra
     )
     chosen_ids = set(selection.chosen["annotation_id"].astype(str))
     frame = annotations.copy()
-    used = frame["annotation_id"].astype(str).isin(chosen_ids).to_numpy()
+    used = member(frame["annotation_id"], chosen_ids)
     own_n = frame["annotation_id"].map(own).fillna(0).to_numpy(dtype=np.int64)
     frame["spans"] = own_n
     frame["reached"] = np.where(
