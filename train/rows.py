@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas import vocabulary as V
 from stancebank.project import DEFAULT_POLICY
@@ -210,11 +211,21 @@ def _annotations(tables: dict[str, pd.DataFrame], selection: Selection) -> pa.Ta
 
 def _children(frame: pd.DataFrame, row_of: pd.Series, order: list[str]) -> pd.DataFrame:
     """Spans or relations of the chosen annotations, with their task's row, sorted row by row."""
-    rows = pd.Index(row_of.index).get_indexer(frame["annotation_id"])
+    ids = pa.array(row_of.index.astype(str), from_pandas=True)
+    found = pc.index_in(pa.array(frame["annotation_id"].astype(str), from_pandas=True), value_set=ids)
+    rows = found.fill_null(-1).to_numpy(zero_copy_only=False)
     frame = frame.drop(columns=["_file", "_line", "article_id"])
     kept = frame if (rows >= 0).all() else frame.loc[rows >= 0]
     kept = kept.assign(row=row_of.to_numpy()[rows[rows >= 0]])
-    return kept.sort_values(["row", *order], kind="stable").reset_index(drop=True)
+    return _sorted(kept, ["row", *order])
+
+
+def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``frame.sort_values(keys, kind="stable")`` by Arrow's stable sort (text by code point, as Python
+    compares it; missing values last)."""
+    table = pa.table({key: pa.array(frame[key], from_pandas=True) for key in keys})
+    order = pc.sort_indices(table, sort_keys=[(key, "ascending") for key in keys], null_placement="at_end")
+    return frame.iloc[order.to_numpy()].reset_index(drop=True)
 
 
 def _pairs(base: pd.DataFrame) -> pa.Table:
