@@ -224,7 +224,7 @@ def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """``frame.sort_values(keys, kind="stable")`` by Arrow's stable sort (text by code point, as Python
     compares it; missing values last)."""
     table = pa.table({key: pa.array(frame[key], from_pandas=True) for key in keys})
-    order = pc.sort_indices(table, sort_keys=[(key, "ascending") for key in keys], null_placement="at_end")
+    order = pc.sort_indices(table, sort_keys=[(key, "ascending", "at_end") for key in keys])
     return frame.iloc[order.to_numpy()].reset_index(drop=True)
 
 

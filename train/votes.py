@@ -74,7 +74,11 @@ def _strings(column: pd.Series) -> pa.Array:
         missing = column.isna().tolist()
         return pa.array([None if m else str(v) for v, m in zip(column, missing, strict=True)], pa.string())
     array = pa.array(column, from_pandas=True)
-    return (array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array).cast(pa.string())
+    array = (array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array).cast(pa.string())
+    if array.null_count == 0 and array.buffers()[0] is not None:  # no validity bitmap when all are valid:
+        # the export sizes its row groups by the Arrow bytes, which must not depend on how a column was made
+        array = pa.Array.from_buffers(array.type, len(array), [None, *array.buffers()[1:]], 0, array.offset)
+    return array
 
 
 #: Statuses of an annotation in the account, in table order.

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 import yaml
 
@@ -21,7 +22,7 @@ from tests.stancebank.test_shipped_data import DATA
 from tests.train.test_export import AGREEMENT, SHIPPED
 from train.export import export, load, matching_agreement
 from train.policy import PolicyError, choose, parse_policy
-from train.votes import ONLY, USED, VOTES
+from train.votes import ONLY, USED, VOTES, _strings
 
 TEXT = "Officials said the bridge will open in May. Critics doubt it."
 
@@ -274,3 +275,16 @@ def test_shipped_card_has_the_agreement_and_the_template(tmp_path: Path) -> None
     assert report.agreement and "From `stancebank agreement` on the same data" in card
     assert "| alpha/stance |" in card and "seed-001" in card  # the worked example from data/CARD.md
     assert ONLY not in set(report.account["status"])
+
+
+@pytest.mark.parametrize("dtype", ["string[pyarrow]", "str", "object"])
+def test_vote_values_have_the_layout_of_a_plain_arrow_array(dtype: str) -> None:
+    """The export sizes its row groups by the Arrow bytes of its rows: a column of votes taken from
+    pandas must weigh what the same values built from a list weigh (no validity bitmap without nulls),
+    or large exports would cut their row groups elsewhere for the same data."""
+    taken = pd.Series(["", "for", "x", "against"], dtype=dtype).take([1, 3, 0])  # as a merge leaves it
+    full = _strings(taken)
+    assert full.equals(pa.array(["for", "against", ""], pa.string()))
+    assert full.buffers()[0] is None and full.nbytes == pa.array(["for", "against", ""], pa.string()).nbytes
+    gaps = _strings(pd.Series(["for", None], dtype=dtype))
+    assert gaps.to_pylist() == ["for", None] and gaps.null_count == 1
