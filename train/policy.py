@@ -47,10 +47,6 @@ def parse_policy(text: str | Sequence[str]) -> tuple[str, ...]:
     return rules
 
 
-def _columns(frame: pd.DataFrame, names: Sequence[str]) -> list[list[Any]]:
-    return [frame[name].tolist() for name in names]
-
-
 def member(values: pd.Series, of: Iterable[Any]) -> np.ndarray:
     """``values.isin(of)`` for text (a hash lookup in Arrow; missing values are members of nothing)."""
     array = pa.array(values.astype(str), from_pandas=True)
@@ -127,10 +123,6 @@ def majority_winners(found: Matches) -> dict[tuple[Any, Any], str]:
     return dict(zip(keys, alone["annotation_id"].astype(str).tolist(), strict=True))
 
 
-#: A task's annotation as the policy reads it.
-_MEMBER = ("annotation_id", "annotator", "created_at", "updated_at")
-
-
 def choose(
     annotations: pd.DataFrame,
     spans: pd.DataFrame,
@@ -143,45 +135,59 @@ def choose(
     winners: dict[tuple[Any, Any], str] = {}
     if "majority" in policy:
         winners = majority_winners(found or matches(annotations, spans))
-    tasks: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
-    names = [name for name in _MEMBER if name in annotations]
-    columns = _columns(annotations, ["article_id", "target_id", *names])
-    for article_id, target_id, *values in zip(*columns, strict=True):
-        if _missing(article_id) or _missing(target_id):
-            continue  # groupby leaves such rows out
-        tasks.setdefault((article_id, target_id), []).append(dict(zip(names, values, strict=True)))
-    chosen: list[tuple[str, str]] = []
-    for task, members in tasks.items():
-        pick = _pick(members, policy, winners.get(task))
-        if pick is not None:
-            chosen.append(pick)
-    ids = pd.DataFrame(chosen, columns=["annotation_id", "chosen_by"])
-    return annotations.merge(ids, on="annotation_id", how="inner")
-
-
-def _key(member: dict[str, Any], names: Sequence[str], missing: int) -> tuple[tuple[int, Any], ...]:
-    """A sort key where a missing value sorts before (``missing=0``) or after (``missing=1``) any value."""
-    return tuple(
-        (missing, "") if _missing(member.get(name)) else (1 - missing, member[name]) for name in names
-    )
-
-
-def _pick(members: list[dict[str, Any]], policy: Sequence[str], winner: str | None) -> tuple[str, str] | None:
+    keyed = annotations.loc[annotations["article_id"].notna() & annotations["target_id"].notna()]
+    empty = pd.DataFrame({"annotation_id": pd.Series([], dtype=object), "chosen_by": []})
+    if keyed.empty:
+        return annotations.merge(empty, on="annotation_id", how="inner")
+    task = keyed.groupby(["article_id", "target_id"], sort=False).ngroup().to_numpy()
+    count = int(task.max()) + 1
+    ids = keyed["annotation_id"].astype(str).to_numpy(object)
+    pick, by = np.full(count, None, dtype=object), np.full(count, None, dtype=object)
+    done = np.zeros(count, dtype=bool)
     for rule in policy:
-        if rule == "gold":
-            gold = [str(m["annotation_id"]) for m in members if m["annotator"] == V.GOLD_ANNOTATOR]
-            if gold:
-                return min(gold), rule
-        elif rule == "majority":
-            if winner is not None:
-                return winner, rule
-        elif rule == "latest":  # sorted with missing times first: the last one
-            latest = max(members, key=lambda m: _key(m, ("updated_at", "created_at", "annotation_id"), 0))
-            return str(latest["annotation_id"]), rule
-        elif rule == "earliest":  # sorted with missing times last: the first one
-            earliest = min(members, key=lambda m: _key(m, ("created_at", "annotation_id"), 1))
-            return str(earliest["annotation_id"]), rule
-    return None
+        tasks, chosen = _candidates(rule, keyed, task, ids, winners)
+        free = ~done[tasks]
+        pick[tasks[free]], by[tasks[free]] = chosen[free], rule
+        done[tasks[free]] = True
+    ids_by = pd.DataFrame({"annotation_id": pick[done], "chosen_by": by[done]})
+    return annotations.merge(ids_by if len(ids_by) else empty, on="annotation_id", how="inner")
+
+
+def _candidates(
+    rule: str, keyed: pd.DataFrame, task: np.ndarray, ids: np.ndarray, winners: dict[tuple[Any, Any], str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(tasks, the annotation id the rule picks for each): ``gold``, the smallest id of a gold annotation;
+    ``majority``, the winner; ``latest``, the last by updated, created time and id with a missing value
+    before any; ``earliest``, the first by created time and id with a missing value after any."""
+    if rule == "gold":
+        gold = (keyed["annotator"] == V.GOLD_ANNOTATOR).fillna(False).to_numpy(dtype=bool)
+        smallest = pd.Series(ids[gold], dtype=object).groupby(task[gold]).min()
+        return smallest.index.to_numpy(), smallest.to_numpy(object)
+    if rule == "majority":
+        first = pd.DataFrame(
+            {"task": task, "a": keyed["article_id"].tolist(), "t": keyed["target_id"].tolist()}
+        )
+        first = first.drop_duplicates("task")
+        found = [winners.get(key) for key in zip(first["a"].tolist(), first["t"].tolist(), strict=True)]
+        given = np.array([w is not None for w in found], dtype=bool)
+        return first["task"].to_numpy()[given], np.array(found, dtype=object)[given]
+    names, missing = (
+        (("updated_at", "created_at", "annotation_id"), 0)
+        if rule == "latest"
+        else (("created_at", "annotation_id"), 1)
+    )
+    order: dict[str, Any] = {"task": task}
+    for i, name in enumerate(names):
+        values = keyed[name].tolist() if name in keyed else [None] * len(keyed)
+        absent = [_missing(v) for v in values]
+        order[f"f{i}"] = [missing if a else 1 - missing for a in absent]
+        order[f"v{i}"] = pd.Series(
+            ["" if a else v for v, a in zip(values, absent, strict=True)], dtype=object
+        )
+    ranked = pd.DataFrame(order).assign(row=np.arange(len(keyed)))
+    ranked = ranked.sort_values(list(order), kind="stable")
+    ends = ranked.drop_duplicates("task", keep="last" if rule == "latest" else "first")
+    return ends["task"].to_numpy(), ids[ends["row"].to_numpy()]
 
 
 #: The columns of :func:`votes`.
