@@ -93,10 +93,12 @@ def _agreeing(found: Matches, pairs: pd.DataFrame) -> np.ndarray:
     missing equals missing)."""
     x, y = pairs["x"].to_numpy(), pairs["y"].to_numpy()
     same = np.ones(len(pairs), dtype=bool)
-    labels = found.spans["label"].to_numpy(dtype=object)[x]
+    labels = None
     for name in V.ATTRIBUTE_VALUES:
         if name not in found.spans:
             continue
+        if labels is None:
+            labels = found.spans["label"].to_numpy(dtype=object)[x]
         # equal codes: equal values, or both missing (the code -1)
         codes, _ = pd.factorize(found.spans[name], use_na_sentinel=True)
         relevant = labels == V.ATTRIBUTE_LABEL[name].value
