@@ -23,10 +23,11 @@ from annotate.server import StudioError
 from schemas.crosstable import CROSS_TABLE_MODELS, ArticleSide, joined_tables, prepare_articles
 from schemas.errors import InvalidDataError
 from schemas.models import TABLE_MODELS
+from schemas.rules import FIRST_NAMED
 from stancebank.corpus import Corpus, corpus_from_records
 from stancebank.failures import Failure
 from stancebank.fastread import read_tables
-from stancebank.validate import _run, validate_corpus
+from stancebank.validate import _run, original_of, validate_corpus
 
 #: Converted lines validated at a time by one worker (each holds its chunk's tables at its peak: 2,500
 #: keep a 100k-task pull's processes under 830 MB together, at about 5 % more time than 5,000).
@@ -90,7 +91,7 @@ def checked(
             raise InvalidDataError([f._asdict() for f in failures if f not in mine])
         if not mine:
             return lines, rejects
-        bad = _by_line(mine)
+        bad = _by_line(mine, origin)
         rejects += [reject(orjson.loads(lines[line - 1]), bad[line]) for line in sorted(bad)]
         lines = [text for i, text in enumerate(lines, start=1) if i not in bad]
     raise StudioError("converted annotations still fail validation after removing the rejects")
@@ -139,11 +140,17 @@ def reject(record: dict[str, Any], reason: str) -> convert.Reject:
     )
 
 
-def _by_line(failures: list[Failure]) -> dict[int, str]:
+def _by_line(failures: list[Failure], origin: str) -> dict[int, str]:
+    """Each rejected line's reasons. A repeated id whose original is among the lines being pulled is
+    named without its place (a line of a file not written yet); one already in data/ keeps it."""
     reasons: dict[int, list[str]] = {}
     for failure in failures:
+        value = failure.value
+        if value and failure.rule in FIRST_NAMED:
+            own, file = original_of(value)
+            value = own if file == origin else value
         text = f"{failure.rule}" + (f" [{failure.column}]" if failure.column else "")
         text += f" on span {failure.span_id}" if failure.span_id else ""
-        text += f": {failure.value}" if failure.value else ""
+        text += f": {value}" if value else ""
         reasons.setdefault(failure.line or 0, []).append(text)
     return {line: "; ".join(texts) for line, texts in reasons.items()}

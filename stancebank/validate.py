@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
@@ -138,6 +139,15 @@ def _originals(frame: pd.DataFrame, key: str) -> dict[Any, tuple[str, int]]:
 def first_at(value: str | None, file: str, line: int) -> str:
     """A repeated id's value with where its original is (both engines)."""
     return f"{value} (first at {file}:{line})"
+
+
+_FIRST_AT = re.compile(r"(?P<value>.*) \(first at (?P<file>.*):(?P<line>\d+)\)", re.S)
+
+
+def original_of(value: str) -> tuple[str, str | None]:
+    """(the repeated value, the file its original is in) of a :func:`first_at` value (no file: not one)."""
+    found = _FIRST_AT.fullmatch(value)
+    return (found["value"], found["file"]) if found else (value, None)
 
 
 #: Column checks pandera runs before a column's own checks, in its order.

@@ -116,3 +116,23 @@ def test_pulled_annotations_record_the_projects_guideline_version(tmp_path: Path
     assert versions == {"3.2"}
     convert_snapshot(folder / EXPORT, data_dir=folder, guideline_version="3.3")  # as the CLI passes it
     assert {json.loads(line)["guideline_version"] for line in pulled.read_text().splitlines()} == {"3.3"}
+
+
+def test_a_repeated_id_names_its_original_only_where_it_is_in_data() -> None:
+    """A reject for an annotation id given twice: an original among the lines being pulled has no place
+    to name yet (its line depends on the chunk); one in a file already in data/ is named."""
+    from annotate.pullcheck import _by_line
+    from stancebank.failures import Failure
+    from stancebank.validate import first_at
+
+    target, other = "data/annotations/ls-bench-1.jsonl", "data/annotations/amira.jsonl"
+
+    def failure(line: int, place: str) -> Failure:
+        value = first_at("a1:t1:ls-7", place, 3)
+        return Failure(target, line, "a1", None, "unique_annotation_id", "annotation_id", value)
+
+    reasons = _by_line([failure(5, target), failure(6, other)], target)
+    assert reasons == {
+        5: "unique_annotation_id [annotation_id]: a1:t1:ls-7",
+        6: f"unique_annotation_id [annotation_id]: a1:t1:ls-7 (first at {other}:3)",
+    }
