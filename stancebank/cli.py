@@ -15,7 +15,7 @@ from rich.table import Table
 from schemas.errors import InvalidDataError, StanceBankError
 from stancebank import __version__
 from stancebank.failures import Failure
-from stancebank.project import DATA, find_project, resolve_defaults
+from stancebank.project import DATA, PROJECT_FILE, ProjectError, find_project, load_project, resolve_defaults
 from stancebank.spark import add_engine_arguments
 from stancebank.terminal import json_safe, markup_safe, positive_int, visible
 
@@ -216,11 +216,43 @@ def failure_lines(failures: list[dict[str, object]], shown: int = SHOWN_FAILURES
     return lines
 
 
+def _data_project(args: argparse.Namespace) -> None:
+    """A project folder given where data is expected stands for that project: the command reads (and
+    writes, e.g. gold) its data folder and takes its settings (name, licence, output folders), as
+    ``--project-dir`` would. Data of two projects at once, or another ``--project-dir``, is refused."""
+    if getattr(args, "command", None) == "import":  # inputs to import, not data
+        return
+    found: list[Path] = []
+
+    def data_of(value: object) -> object:
+        if isinstance(value, str | Path):
+            path = Path(value)
+            if path.is_dir() and (path / PROJECT_FILE).is_file() and not (path / "articles.jsonl").exists():
+                found.append(path.resolve())
+                return load_project(path).data_dir
+        return value
+
+    for key in ("paths", "data"):
+        value = getattr(args, key, None)
+        setattr(args, key, [data_of(v) for v in value] if isinstance(value, list) else data_of(value))
+    roots = sorted(set(found))
+    if len(roots) > 1:
+        raise ProjectError(
+            f"the data comes from {len(roots)} projects ({', '.join(map(str, roots))}): give one"
+        )
+    if roots:
+        given = getattr(args, "project_dir", None)
+        if given is not None and Path(given).resolve() != roots[0]:
+            raise ProjectError(f"{roots[0]} is a project of its own, but --project-dir names {given}")
+        args.project_dir = roots[0]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         if func is not cmd_init:
+            _data_project(args)
             args.project = find_project(args.project_dir)
             resolve_defaults(args, args.project)
         return func(args)

@@ -254,5 +254,10 @@ def _nested(
     return _frame(key, columns, len(items))
 
 
+def empty_table(table: str) -> pd.DataFrame:
+    """A table without rows, with its model's columns and types."""
+    return _empty(table)
+
+
 def _empty(table: str) -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series([], dtype=str(dtype)) for name, dtype in _dtypes(table).items()})

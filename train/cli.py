@@ -188,6 +188,11 @@ def _export_brat(tables: Any, out: Any, proportions: tuple[float, float, float],
     from stancebank.brat_export import export_brat, splits_of
     from stancebank.terminal import visible
 
+    if not len(tables["annotations"]):
+        raise StanceBankError(
+            "nothing to export: no annotations yet (brat files hold annotated articles); annotate in "
+            "Label Studio (stancebank studio push, then pull) or import annotated data"
+        )
     counts = export_brat(tables, out, split_of=splits_of(tables, proportions=proportions, seed=seed))
     written = ", ".join(f"{split} {n} article(s)" for split, n in sorted(counts.items()))
     print(visible(f"written {out}: {written}"))

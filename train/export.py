@@ -40,6 +40,7 @@ from schemas import vocabulary as V
 from schemas.errors import StanceBankError
 from schemas.offsets import ArticleTexts
 from stancebank import parallel
+from stancebank.fastread import empty_table
 from stancebank.files import replace_dir, staging_dir
 from stancebank.outputs import check_output_dir, write_marker
 from stancebank.project import DEFAULT_POLICY, Project, load_project
@@ -181,6 +182,8 @@ def encode(table: pa.Table, config: str) -> pa.Table:
 
 def _encode(array: pa.Array, feature: Any, name: str) -> pa.Array:
     if isinstance(feature, datasets.ClassLabel):
+        if array.null_count == len(array) and not pa.types.is_string(array.type):
+            array = pa.nulls(len(array), pa.string())  # no value (no rows): a column without a text type
         codes = pc.index_in(array, value_set=pa.array(feature.names, pa.string()))
         if codes.null_count != array.null_count:
             unknown = pc.filter(array, pc.and_(pc.is_null(codes), pc.is_valid(array)))
@@ -605,7 +608,7 @@ class FilePartitions:
         small = self.small
         tables = {name: small[name].loc[self.heads_of[name] == part] for name in ("articles", "targets")}
         for name, frames in pieces.items():
-            tables[name] = pd.concat(frames, ignore_index=True) if frames else small[name].iloc[0:0]
+            tables[name] = pd.concat(frames, ignore_index=True) if frames else empty_table(name)
         return tables
 
 
@@ -753,6 +756,11 @@ def _export(
         with parallel.OrderedPool(options.jobs or parallel.usable_cores(), shared) as pool:
             for part in pool.map(_build_in_worker, range(partitions.count)):
                 built.add(part)
+        if not any(built.rows.values()):
+            raise ExportError(
+                "nothing to export: no annotations yet (every row of the dataset is an annotated task); "
+                "annotate in Label Studio (stancebank studio push, then pull) or import annotated data"
+            )
         predefined = predefined_splits(articles["article_id"].tolist(), articles["metadata"].tolist())
         keys = {config: built.keys_of(config) for config in SPLIT_KEYS}
         split_of = split_map(

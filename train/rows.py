@@ -220,6 +220,12 @@ def _children(frame: pd.DataFrame, row_of: pd.Series, order: list[str]) -> pd.Da
     return _sorted(kept, ["row", *order])
 
 
+def _joined(annotation_ids: pd.Series, span_ids: pd.Series) -> pd.Series:
+    """``<annotation_id>/<span_id>`` row by row (as text even when there are no rows: an empty column
+    has no type of its own)."""
+    return annotation_ids.astype(str) + "/" + span_ids.astype(str)
+
+
 def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """``frame.sort_values(keys, kind="stable")`` by Arrow's stable sort (text by code point, as Python
     compares it; missing values last)."""
@@ -319,7 +325,7 @@ def _claims(
     return _table(
         {
             **{name: task[name] for name in BASE},
-            "claim_id": task["annotation_id"] + "/" + claims["span_id"].reset_index(drop=True),
+            "claim_id": _joined(task["annotation_id"], claims["span_id"].reset_index(drop=True)),
             "text": claims["text"],
             "start": claims["start"],
             "end": claims["end"],
@@ -375,7 +381,7 @@ def _sources(
     return _table(
         {
             **{name: task[name] for name in BASE},
-            "source_id": task["annotation_id"] + "/" + sources["span_id"],
+            "source_id": _joined(task["annotation_id"], sources["span_id"]),
             "text": sources["text"],
             "start": sources["start"],
             "end": sources["end"],
@@ -383,7 +389,7 @@ def _sources(
             "identified": sources["identified"],
             "source_type": sources["source_type"],
             "reliability": sources["reliability"],
-            "claim_ids": _lists(positions, len(sources), _arrow(owner + "/" + own["claim_span_id"])),
+            "claim_ids": _lists(positions, len(sources), _arrow(_joined(owner, own["claim_span_id"]))),
             "claim_texts": _lists(positions, len(sources), _arrow(own["claim_text"])),
             "claim_stances": _lists(positions, len(sources), _arrow(own["claim_stance"])),
             "claim_certainties": _lists(positions, len(sources), _arrow(own["claim_certainty"])),

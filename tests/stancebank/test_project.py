@@ -260,6 +260,45 @@ def test_a_project_folder_given_as_data_means_its_data(
     assert "empty: no data files" in capsys.readouterr().err
 
 
+def test_a_project_folder_given_as_data_is_that_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`stancebank export PROJECT` run from another project (or from no project) exports PROJECT with its
+    own settings into its own dataset folder, as --project-dir would; data of two projects at once, or a
+    --project-dir naming another one, is refused before anything is written."""
+    mine = _project(tmp_path / "mine", project_toml(name="Harbour Watch", license="cc-by-sa-4.0"))
+    shutil.copytree(DATA, mine / "data", ignore=shutil.ignore_patterns("hf"))
+    here = _project(tmp_path / "here", project_toml(name="Somewhere else", license="mit"))
+    monkeypatch.chdir(here)
+    assert main(["export", str(mine)]) == 0
+    card = (mine / "data" / "hf" / "README.md").read_text(encoding="utf-8")
+    assert "# Harbour Watch" in card and "license: cc-by-sa-4.0" in card
+    assert not (here / "data").exists()
+    capsys.readouterr()
+    assert main(["export", str(mine), str(DATA.parent)]) == 2
+    assert "the data comes from 2 projects" in capsys.readouterr().err
+    assert main(["--project-dir", str(here), "validate", str(mine)]) == 2
+    assert "is a project of its own, but --project-dir names" in capsys.readouterr().err
+
+
+def test_a_project_without_annotations_exports_nothing_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Right after `import text` the articles have no annotation: the dataset (one row per annotated
+    task) would be empty, so export stops in one line and writes nothing, in either format."""
+    root = _project(tmp_path / "p")
+    (root / "story.txt").write_text("The port will reopen in May, officials said.\n", encoding="utf-8")
+    monkeypatch.chdir(root)
+    assert main(["import", "text", "story.txt", "--target", "The port reopens."]) == 0
+    capsys.readouterr()
+    assert main(["export"]) == 2
+    assert "nothing to export: no annotations yet" in capsys.readouterr().err
+    assert not (root / "data" / "hf").exists()
+    assert main(["export", "--format", "brat", "--out", str(tmp_path / "brat")]) == 2
+    assert "nothing to export: no annotations yet" in capsys.readouterr().err
+    assert not (tmp_path / "brat").exists()
+
+
 def test_init_refuses_an_existing_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = _project(tmp_path / "p")
     (root / "data").mkdir()
