@@ -69,6 +69,11 @@ class Studio:
             if code < 500:
                 raise StudioError(message) from None
             raise _Transient(message) from None
+        except json.JSONDecodeError:  # an empty or cut-off answer: the server stopped mid-response
+            raise _Transient(
+                f"{what}: Label Studio's answer at {self.url} was empty or cut off (did the server stop?) "
+                f"after {self.retries + 1} tries"
+            ) from None
         except (httpx.TransportError, ConnectionError) as exc:
             raise _Transient(
                 f"{what}: cannot reach Label Studio at {self.url} ({type(exc).__name__}) "

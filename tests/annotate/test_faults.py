@@ -131,6 +131,21 @@ def test_wrong_token_fails_at_once_without_leaking(
     assert wrong not in str(caught.value) and live_studio.token not in caplog.text
 
 
+def test_an_answer_cut_off_is_retried_then_a_one_line_error() -> None:
+    """A server killed mid-answer leaves an empty or cut-off body: tried again like a lost connection,
+    then a StudioError naming what was being done, never a JSON parser's error."""
+    studio = Studio(f"http://127.0.0.1:{free_port()}", "x" * 40, timeout=1, retries=2, backoff=0.01)
+    calls = []
+
+    def cut_off() -> None:
+        calls.append(1)
+        json.loads("")
+
+    with pytest.raises(StudioError, match=r"reading tasks: Label Studio's answer .* empty or cut off"):
+        studio._call("reading tasks", cut_off)
+    assert len(calls) == 3
+
+
 def test_wrong_url_gives_up_after_bounded_retries() -> None:
     studio = Studio(f"http://127.0.0.1:{free_port()}", "x" * 40, timeout=1, retries=2, backoff=0.1)
     started = time.monotonic()
