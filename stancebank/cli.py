@@ -101,10 +101,13 @@ def cmd_init(args: argparse.Namespace) -> int:
         citation=citation,
         languages=tuple(args.language or ["en"]),
     )
+    from stancebank.project import load_project
+
     root = args.dir.resolve()
     for path in written:
         print(f"written {path.relative_to(root)}")
-    print(f"project {root.name!r} ready in {root}; next: stancebank import text PATH… (from inside it)")
+    name = load_project(root).name
+    print(f"project {name!r} ready in {root}; next: stancebank import text PATH… (from inside it)")
     return EXIT_OK
 
 

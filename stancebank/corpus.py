@@ -180,11 +180,20 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     """Yield (line number, parsed value) for every non-blank line; unreadable input raises."""
     data = read_input(path, "a .jsonl file")
     if not data.strip():
-        raise UnreadableInputError(str(path), "file is empty")
+        raise UnreadableInputError(str(path), empty_message(path))
     if data.startswith(_BOM):
         raise UnreadableInputError(str(path), _BOM_MESSAGE, line=1)
     check_json_bytes(path, data)  # before any parser: depth and 64-bit integers
     yield from _parse_lines(path, data.split(b"\n"), 1)
+
+
+def empty_message(path: Path) -> str:
+    """What a data file without a record is told (a project's articles and targets are empty from
+    ``init`` until its first import: say how to fill them)."""
+    table = classify(path)
+    if table == "annotations":
+        return "file is empty"
+    return f"file is empty: no {table} yet (add them with `stancebank import text PATH…` or an importer)"
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -534,7 +543,7 @@ def _scan(path: Path, size: int = CHUNK_LINES) -> _Scan:
             offset += len(block)
     except UnreadableInputError as exc:
         depth = exc  # the file cannot be opened
-    error = _error(path, "file is empty") if empty and depth is None else depth or integer
+    error = _error(path, empty_message(path)) if empty and depth is None else depth or integer
     none = np.zeros(0, np.int64)
     bounds = np.concatenate(cuts).astype(np.int64)
     if bounds[-1] != offset:

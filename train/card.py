@@ -119,7 +119,7 @@ def _yaml(
             config: {
                 # datasets keys its cache of a local folder by the folder's name and this YAML, not by
                 # the files: the content hash here keeps one export from being read as another
-                "description": f"StanceBank {config}; content sha256 {sha256}",
+                "description": f"{project.name}: {config}; content sha256 {sha256}",
                 "data_files": [{"split": s, "path": f"{config}/{s}-*.parquet"} for s in splits],
                 **({"default": True} if config == default else {}),
             }
@@ -191,6 +191,10 @@ def _snippet(by_split: dict[str, dict[str, pa.Table]], path: str) -> str:
 def _written(by_split: dict[str, dict[str, pa.Table]], splits: list[str]) -> list[str]:
     """Splits that hold a row of some config."""
     return [s for s in splits if any(s in rows and rows[s].num_rows for rows in by_split.values())]
+
+
+#: What the warning of an export with an empty split says (the card's single-split notice says it too).
+EMPTY_SPLITS = "are empty: too few articles with claims to split by article"
 
 
 def _split_text(
@@ -388,7 +392,13 @@ def dataset_card(
         if context.guideline
         else "No guideline file was found for this project (`guideline` in `stancebank.toml`)."
     )
-    warnings = "".join(f"\n> **Warning:** {w}\n" for w in context.warnings)
+    written = _written(by_split, splits)
+    split_text = _split_text(proportions, seed, len(set(by_split_articles(by_split))), written)
+    shown = list(context.warnings)
+    if proportions is not None and len(written) < 2:  # the notice is the warning: said once, as one
+        split_text = f"> **Warning:** {split_text}"
+        shown = [w for w in shown if EMPTY_SPLITS not in w]
+    warnings = "".join(f"\n> **Warning:** {w}\n" for w in shown)
     return f"""{_yaml(by_split, languages, corpora, project, sha256)}
 # {project.name}
 
@@ -402,7 +412,7 @@ def dataset_card(
 
 {sizes}
 
-{_split_text(proportions, seed, len(set(by_split_articles(by_split))), _written(by_split, splits))}
+{split_text}
 {warnings}{_imported_text(corpora)}
 ## Annotation scheme
 

@@ -44,7 +44,7 @@ from stancebank.fastread import empty_table
 from stancebank.files import replace_dir, staging_dir
 from stancebank.outputs import check_output_dir, write_marker
 from stancebank.project import DEFAULT_POLICY, Project, load_project
-from train.card import CardContext, add_counts, add_recorded, dataset_card, recorded
+from train.card import EMPTY_SPLITS, CardContext, add_counts, add_recorded, dataset_card, recorded
 from train.cli import DEFAULT_SHARD_SIZE as CLI_SHARD_SIZE
 from train.features import FEATURES, OPTIONAL_CONFIGS
 from train.rows import build_rows
@@ -880,7 +880,7 @@ def _empty_splits(by_split: dict[str, dict[str, pa.Table]], ours: bool) -> list[
     empty = [s for s in SPLITS if not by_split["claims"].get(s, pa.table({})).num_rows]
     if not empty:
         return []
-    return [f"split(s) {', '.join(empty)} are empty: too few articles with claims to split by article"]
+    return [f"split(s) {', '.join(empty)} {EMPTY_SPLITS}"]
 
 
 def matching_agreement(path: Path | None, tables: Mapping[str, pd.DataFrame]) -> dict[str, Any] | None:

@@ -171,7 +171,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     text.add_argument("--target", help="the target (proposition) of every article")
     text.add_argument("--targets", type=Path, help="JSONL or CSV of article_id,target (one row per target)")
     text.add_argument("--language", default="en", help="ISO 639-1 code of texts without a language column")
-    text.add_argument("--licence", help="licence or terms of the texts, written into every article")
+    text.add_argument(
+        "--licence",
+        help="licence or terms of the texts, written into every article (default: the project's licence "
+        "from stancebank.toml when it names one, else 'not stated: set --licence')",
+    )
     _common(text)
     text.set_defaults(func=cmd_import_text)
 

@@ -242,7 +242,13 @@ def test_init_writes_a_project(tmp_path: Path, capsys: pytest.CaptureFixture[str
     for seed_text in ("seed", "Ankara", "Japan", "diplomatic source"):
         assert seed_text in shipped and seed_text not in guideline, seed_text
     assert ".studio/" in (root / ".gitignore").read_text().split()
-    assert "written stancebank.toml" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "written stancebank.toml" in out and f"project 'Harbour news' ready in {root}" in out
+    # validate right after init: no articles yet, and the one line says how to add them
+    assert main(["validate", str(root)]) == 2
+    assert "articles.jsonl: file is empty: no articles yet (add them with `stancebank import text" in (
+        capsys.readouterr().err
+    )
 
 
 def test_a_project_folder_given_as_data_means_its_data(

@@ -212,8 +212,10 @@ def test_card_is_the_projects_own(tmp_path: Path) -> None:
     assert (root / "data" / "hf" / "GUIDELINES.md").read_text() == "# Bridge guideline\n"
     # the project's (its stancebank.toml), not the shipped 1.0; and what its one annotation records
     assert "guideline version 0.1 (the project's); the annotations record 1.0 (1);" in card
-    assert "> **Warning:** split(s) validation, test are empty" in card
-    assert "proportions (0.7, 0.15, 0.15), seed" not in card and "Only a train split was written" in card
+    # one warning, said once: the notice of the single split written (the console names the empty ones)
+    assert card.count("> **Warning:**") == 1 and "> **Warning:** Only a train split was written" in card
+    assert "proportions (0.7, 0.15, 0.15), seed" not in card and "split(s) validation, test" not in card
+    assert all(c["description"].startswith("Bridge Talk: ") for c in meta["configs"]), meta["configs"]
     assert "Not computed for this data: run `stancebank agreement`" in card
     assert "policy `gold → majority → latest`" in card and "1 by `latest`" in card
     assert "no annotation was made in Label Studio (none records a `config_hash`)" in card
