@@ -711,9 +711,23 @@ def parse_chunk(item: ChunkData | Corpus) -> Corpus | None:
         builder = _Builder()
         _add_lines(builder, "annotations", name, _parse_lines(path, _split(data), item.first))
         chunk = Corpus(builder.frames([name]), builder.failures, builder.blanked, [name])
-    expected = zip(item.lines.tolist(), item.keys.tolist(), strict=True)
-    _verify(chunk, {(name, line): key for line, key in expected})
+    _verify_lines(chunk, name, item.lines, item.keys)
     return chunk
+
+
+def _verify_lines(chunk: Corpus, name: str, lines: np.ndarray, keys: np.ndarray) -> None:
+    """:func:`_verify` of a chunk of one file, column-wise: ``lines`` (sorted) and their ``keys`` as the
+    scan read them."""
+    frame = chunk.tables["annotations"]
+    if not len(frame):
+        return
+    at = frame["_line"].to_numpy(dtype=np.int64)
+    found = np.minimum(np.searchsorted(lines, at), max(len(lines) - 1, 0))
+    values = frame["annotation_id"].tolist()
+    got = np.fromiter((_id_key(value) for value in values), dtype=np.int64, count=len(values))
+    same = (lines[found] == at) & (keys[found] == got) if len(lines) else np.zeros(len(at), dtype=bool)
+    if not same.all() or (frame["_file"] != name).any():
+        _verify(chunk, {(name, line): key for line, key in zip(lines.tolist(), keys.tolist(), strict=True)})
 
 
 def _verify(chunk: Corpus, expected: dict[tuple[str, int], int]) -> None:
