@@ -23,7 +23,7 @@ from schemas.offsets import ArticleTexts
 class TargetLinks(pa.DataFrameModel):
     """targets ⋈ articles."""
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def target_article_exists(cls, df: pd.DataFrame) -> pd.Series:
         return df["article_found"]
@@ -32,17 +32,17 @@ class TargetLinks(pa.DataFrameModel):
 class AnnotationLinks(pa.DataFrameModel):
     """annotations ⋈ articles ⋈ targets."""
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def annotation_article_exists(cls, df: pd.DataFrame) -> pd.Series:
         return df["article_found"]
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def annotation_target_exists(cls, df: pd.DataFrame) -> pd.Series:
         return df["target_article_id"].notna()
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def target_of_same_article(cls, df: pd.DataFrame) -> pd.Series:
         found = df["target_article_id"].notna()
@@ -74,12 +74,12 @@ class SpanInArticle(pa.DataFrameModel):
     checks slice all spans at once over Arrow buffers instead of copying the article text per span.
     """
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def span_article_exists(cls, df: pd.DataFrame) -> pd.Series:
         return pd.Series(_texts(df).usable(_rows(df)), index=df.index)
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def end_within_text(cls, df: pd.DataFrame) -> pd.Series:
         rows, texts = _rows(df), _texts(df)
@@ -88,14 +88,14 @@ class SpanInArticle(pa.DataFrameModel):
         _, ends = _offsets(df)
         return pd.Series(~usable | (ends < 0) | (ends <= length), index=df.index)
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def span_text_matches_article(cls, df: pd.DataFrame) -> pd.Series:
         starts, ends = _offsets(df)
         equal = _texts(df).slices_equal(_rows(df), starts, ends, df["text"])
         return pd.Series(equal, index=df.index)
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def span_splits_crlf(cls, df: pd.DataFrame) -> pd.Series:
         """Neither offset may fall between the CR and the LF of a CRLF line end."""
@@ -108,13 +108,13 @@ class SpanAttributes(pa.DataFrameModel):
     """spans ⋈ annotations: attributes required by the label, unless the annotation declares them
     unannotated (and then they must stay unset)."""
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def attribute_required(cls, df: pd.DataFrame) -> pd.Series:
         """Every attribute of a span's label is set, except those its annotation declares unannotated."""
         return ~missing_attributes(df).any(axis=1)
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def unannotated_attribute_set(cls, df: pd.DataFrame) -> pd.Series:
         return ~contradicted_attributes(df).any(axis=1)
@@ -123,17 +123,17 @@ class SpanAttributes(pa.DataFrameModel):
 class RelationEnds(pa.DataFrameModel):
     """relations ⋈ spans (twice, within the same annotation)."""
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def relation_from_exists(cls, df: pd.DataFrame) -> pd.Series:
         return df["from_label"].notna()
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def relation_to_exists(cls, df: pd.DataFrame) -> pd.Series:
         return df["to_label"].notna()
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def relation_direction(cls, df: pd.DataFrame) -> pd.Series:
         """``source_of`` runs SOURCE→CLAIM and ``cue_of`` CUE→CLAIM, nothing else."""

@@ -2,6 +2,10 @@
 
 Each check method's name is the rule name that appears in validation reports. Row-level rules live here;
 rules that need two tables live in :mod:`schemas.crosstable`.
+
+Dataframe-wide checks here and in :mod:`schemas.crosstable` say ``ignore_na=False``: every row carries
+its ``_file`` and ``_line``, so pandera's default (a row null in every column passes) never applies, and
+it cost a null test of the whole frame for each check.
 """
 
 from __future__ import annotations
@@ -209,7 +213,7 @@ class AnnotationModel(_Table):
 
         return series.map(ok).astype(bool)
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def doc_stance_requires_related(cls, df: pd.DataFrame) -> pd.Series:
         """A document-level stance needs ``related: true``; ``related: false`` means unrelated."""
@@ -221,7 +225,7 @@ class AnnotationModel(_Table):
     def valid_timestamp(cls, series: Series[str]) -> pd.Series:
         return pd.to_datetime(series, format="ISO8601", errors="coerce", utc=True).notna()
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def updated_not_before_created(cls, df: pd.DataFrame) -> pd.Series:
         created = pd.to_datetime(df["created_at"], format="ISO8601", errors="coerce", utc=True)
@@ -254,30 +258,30 @@ class SpanModel(_Table):
     def span_not_blank(cls, series: Series[str]) -> pd.Series:
         return _non_blank(series)
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def start_before_end(cls, df: pd.DataFrame) -> pd.Series:
         return (df["start"] < df["end"]).fillna(True).astype(bool)
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def text_length_matches_offsets(cls, df: pd.DataFrame) -> pd.Series:
         sane = (df["start"] >= 0) & (df["start"] < df["end"])  # else start_before_end/out_of_range
         same = df["text"].str.len() == df["end"] - df["start"]
         return (same | ~sane.fillna(False).astype(bool)).fillna(True).astype(bool)
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def attribute_forbidden(cls, df: pd.DataFrame) -> pd.Series:
         """No span carries an attribute of another label (unknown labels are reported elsewhere)."""
         return ~foreign_attributes(df).any(axis=1)
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def unique_span_id(cls, df: pd.DataFrame) -> pd.Series:
         return ~df.duplicated(list(UNIQUE_KEYS["unique_span_id"]), keep="first")
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def duplicate_span(cls, df: pd.DataFrame) -> pd.Series:
         return ~df.duplicated(list(UNIQUE_KEYS["duplicate_span"]), keep="first")
@@ -292,7 +296,7 @@ class RelationModel(_Table):
     from_id: Series[str]
     to_id: Series[str]
 
-    @pa.dataframe_check
+    @pa.dataframe_check(ignore_na=False)
     @classmethod
     def duplicate_relation(cls, df: pd.DataFrame) -> pd.Series:
         return ~df.duplicated(list(UNIQUE_KEYS["duplicate_relation"]), keep="first")
