@@ -268,10 +268,11 @@ def _group(task: pd.DataFrame) -> pa.Array:
     )
 
 
-def _heads(relations: pd.DataFrame, spans: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """Relations of one type with the head span's fields (prefixed ``head_``), keyed by the tail span."""
+def _heads(relations: pd.DataFrame, spans: pd.DataFrame, kind: str, fields: tuple[str, ...]) -> pd.DataFrame:
+    """Relations of one type with the head span's ``fields`` (prefixed ``head_``), keyed by the tail
+    span."""
     chosen = relations.loc[relations["type"] == kind, ["row", "from_id", "to_id"]]
-    heads = spans.rename(columns=lambda c: c if c == "row" else f"head_{c}")
+    heads = spans[["row", "span_id", *fields]].rename(columns=lambda c: c if c == "row" else f"head_{c}")
     return chosen.merge(heads, left_on=["row", "from_id"], right_on=["row", "head_span_id"], how="inner")
 
 
@@ -308,12 +309,15 @@ def _claims(
     claims = spans.loc[spans["label"] == V.SpanLabel.CLAIM].reset_index(drop=True)
     claims["position"] = np.arange(len(claims))
     # the source: the first head of a source_of relation (by span id), as in the relations' order
-    sources = _heads(relations, spans, V.RelationType.SOURCE_OF).sort_values(["row", "to_id", "from_id"])
+    fields = ("text", "identified", "source_type", "reliability")
+    sources = _heads(relations, spans, V.RelationType.SOURCE_OF, fields).sort_values(
+        ["row", "to_id", "from_id"]
+    )
     sources = sources.drop_duplicates(["row", "to_id"])
     claims = claims.merge(
         sources, left_on=["row", "span_id"], right_on=["row", "to_id"], how="left", sort=False
     ).sort_values("position")
-    cues = _heads(relations, spans, V.RelationType.CUE_OF).merge(
+    cues = _heads(relations, spans, V.RelationType.CUE_OF, ("start", "text", "cue_type")).merge(
         claims[["row", "span_id", "position"]], left_on=["row", "to_id"], right_on=["row", "span_id"]
     )
     cues = cues.sort_values(["position", "head_start", "from_id"], kind="stable")
@@ -372,7 +376,8 @@ def _sources(
     links = links.merge(
         sources[["row", "span_id", "position"]], left_on=["row", "from_id"], right_on=["row", "span_id"]
     )
-    claims = spans.rename(columns=lambda c: c if c == "row" else f"claim_{c}")
+    claim_fields = ["row", "span_id", "start", "text", "stance", "certainty"]
+    claims = spans[claim_fields].rename(columns=lambda c: c if c == "row" else f"claim_{c}")
     own = links.merge(claims, left_on=["row", "to_id"], right_on=["row", "claim_span_id"])
     own = own.sort_values(["position", "claim_start", "claim_span_id"], kind="stable")
     task = base.iloc[sources["row"].to_numpy()].reset_index(drop=True)
