@@ -60,7 +60,7 @@ def _code_point_starts(raw: np.ndarray) -> np.ndarray:
     at = 0
     for first in range(0, len(raw), _BYTES_AT_ONCE):
         found = np.flatnonzero((raw[first : first + _BYTES_AT_ONCE] & 0xC0) != 0x80)
-        starts[at : at + len(found)] = found + first
+        np.add(found, first, out=starts[at : at + len(found)], casting="unsafe")  # no int64 temporary
         at += len(found)
     return starts
 
@@ -72,7 +72,8 @@ class ArticleTexts:
         self.array = _strings(texts)
         self.raw, self.byte_offsets, self.valid = _buffers(self.array)
         self.char_bytes = _code_point_starts(self.raw)
-        first = np.searchsorted(self.char_bytes, self.byte_offsets)
+        # needles of the haystack's type: int64 needles would make numpy copy every code point to int64
+        first = np.searchsorted(self.char_bytes, self.byte_offsets.astype(self.char_bytes.dtype))
         self.first_char = first[:-1]
         self.lengths = np.where(self.valid, np.diff(first), -1)
         self.has_crlf = self._has_crlf()
