@@ -54,10 +54,6 @@ def member(values: pd.Series, of: Iterable[Any]) -> np.ndarray:
     return found.to_numpy(zero_copy_only=False).astype(bool)
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
-
-
 @dataclass(frozen=True)
 class Matches:
     """Every two annotations of a task matched span by span (overlap rule), computed once for the
@@ -93,16 +89,19 @@ def _agreeing(found: Matches, pairs: pd.DataFrame) -> np.ndarray:
     missing equals missing)."""
     x, y = pairs["x"].to_numpy(), pairs["y"].to_numpy()
     same = np.ones(len(pairs), dtype=bool)
-    labels = None
+    labels: pd.Series | None = None
+    of_label: dict[str, np.ndarray] = {}  # the pairs whose span has the label (one test per label)
     for name in V.ATTRIBUTE_VALUES:
         if name not in found.spans:
             continue
         if labels is None:
-            labels = found.spans["label"].to_numpy(dtype=object)[x]
+            labels = found.spans["label"]
+        label = V.ATTRIBUTE_LABEL[name].value
+        if label not in of_label:
+            of_label[label] = (labels == label).fillna(False).to_numpy(dtype=bool)[x]
         # equal codes: equal values, or both missing (the code -1)
         codes, _ = pd.factorize(found.spans[name], use_na_sentinel=True)
-        relevant = labels == V.ATTRIBUTE_LABEL[name].value
-        same &= ~relevant | (codes[x] == codes[y])
+        same &= ~of_label[label] | (codes[x] == codes[y])
     return same
 
 
@@ -180,12 +179,10 @@ def _candidates(
     )
     order: dict[str, Any] = {"task": task}
     for i, name in enumerate(names):
-        values = keyed[name].tolist() if name in keyed else [None] * len(keyed)
-        absent = [_missing(v) for v in values]
-        order[f"f{i}"] = [missing if a else 1 - missing for a in absent]
-        order[f"v{i}"] = pd.Series(
-            ["" if a else v for v, a in zip(values, absent, strict=True)], dtype=object
-        )
+        column = keyed[name] if name in keyed else pd.Series([None] * len(keyed), dtype=object)
+        absent = column.isna().to_numpy(dtype=bool)  # None, NaN or NaT (text is never missing)
+        order[f"f{i}"] = np.where(absent, missing, 1 - missing)
+        order[f"v{i}"] = column.where(~absent, "").reset_index(drop=True)
     ranked = pd.DataFrame(order).assign(row=np.arange(len(keyed)))
     ranked = ranked.sort_values(list(order), kind="stable")
     ends = ranked.drop_duplicates("task", keep="last" if rule == "latest" else "first")
