@@ -304,9 +304,15 @@ class ImportWriter:
         (self.staging / REJECTS).write_text(
             "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejects), encoding="utf-8"
         )
+        # imported annotations record the external corpus's guideline version; articles alone have none
+        version = (
+            {"stancebank_guideline_version": V.EXTERNAL_GUIDELINE_VERSION}
+            if self.counts["annotations"]
+            else {}
+        )
         manifest = {
             "format": self.fmt,
-            "stancebank_guideline_version": V.EXTERNAL_GUIDELINE_VERSION,
+            **version,
             "inputs": [{"path": str(p), "sha256": sha256_file(p)} for p in self.inputs],
             "options": options or {},
             "counts": {**dict(self.counts), "rejected": len(self.rejects)},

@@ -90,7 +90,12 @@ def cmd_import_text(args: argparse.Namespace) -> int:
     out: Path = args.out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     merging = holds_data(out) and not args.force
-    recorded = {"target": args.target, "targets": str(args.targets) if args.targets else None}
+    recorded = {
+        "target": args.target,
+        "targets": str(args.targets) if args.targets else None,
+        "language": options.language,
+        "licence": options.licence,
+    }
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.import.", dir=out.parent) as scratch:
         staged = Path(scratch) / "staged" if merging else out
         files = input_files(list(args.paths))

@@ -103,6 +103,9 @@ def test_a_table_with_targets_per_article_and_a_targets_file(tmp_path: Path) -> 
     ]
     manifest = json.loads((out / "import.json").read_text())
     assert manifest["format"] == "text" and len(manifest["inputs"]) == 2
+    # articles without annotations: no guideline version of imported annotations; the options used
+    assert "stancebank_guideline_version" not in manifest
+    assert {"language", "licence"} <= set(manifest["options"]), manifest["options"]
 
 
 def test_jsonl_rows_and_a_repeated_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

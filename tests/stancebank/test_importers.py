@@ -64,6 +64,7 @@ def test_fnc1_maps_every_label_and_loses_nothing(tmp_path: Path) -> None:
     manifest = json.loads((out / "import.json").read_text())
     assert manifest["counts"] == {"articles": 5, "targets": 10, "annotations": 10, "spans": 0, "rejected": 0}
     assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
+    assert manifest["stancebank_guideline_version"] == V.EXTERNAL_GUIDELINE_VERSION  # annotations imported
 
 
 def test_fnc1_rejects_rows_with_reasons_and_keeps_the_rest(
