@@ -305,12 +305,12 @@ class ImportWriter:
             "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejects), encoding="utf-8"
         )
         # imported annotations record the external corpus's guideline version; articles alone have none
-        version = (
+        version: dict[str, Any] = (
             {"stancebank_guideline_version": V.EXTERNAL_GUIDELINE_VERSION}
             if self.counts["annotations"]
             else {}
         )
-        manifest = {
+        manifest: dict[str, Any] = {
             "format": self.fmt,
             **version,
             "inputs": [{"path": str(p), "sha256": sha256_file(p)} for p in self.inputs],
