@@ -459,4 +459,6 @@ def _limitations(articles: pd.DataFrame, corpora: dict[str, str]) -> str:
             f"(guideline version `{V.EXTERNAL_GUIDELINE_VERSION}`)."
         )
     synthetic = int(articles["synthetic"].sum())
-    return f"- {synthetic} of {len(articles)} articles are marked synthetic (`synthetic: true`)."
+    return (  # the project's articles, annotated or not (the sizes above count the exported rows)
+        f"- {synthetic} of the project's {len(articles)} articles are marked synthetic (`synthetic: true`)."
+    )

@@ -220,6 +220,8 @@ def test_card_is_the_projects_own(tmp_path: Path) -> None:
     assert "policy `gold → majority → latest`" in card and "1 by `latest`" in card
     assert "no annotation was made in Label Studio (none records a `config_hash`)" in card
     assert "config sha256 `" not in card  # no hash of a config nobody annotated under
+    articles = len(_tables(root)["articles"])
+    assert f"- 0 of the project's {articles} articles are marked synthetic" in card
     assert report.warnings and not report.agreement
 
 
