@@ -395,10 +395,12 @@ class _Splits:
         self._cache: dict[tuple[str, int], np.ndarray] = {}
 
     def codes(self, config: str, part: int) -> np.ndarray:
-        if (config, part) not in self._cache:
-            ids = self.built.ids[config][part]
-            found = pc.index_in(ids, value_set=self._ids).fill_null(len(self._ids))
-            self._cache[config, part] = self._codes[found.to_numpy()]
+        if (config, part) not in self._cache:  # every partition of the config at once: one hash table
+            ids = pa.chunked_array(self.built.ids[config], pa.string())
+            found = pc.index_in(ids, value_set=self._ids).fill_null(len(self._ids)).to_numpy()
+            ends = np.cumsum([len(chunk) for chunk in self.built.ids[config]])
+            for i, codes in enumerate(np.split(self._codes[found], ends[:-1])):
+                self._cache[config, i] = codes
         return self._cache[config, part]
 
     def counts(self, config: str) -> dict[str, int]:

@@ -81,7 +81,7 @@ def _majority_labels(labels: Sequence[str], groups: Sequence[str]) -> tuple[list
     majority = majority.where(majority.map(sizes).to_numpy() >= 20, other="(rare)")
     if (majority == "(rare)").sum() < 20:  # too few to be a stratum of their own: join the largest
         majority = majority.replace("(rare)", str(majority.value_counts().index[0]))
-    return [str(g) for g in top["group"]], [str(label) for label in majority]
+    return top["group"].astype(str).tolist(), majority.astype(str).tolist()
 
 
 def _hold_out_articles(groups: list[str], strata: list[str], fraction: float, seed: int) -> set[str]:
