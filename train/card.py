@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from datasets.info import DatasetInfo, DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCardData
@@ -39,7 +40,7 @@ def _splits(by_split: dict[str, dict[str, pa.Table]]) -> list[str]:
 def imported_corpora(articles: pd.DataFrame) -> dict[str, str]:
     """Corpus name -> licence of articles an importer brought in (``metadata.corpus``)."""
     corpora: dict[str, str] = {}
-    for metadata, licence in zip(articles["metadata"], articles["licence"], strict=True):
+    for metadata, licence in zip(articles["metadata"].tolist(), articles["licence"].tolist(), strict=True):
         if isinstance(metadata, dict) and isinstance(metadata.get("corpus"), str):
             corpora.setdefault(metadata["corpus"], str(licence))
     return dict(sorted(corpora.items()))
@@ -140,7 +141,11 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 
 
 def _counts(rows: pa.Table | None, column: str) -> Counter[Any]:
-    return Counter(rows.column(column).to_pylist()) if rows is not None else Counter()
+    if rows is None:
+        return Counter()
+    counted = pc.value_counts(rows.column(column))
+    values, counts = (counted.field(name).to_pylist() for name in ("values", "counts"))
+    return Counter(dict(zip(values, counts, strict=True)))
 
 
 def _label_counts(by_split: dict[str, dict[str, pa.Table]]) -> str:
@@ -370,7 +375,7 @@ def dataset_card(
 ) -> str:
     project = context.project
     articles = tables["articles"]
-    languages = sorted(set(project.languages) | set(articles["language"]))
+    languages = sorted(set(project.languages) | set(articles["language"].unique().tolist()))
     corpora = imported_corpora(articles)
     splits = _splits(by_split)
     sizes = _table(
