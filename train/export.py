@@ -363,9 +363,9 @@ class _Built:
         self.partitions += 1
 
     def encoded(self, config: str, part: int) -> pa.Table:
-        """One partition's rows of ``config``, read into memory (a memory map would keep every page
-        read resident until the end)."""
-        with pa.OSFile(str(self.path(config, part))) as source:
+        """One partition's rows of ``config``, memory-mapped: no copy is made, and the mapping (with the
+        pages it made resident) goes when the last array of the table does."""
+        with pa.memory_map(str(self.path(config, part))) as source:
             return pa.ipc.open_file(source).read_all()
 
     def account(self) -> pd.DataFrame:
