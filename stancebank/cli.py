@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from schemas.errors import InvalidDataError, StanceBankError
-from stancebank import __version__
+from stancebank import __version__, parallel
 from stancebank.failures import Failure
 from stancebank.project import DATA, PROJECT_FILE, ProjectError, find_project, load_project, resolve_defaults
 from stancebank.spark import add_engine_arguments
@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the failures are the same for any N; local engine",
     )
     add_engine_arguments(validate)
-    validate.set_defaults(func=cmd_validate)
+    validate.set_defaults(func=cmd_validate, c_heap=True)
 
     summary = sub.add_parser(
         "summary",
@@ -253,6 +253,8 @@ def _data_project(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    if getattr(args, "c_heap", False):  # before the command imports pyarrow
+        parallel.use_c_heap_for_arrow()
     try:
         if func is not cmd_init:
             _data_project(args)

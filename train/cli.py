@@ -256,4 +256,4 @@ def register(sub: argparse._SubParsersAction) -> None:
         "per split (give --out a new folder)",
     )
     add_engine_arguments(parser)
-    parser.set_defaults(func=cmd_export)
+    parser.set_defaults(func=cmd_export, c_heap=True)  # see stancebank.parallel.use_c_heap_for_arrow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -153,3 +154,36 @@ def test_validate_jobs_give_the_same_failures(
         assert main(argv) == 1
         outputs.append(json.loads(capsys.readouterr().out))
     assert outputs[0] == outputs[1] and len(outputs[0]) >= 5
+
+
+@pytest.mark.parametrize(
+    ("command", "given", "pool"),
+    [
+        (["validate", "DATA"], None, "system"),  # validate and export opt in to the C heap
+        (["export", "DATA", "--out", "OUT"], None, "system"),
+        (["validate", "DATA"], "mimalloc", "mimalloc"),  # the user's choice stands
+        (["init", "PROJECT", "--name", "p"], None, "mimalloc"),  # other commands keep Arrow's own
+    ],
+)
+def test_arrow_memory_pool_of_a_command(
+    tmp_path: Path, command: list[str], given: str | None, pool: str
+) -> None:
+    argv = [
+        {
+            "DATA": str(shipped_files()[0].parent),
+            "PROJECT": str(tmp_path / "p"),
+            "OUT": str(tmp_path / "hf"),
+        }.get(a, a)
+        for a in command
+    ]
+    code = (
+        "import sys; from stancebank.cli import main; code = main(sys.argv[1:]); import pyarrow; "
+        "print(pyarrow.default_memory_pool().backend_name); sys.exit(code)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if given:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = given
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.splitlines()[-1] == pool
