@@ -66,7 +66,10 @@ def run(
         rss = max(rss, sum(r for r, _ in figures.values()))
         pss = max(pss, sum(p for _, p in figures.values()))
         main = max(main, figures.get(process.pid, (0, 0))[0])
-        time.sleep(every)
+        try:  # not a sleep: the end is seen when it comes, not at the next sample (up to 0.5 s late)
+            process.wait(timeout=every)
+        except subprocess.TimeoutExpired:
+            continue
     seconds = time.perf_counter() - start
     if process.returncode and process.stderr:
         import sys
