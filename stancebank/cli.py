@@ -105,7 +105,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     root = args.dir.resolve()
     for path in written:
-        print(f"written {path.relative_to(root)}")
+        print(f"written {path.relative_to(root)}{'/' if path.is_dir() else ''}")
     name = load_project(root).name
     print(f"project {name!r} ready in {root}; next: stancebank import text PATH… (from inside it)")
     return EXIT_OK
@@ -272,6 +272,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stancebank: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`stancebank … | head`): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:  # a bug: say so in one line; STANCEBANK_DEBUG=1 shows the traceback
         if os.environ.get("STANCEBANK_DEBUG"):
             raise

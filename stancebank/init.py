@@ -37,8 +37,9 @@ def init_project(
     languages: tuple[str, ...] = ("en",),
 ) -> list[Path]:
     """Write ``stancebank.toml``, ``data/`` (empty articles and targets, ``annotations/``, a starter
-    guideline) and ``.gitignore`` into ``root``; return the files written. Refuses a folder that already
-    holds a ``stancebank.toml``; never replaces a data file or guideline that is already there."""
+    guideline) and ``.gitignore`` into ``root``; return the files (and the folder) written. Refuses a
+    folder that already holds a ``stancebank.toml``; never replaces a data file or guideline that is
+    already there."""
     root = root.resolve()
     if root.exists() and not root.is_dir():
         raise UnreadableInputError(str(root), "not a folder")
@@ -52,7 +53,9 @@ def init_project(
         data / "GUIDELINES.md": guideline_template(name),
     }
     written: list[Path] = []
-    (data / "annotations").mkdir(parents=True, exist_ok=True)
+    if not (data / "annotations").is_dir():
+        (data / "annotations").mkdir(parents=True)
+        written.append(data / "annotations")
     for path, text in files.items():
         if not path.exists():
             write_atomic(path, text)

@@ -187,3 +187,18 @@ def test_arrow_memory_pool_of_a_command(
         [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, check=True
     )
     assert done.stdout.splitlines()[-1] == pool
+
+
+def test_a_reader_that_goes_away_is_no_internal_error(tmp_path: Path) -> None:
+    """`stancebank init … | head -1`: the pipe closes before the command prints; it stops quietly."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stancebank.cli", "init", str(tmp_path / "p"), "--name", "p"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the interpreter has even started: every print fails
+    errors = process.stderr.read()
+    assert process.wait() == 141 and errors == ""
+    assert (tmp_path / "p" / "stancebank.toml").is_file()  # the work itself was done

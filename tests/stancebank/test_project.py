@@ -244,6 +244,7 @@ def test_init_writes_a_project(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert ".studio/" in (root / ".gitignore").read_text().split()
     out = capsys.readouterr().out
     assert "written stancebank.toml" in out and f"project 'Harbour news' ready in {root}" in out
+    assert "written data/annotations/\n" in out  # where annotations go, listed with the rest
     # validate right after init: no articles yet, and the one line says how to add them
     assert main(["validate", str(root)]) == 2
     assert "articles.jsonl: file is empty: no articles yet (add them with `stancebank import text" in (
