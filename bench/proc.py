@@ -66,8 +66,10 @@ def run(
         rss = max(rss, sum(r for r, _ in figures.values()))
         pss = max(pss, sum(p for _, p in figures.values()))
         main = max(main, figures.get(process.pid, (0, 0))[0])
-        try:  # not a sleep: the end is seen when it comes, not at the next sample (up to 0.5 s late)
-            process.wait(timeout=every)
+        # not a sleep: the end is seen when it comes, not at the next sample (up to 0.5 s late); a
+        # sample every 0.05 s in the first second, while the process is small, catches short commands
+        try:
+            process.wait(timeout=every if time.perf_counter() - start > 1 else min(every, 0.05))
         except subprocess.TimeoutExpired:
             continue
     seconds = time.perf_counter() - start
