@@ -64,6 +64,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             result = validate_spark(args.paths, master=args.master)
         failures, rows, files = result.failures, result.counts, result.files
     else:
+        from stancebank.scan import scan_ahead
+
+        scan_ahead(args.paths, args.chunk_lines)  # while pandas and pandera load
         from stancebank.validate import validate_paths
 
         failures, rows, files = validate_paths(args.paths, args.chunk_lines, jobs=args.jobs)
@@ -280,6 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"stancebank: internal error: {type(exc).__name__}: {visible(exc)}", file=sys.stderr)
         return EXIT_UNREADABLE
+    finally:
+        if "stancebank.scan" in sys.modules:  # a scan started ahead for a read that never came
+            sys.modules["stancebank.scan"].drop_ahead()
 
 
 if __name__ == "__main__":

@@ -14,11 +14,7 @@ wrong JSON type) become :class:`Failure` rows here; every other rule is the sche
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
-import re
-import stat
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +26,19 @@ from schemas.errors import UnreadableInputError
 from schemas.models import ORIGIN_COLUMNS, TABLE_MODELS
 from stancebank.failures import Failure
 from stancebank.files import dumps_jsonl, parse_json_line, replace_dir, write_atomic
-from stancebank.inputs import check_json_bytes, check_json_depth, open_input, read_input
+from stancebank.inputs import check_json_bytes, open_input, read_input
+from stancebank.scan import (
+    BOM,
+    BOM_MESSAGE,
+    CHUNK_LINES,
+    NO_ID,
+    NON_BLANK,
+    Scan,
+    Scans,
+    classify,
+    data_files,
+    empty_message,
+)
 
 #: pandera dtype class name -> the JSON types a record may carry for it.
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
@@ -181,23 +189,10 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     data = read_input(path, "a .jsonl file")
     if not data.strip():
         raise UnreadableInputError(str(path), empty_message(path))
-    if data.startswith(_BOM):
-        raise UnreadableInputError(str(path), _BOM_MESSAGE, line=1)
+    if data.startswith(BOM):
+        raise UnreadableInputError(str(path), BOM_MESSAGE, line=1)
     check_json_bytes(path, data)  # before any parser: depth and 64-bit integers
     yield from _parse_lines(path, data.split(b"\n"), 1)
-
-
-def empty_message(path: Path) -> str:
-    """What a data file without a record is told (a project's articles and targets are empty from
-    ``init`` until its first import: say how to fill them)."""
-    table = classify(path)
-    if table == "annotations":
-        return "file is empty"
-    return f"file is empty: no {table} yet (add them with `stancebank import text PATH…` or an importer)"
-
-
-_BOM = b"\xef\xbb\xbf"
-_BOM_MESSAGE = "starts with a UTF-8 byte-order mark; save without BOM"
 
 
 def _parse_lines(path: Path, lines: Iterable[bytes], first: int) -> Iterator[tuple[int, Any]]:
@@ -220,54 +215,6 @@ def _parse_line(path: Path, number: int, raw: bytes) -> Any:
             str(path), f"not UTF-8 (byte {exc.start + 1} of the line)", line=number
         ) from None
     return parse_json_line(path, number, line, checked=True) if line.strip() else _BLANK
-
-
-def classify(path: Path) -> str:
-    """Which table a file holds, from its name."""
-    name = path.name
-    if name.startswith("articles"):
-        return "articles"
-    if name.startswith("targets"):
-        return "targets"
-    return "annotations"
-
-
-def data_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand directories into their data files; add the article/target files a lone file needs."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            present = _folder_files(path)
-            if not present and (path / "stancebank.toml").is_file():  # a project folder: its data
-                from stancebank.project import load_project
-
-                present = _folder_files(load_project(path).data_dir)
-            if not present:
-                raise UnreadableInputError(
-                    str(path), "no data files (articles.jsonl, targets.jsonl, annotations/*.jsonl)"
-                )
-            files += present
-        else:
-            files.append(path)
-    kinds = {classify(f) for f in files}
-    for needed in ("articles", "targets"):
-        if needed not in kinds:
-            files += _nearest(files, f"{needed}.jsonl")
-    return list(dict.fromkeys(files))
-
-
-def _folder_files(path: Path) -> list[Path]:
-    found = [path / "articles.jsonl", path / "targets.jsonl"]
-    found += sorted((path / "annotations").glob("**/*.jsonl"))
-    return [f for f in found if f.exists()]
-
-
-def _nearest(files: list[Path], name: str) -> list[Path]:
-    for file in files:
-        for folder in file.resolve().parents:
-            if (folder / name).exists():
-                return [folder / name]
-    return []
 
 
 def read_corpus(paths: Iterable[Path | str], *, fast: bool = True) -> Corpus:
@@ -316,17 +263,6 @@ def _add_nested(builder: _Builder, record: dict[str, Any], origin: tuple[str, in
             builder._fail(origin, derived["article_id"], None, "wrong_type", key, items)
             continue
         builder.add_many(table, items, origin, derived)
-
-
-#: Annotation lines per chunk when a corpus is read in chunks (:func:`read_chunked`).
-CHUNK_LINES = 20_000
-#: Bytes read at a time by the scan of an annotation file.
-_BLOCK = 16 << 20
-#: An annotation line's id at its start (how every writer of ours puts it), else it is parsed.
-_LEADING_ID = re.compile(rb'[ \t\r]*\{[ \t\r]*"annotation_id"[ \t\r]*:[ \t\r]*"([^"\\]*)"')
-#: The key of a line whose annotation id is no string (null, missing, a number, an unreadable line):
-#: these lines share one key, as their spans share the null annotation id.
-_NO_ID = hash(b"\x00 no annotation id")
 
 
 class Regroup(Exception):
@@ -380,21 +316,6 @@ class ChunkedCorpus:
         return (chunk for chunk in map(parse_chunk, self.pieces) if chunk is not None)
 
 
-@dataclass
-class _Scan:
-    """What the first pass over an annotation file found: each non-blank line's number and the key of
-    its annotation id, and the error the careful reader would raise before parsing a line (empty file,
-    byte-order mark, nesting, 64-bit integers), raised when the file's turn comes."""
-
-    lines: np.ndarray
-    keys: np.ndarray
-    error: UnreadableInputError | None = None
-    #: the byte offset at which each chunk starts, then the file's size (chunks of the scan's size)
-    cuts: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
-    #: lines in the file, blank ones included
-    count: int = 0
-
-
 def read_chunked(paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES) -> ChunkedCorpus:
     """Read data files (or directories) as a :class:`ChunkedCorpus` of about ``chunk_lines`` annotation
     lines per chunk. Raises UnreadableInputError as :func:`read_corpus` would (the chunks raise it when
@@ -406,7 +327,7 @@ def read_chunked(paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES) ->
     side_files = [f for f in files if classify(f) != "annotations"]
     annotation_files = [f for f in files if classify(f) == "annotations"]
     # in a forked process while the articles are read, when large
-    scans = _Scans(annotation_files, chunk_lines)
+    scans = Scans.of(annotation_files, chunk_lines)
     try:
         side = _read_files(side_files)
     except BaseException as exc:
@@ -416,53 +337,6 @@ def read_chunked(paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES) ->
         raise
     side.files = names
     return ChunkedCorpus(side, names, _pieces(annotation_files, chunk_lines, names, scans))
-
-
-#: Annotation bytes from which the scan runs in a forked process beside the reading and preparing of
-#: the articles (below, forking costs more than the overlap saves).
-SCAN_APART_BYTES = 32 << 20
-
-
-class _Scans:
-    """The scans (:func:`_scan`) of the annotation files: made in a process forked now, while this one
-    reads and prepares the articles, when the files are large; else here, when first asked for."""
-
-    def __init__(self, files: list[Path], size: int) -> None:
-        self.files, self.size = files, size
-        self.executor: ProcessPoolExecutor | None = None
-        self.future: Future[list[_Scan]] | None = None
-        if input_bytes(files) >= SCAN_APART_BYTES and "fork" in mp.get_all_start_methods():
-            self.executor = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
-            self.future = self.executor.submit(_scan_all, files, size)
-
-    def result(self) -> list[_Scan]:
-        if self.future is None:
-            return _scan_all(self.files, self.size)
-        try:
-            return self.future.result()
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=False, cancel_futures=True)
-            self.executor = None
-
-
-def _scan_all(files: list[Path], size: int) -> list[_Scan]:
-    return [_scan(path, size) for path in files]
-
-
-def input_bytes(files: list[Path]) -> int:
-    """The bytes of the regular files among ``files`` (a missing one counts 0: it is refused in its turn)."""
-    total = 0
-    for path in files:
-        try:
-            status = path.stat()
-        except OSError:
-            continue  # refused in its turn, naming the file
-        total += status.st_size if stat.S_ISREG(status.st_mode) else 0
-    return total
 
 
 def _read_files(files: list[Path], *, fast: bool = True) -> Corpus:
@@ -490,125 +364,22 @@ def _raise_earlier(files: list[Path], annotation_files: list[Path], exc: Unreada
                 pass
 
 
-def _blocks(path: Path) -> Iterator[bytes]:
-    """An annotation file in blocks of whole lines."""
-    with open_input(path, "a .jsonl file") as handle:
-        rest = b""
-        while block := handle.read(_BLOCK):
-            block = rest + block
-            cut = block.rfind(b"\n") + 1
-            if cut == 0:
-                rest = block
-                continue
-            rest = block[cut:]
-            yield block[:cut]
-        if rest:
-            yield rest
-
-
 def _split(block: bytes) -> list[bytes]:
     """The lines of a block (a final line break ends the last line, it starts no new one)."""
     return (block[:-1] if block.endswith(b"\n") else block).split(b"\n")
 
 
-def _scan(path: Path, size: int = CHUNK_LINES) -> _Scan:
-    """The first pass over an annotation file; its chunks are cut every ``size`` lines."""
-    lines: list[np.ndarray] = []  # per block (a Python int per line would cost 5x the memory)
-    keys: list[np.ndarray] = []
-    cuts: list[np.ndarray] = [np.zeros(1, np.int64)]
-    empty, depth, integer = True, None, None
-    first, offset = 1, 0  # number of the block's first line, the block's offset in the file
-    try:
-        for block in _blocks(path):
-            if first == 1 and block.startswith(_BOM):
-                return _Scan(np.zeros(0, np.int64), np.zeros(0, np.int64), _error(path, _BOM_MESSAGE, 1))
-            empty = empty and (not block or block.isspace())
-            if depth is None:
-                try:
-                    check_json_depth(path, block, first_line=first)
-                except UnreadableInputError as exc:
-                    depth = exc
-            if integer is None and depth is None:
-                try:
-                    check_json_bytes(path, block, first_line=first, depth=False)
-                except UnreadableInputError as exc:
-                    integer = exc
-            ends = _line_ends(block)
-            kept, found = _keyed_lines(block, ends)
-            lines.append(kept + first)
-            keys.append(found)
-            last = np.arange(first, first + len(ends))  # each line's number: a chunk ends on a multiple
-            cuts.append(ends[last % size == 0] + offset)
-            first += len(ends)
-            offset += len(block)
-    except UnreadableInputError as exc:
-        depth = exc  # the file cannot be opened
-    error = _error(path, empty_message(path)) if empty and depth is None else depth or integer
-    none = np.zeros(0, np.int64)
-    bounds = np.concatenate(cuts).astype(np.int64)
-    if bounds[-1] != offset:
-        bounds = np.append(bounds, offset)
-    return _Scan(np.concatenate([none, *lines]), np.concatenate([none, *keys]), error, bounds, first - 1)
-
-
-#: Bytes ``bytes.strip`` removes (a line of only these is blank).
-_BLANK_BYTES = np.array([b in b" \t\n\r\x0b\x0c" for b in range(256)])
-_NON_BLANK = re.compile(rb"[^ \t\n\r\x0b\x0c]")
-
-
-def _keyed_lines(block: bytes, ends: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The 0-based numbers of the block's non-blank lines and the keys of their annotation ids
-    (:func:`_key`), column-wise: a line that starts with a non-blank byte is not blank, only the others
-    are looked at one by one; each id is matched in place (no line is copied unless it must be parsed).
-    ``ends``: the block's :func:`_line_ends`, when known."""
-    if not block:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    if ends is None:
-        ends = _line_ends(block)  # each at least 1 and each start before the block's end
-    starts = np.concatenate(([0], ends[:-1]))
-    codes = np.frombuffer(block, dtype=np.uint8)
-    stops = ends - (codes[ends - 1] == 0x0A)
-    doubtful = (stops == starts) | _BLANK_BYTES[codes[starts]]
-    kept = ~doubtful
-    for number in np.flatnonzero(doubtful).tolist():
-        kept[number] = bool(block[starts[number] : stops[number]].strip())
-    numbers = np.flatnonzero(kept)
-    match = _LEADING_ID.match
-    keys = [
-        hash(found.group(1)) if (found := match(block, start, stop)) else _key(block[start:stop])
-        for start, stop in zip(starts[numbers].tolist(), stops[numbers].tolist(), strict=True)
-    ]
-    return numbers.astype(np.int64), np.array(keys, dtype=np.int64)
-
-
-def _error(path: Path, message: str, line: int | None = None) -> UnreadableInputError:
-    return UnreadableInputError(str(path), message, line=line)
-
-
-def _key(raw: bytes) -> int:
-    """A hash of the line's annotation id (equal ids, equal keys; a collision only holds more back)."""
-    found = _LEADING_ID.match(raw)
-    if found:
-        return hash(found.group(1))
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        return _NO_ID
-    value = record.get("annotation_id") if isinstance(record, dict) else None
-    return hash(value.encode("utf-8", "surrogatepass")) if isinstance(value, str) else _NO_ID
-
-
 def _id_key(value: Any) -> int:
-    return hash(value.encode("utf-8", "surrogatepass")) if isinstance(value, str) else _NO_ID
+    return hash(value.encode("utf-8", "surrogatepass")) if isinstance(value, str) else NO_ID
 
 
-def _repeated(scans: list[_Scan]) -> set[int]:
+def _repeated(scans: list[Scan]) -> set[int]:
     keys = np.concatenate([scan.keys for scan in scans]) if scans else np.zeros(0, np.int64)
     found, counts = np.unique(keys, return_counts=True)
     return set(found[counts > 1].tolist())
 
 
-def _pieces(files: list[Path], size: int, names: list[str], found: _Scans) -> Iterator[ChunkData | Corpus]:
+def _pieces(files: list[Path], size: int, names: list[str], found: Scans) -> Iterator[ChunkData | Corpus]:
     """The chunks of the annotation files (where their bytes are, see :class:`ChunkData`), after a first
     pass over them (:func:`_scan`: here, when the first chunk is asked for, or in a process forked
     beforehand) that found each chunk's lines; last, the lines of repeated ids, parsed."""
@@ -643,15 +414,9 @@ def _read_span(path: Path, start: int, end: int) -> bytes:
     return data
 
 
-def _line_ends(block: bytes) -> np.ndarray:
-    """The offset just past each line of a block (its line break, or the block's end)."""
-    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 0x0A) + 1
-    return ends if block.endswith(b"\n") else np.append(ends, len(block))
-
-
 def _hold(
     path: Path,
-    scan: _Scan,
+    scan: Scan,
     repeated: set[int],
     block: bytes,
     start: int,
@@ -681,7 +446,7 @@ def _data(
     data: bytes | None,
     first: int,
     count: int,
-    scan: _Scan,
+    scan: Scan,
     repeated: set[int],
     span: tuple[int, int],
 ) -> ChunkData:
@@ -701,7 +466,7 @@ def parse_chunk(item: ChunkData | Corpus) -> Corpus | None:
     if isinstance(item, Corpus):
         return item
     data = item.content()
-    if _NON_BLANK.search(data) is None:  # data.strip() would copy it
+    if NON_BLANK.search(data) is None:  # data.strip() would copy it
         return None
     path, name = item.path, str(item.path)
     tables = read_tables([path], {path: data}, first_line=item.first, checked=True)

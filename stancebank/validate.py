@@ -28,12 +28,12 @@ from stancebank.corpus import (
     Corpus,
     Regroup,
     classify,
-    input_bytes,
     parse_chunk,
     read_chunked,
     read_corpus,
 )
 from stancebank.failures import Failure
+from stancebank.scan import input_bytes
 
 #: Row-wide attribute rules: which attribute columns are at fault in a row.
 _ATTRIBUTE_FAULTS = {

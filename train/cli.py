@@ -88,6 +88,10 @@ def load_path(out: Path, root: Path, repo: str | None = None) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if getattr(args, "engine", "local") != "spark" and getattr(args, "format", "hf") != "brat":
+        from stancebank.scan import scan_ahead
+
+        scan_ahead(args.data)  # the validation's first pass, while the export's modules load
     from stancebank.outputs import check_output_dir, corpus_inputs, roots_of
     from stancebank.project import project_of
     from stancebank.terminal import visible

@@ -137,7 +137,7 @@ def test_validate_jobs_give_the_same_failures(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``--jobs 2`` parses and checks chunks in two worker processes (here for small files too)."""
-    from stancebank import corpus, validate
+    from stancebank import scan, validate
 
     records = base_records()
     records["annotations"] += [
@@ -147,7 +147,7 @@ def test_validate_jobs_give_the_same_failures(
     ]
     write_records(tmp_path, records)
     monkeypatch.setattr(validate, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(corpus, "SCAN_APART_BYTES", 0)
+    monkeypatch.setattr(scan, "SCAN_APART_BYTES", 0)
     outputs = []
     for jobs in ("1", "2"):
         argv = ["validate", str(tmp_path), "--format", "json", "--chunk-lines", "2", "--jobs", jobs]

@@ -20,9 +20,11 @@ from hypothesis import strategies as st
 
 from schemas.errors import UnreadableInputError
 from stancebank import corpus as corpus_module
+from stancebank import scan as scan_module
 from stancebank import validate as validate_module
-from stancebank.corpus import Regroup, _key, _keyed_lines, read_chunked, read_corpus
+from stancebank.corpus import Regroup, read_chunked, read_corpus
 from stancebank.failures import Failure
+from stancebank.scan import _key, _keyed_lines
 from stancebank.validate import validate_corpus, validate_paths
 from tests.corpus_factory import base_records, mutated, write_records
 from tests.schemas.test_rules import CASES as RULE_CASES
@@ -44,15 +46,15 @@ def _whole(paths: list[Path]) -> list[Failure] | str:
 def _chunked(paths: list[Path], size: int, jobs: int = 1) -> list[Failure] | str:
     """``jobs=2``: as large files are read, here for any file: the scan in a forked process, the chunks
     parsed and checked in two worker processes."""
-    apart = corpus_module.SCAN_APART_BYTES, validate_module.PARALLEL_BYTES
+    apart = scan_module.SCAN_APART_BYTES, validate_module.PARALLEL_BYTES
     if jobs > 1:
-        corpus_module.SCAN_APART_BYTES = validate_module.PARALLEL_BYTES = 0
+        scan_module.SCAN_APART_BYTES = validate_module.PARALLEL_BYTES = 0
     try:
         return validate_paths(paths, size, jobs=jobs)[0]
     except UnreadableInputError as exc:
         return f"unreadable: {exc}"
     finally:
-        corpus_module.SCAN_APART_BYTES, validate_module.PARALLEL_BYTES = apart
+        scan_module.SCAN_APART_BYTES, validate_module.PARALLEL_BYTES = apart
 
 
 def _same(paths: list[Path]) -> list[Failure] | str:
@@ -252,14 +254,14 @@ def test_the_chunks_cut_the_file_into_whole_lines(
     path = tmp_path / "annotations" / "a.jsonl"
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(block)
-    scan = corpus_module._scan(path, size)
+    scan = scan_module._scan(path, size)
     spans = list(zip(scan.cuts[:-1].tolist(), scan.cuts[1:].tolist(), strict=True))
     pieces = [block[start:stop] for start, stop in spans]
     assert b"".join(pieces) == block
-    ends = corpus_module._line_ends(block) if block else []
+    ends = scan_module._line_ends(block) if block else []
     assert scan.count == len(ends)
     for k, piece in enumerate(pieces):
-        lines_in = len(corpus_module._line_ends(piece))
+        lines_in = len(scan_module._line_ends(piece))
         assert lines_in == min(size, scan.count - k * size)
         assert corpus_module._read_span(path, *spans[k]) == piece
 
@@ -268,8 +270,53 @@ def test_a_file_that_changes_while_read_is_refused_by_name(tmp_path: Path) -> No
     path = tmp_path / "annotations" / "a.jsonl"
     path.parent.mkdir()
     path.write_bytes(b'{"annotation_id": "a"}\n{"annotation_id": "b"}\n')
-    scan = corpus_module._scan(path, 1)
+    scan = scan_module._scan(path, 1)
     path.write_bytes(b'{"annotation_id": "a"}\n')
     with pytest.raises(UnreadableInputError, match="changed while it was read") as raised:
         corpus_module._read_span(path, int(scan.cuts[1]), int(scan.cuts[2]))
     assert raised.value.path == str(path)
+
+
+def test_a_scan_started_ahead_is_taken_over_by_the_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``scan_ahead`` (what `validate` and `export` call before their imports) forks the first pass; the
+    read of the same files takes it over instead of scanning again, with the same chunks."""
+    write_records(tmp_path, base_records())
+    monkeypatch.setattr(scan_module, "SCAN_APART_BYTES", 0)
+    expected = [c.tables["spans"]["span_id"].tolist() for c in read_chunked([tmp_path], 1).chunks]
+    scan_module.scan_ahead([tmp_path], 1)
+    ahead = list(scan_module._AHEAD.values())
+    assert len(ahead) == 1 and ahead[0].pending is not None
+    scan_module.scan_ahead([tmp_path], 1)  # asked again: still the one
+    assert list(scan_module._AHEAD.values()) == ahead
+    list(read_chunked([tmp_path], 2).chunks)  # a read in other chunks does not take it
+    assert list(scan_module._AHEAD.values()) == ahead
+    got = [c.tables["spans"]["span_id"].tolist() for c in read_chunked([tmp_path], 1).chunks]
+    assert got == expected and not scan_module._AHEAD and ahead[0].pool is None
+
+
+def test_a_scan_ahead_of_a_command_that_fails_first_is_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Data that cannot be listed starts nothing (the read names the problem); a scan started for a
+    command that fails before it reads (here: `export` into a folder it did not write) is stopped."""
+    from stancebank.cli import main
+
+    monkeypatch.setattr(scan_module, "SCAN_APART_BYTES", 0)
+    scan_module.scan_ahead([tmp_path / "missing"])
+    assert not scan_module._AHEAD
+    write_records(tmp_path / "data", base_records())
+    (tmp_path / "theirs").mkdir()
+    (tmp_path / "theirs" / "notes.txt").write_text("mine", encoding="utf-8")
+    started: list[scan_module.Scans] = []
+    ahead = scan_module.scan_ahead
+    monkeypatch.setattr(
+        scan_module,
+        "scan_ahead",
+        lambda *a, **k: (ahead(*a, **k), started.extend(scan_module._AHEAD.values())),
+    )
+    assert main(["export", str(tmp_path / "data"), "--out", str(tmp_path / "theirs")]) == 2
+    assert "theirs" in capsys.readouterr().err
+    assert len(started) == 1 and started[0].pool is None and not scan_module._AHEAD
+    assert (tmp_path / "theirs" / "notes.txt").read_text(encoding="utf-8") == "mine"

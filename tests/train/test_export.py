@@ -381,14 +381,14 @@ def test_the_export_of_files_reads_what_validation_read(
     workers give the parquet bytes of the export of the whole tables: spilled here, or by the
     validation's worker processes (as for large files), or read whole after the workers found an id
     the scan read differently (a key given twice: the chunks they spilled are dropped)."""
-    import stancebank.corpus
+    import stancebank.scan
     import stancebank.validate
     from stancebank.corpus import read_chunked
 
     monkeypatch.setattr(stancebank.validate, "read_chunked", lambda paths, _: read_chunked(paths, 7))
     if workers > 1:
         monkeypatch.setattr(stancebank.validate, "PARALLEL_BYTES", 0)
-        monkeypatch.setattr(stancebank.corpus, "SCAN_APART_BYTES", 0)
+        monkeypatch.setattr(stancebank.scan, "SCAN_APART_BYTES", 0)
     data = tmp_path / "data"
     shutil.copytree(DATA, data, ignore=shutil.ignore_patterns("hf"))
     if regroup:
