@@ -102,8 +102,10 @@ if __name__ == "__main__":
     stage, folder = sys.argv[1], Path(sys.argv[2])
     if stage in ("validate", "export"):  # as the command does before its imports
         from stancebank.parallel import use_c_heap_for_arrow
+        from stancebank.scan import scan_ahead
 
         use_c_heap_for_arrow()
+        scan_ahead([folder])
     for module in ["bench.compare", "bench.generate", *IMPORTS[stage]]:
         importlib.import_module(module)
     started = time.perf_counter()
