@@ -60,16 +60,18 @@ def run(
     smaps_rollup walks its page tables and slows it: every 0.1 s cost a 100k export a quarter of its time)."""
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE, **options)
-    rss = pss = main = 0
+    rss = pss = main = samples = 0
     while process.poll() is None:
         figures = {pid: memory(pid) for pid in tree(process.pid)}
         rss = max(rss, sum(r for r, _ in figures.values()))
         pss = max(pss, sum(p for _, p in figures.values()))
         main = max(main, figures.get(process.pid, (0, 0))[0])
-        # not a sleep: the end is seen when it comes, not at the next sample (up to 0.5 s late); a
-        # sample every 0.05 s in the first second, while the process is small, catches short commands
+        # not a sleep: the end is seen when it comes, not at the next sample (up to 0.5 s late); two
+        # samples early (0.1 s, 0.3 s) catch short commands, without sampling often while they work
+        # (each sample reads every process's stat and the tree's page tables, on the same cores)
+        samples += 1
         try:
-            process.wait(timeout=every if time.perf_counter() - start > 1 else min(every, 0.05))
+            process.wait(timeout=min(every, (0.1, 0.2)[samples - 1] if samples <= 2 else every))
         except subprocess.TimeoutExpired:
             continue
     seconds = time.perf_counter() - start
