@@ -320,3 +320,16 @@ def test_a_scan_ahead_of_a_command_that_fails_first_is_stopped(
     assert "theirs" in capsys.readouterr().err
     assert len(started) == 1 and started[0].pool is None and not scan_module._AHEAD
     assert (tmp_path / "theirs" / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_the_scan_module_stays_light() -> None:
+    """`stancebank/scan.py` is imported before pandas, pyarrow and pandera load, to overlap with them: it
+    must not import them itself (else the scan ahead would start after them)."""
+    import subprocess
+    import sys
+
+    # the packages themselves: schemas/__init__.py stubs a few pandera submodules, which load nothing
+    heavy = ["pandas", "pyarrow", "pandera", "datasets", "sklearn"]
+    code = f"import sys, stancebank.scan; print([m for m in {heavy} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
