@@ -53,6 +53,10 @@ class Sampled:
     main_rss: int  # peak RSS of the command's own process
 
 
+#: Waits between the first samples (then ``every``): at 0.1 s and 0.3 s a short command is still running.
+_EARLY = (0.1, 0.2)
+
+
 def run(
     command: list[str], *, stdout: IO[Any] | int | None = None, every: float = 0.5, **options: Any
 ) -> Sampled:
@@ -67,11 +71,12 @@ def run(
         pss = max(pss, sum(p for _, p in figures.values()))
         main = max(main, figures.get(process.pid, (0, 0))[0])
         # not a sleep: the end is seen when it comes, not at the next sample (up to 0.5 s late); two
-        # samples early (0.1 s, 0.3 s) catch short commands, without sampling often while they work
-        # (each sample reads every process's stat and the tree's page tables, on the same cores)
+        # early samples catch short commands without sampling often while they work (each sample
+        # reads every process's stat and the tree's page tables, on the same cores)
+        wait = _EARLY[samples] if samples < len(_EARLY) else every
         samples += 1
         try:
-            process.wait(timeout=min(every, (0.1, 0.2)[samples - 1] if samples <= 2 else every))
+            process.wait(timeout=min(wait, every))
         except subprocess.TimeoutExpired:
             continue
     seconds = time.perf_counter() - start
