@@ -385,14 +385,14 @@ def _check_in_worker(item: tuple[int, ChunkData | Corpus] | _Raise) -> _Done | _
     shared = parallel.state()
     validation: Validation = shared["validation"]
     sink: ChunkSink | None = shared["sink"]
-    try:
-        chunk = parse_chunk(piece)
-        done = _Done(validation.check(chunk))
-        if sink is not None and chunk is not None:
-            done.kept = (sink.spill(number, {name: chunk.tables[name] for name in _CHUNK_TABLES}),)
-        return done
-    finally:
-        parallel.release_memory()  # a worker holds one chunk at its peak, not its largest for good
+    # No trim of the heap between chunks: chunks are bounded (CHUNK_LINES lines), so a worker holds its
+    # largest chunk's memory at most, and the next chunk reuses those pages instead of faulting fresh ones
+    # in (trimming after each chunk cost the 100k benchmark ≈ 0.3 s of validate, ≈ 80 MiB less).
+    chunk = parse_chunk(piece)
+    done = _Done(validation.check(chunk))
+    if sink is not None and chunk is not None:
+        done.kept = (sink.spill(number, {name: chunk.tables[name] for name in _CHUNK_TABLES}),)
+    return done
 
 
 class _ReadAhead:
