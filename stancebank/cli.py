@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=positive_int,
         default=20_000,
         metavar="N",
-        help="annotation lines validated at a time (memory grows with N, not with the corpus)",
+        help="annotation lines validated at a time, at most (memory grows with N, not with the corpus)",
     )
     validate.add_argument(
         "--jobs",

@@ -316,9 +316,12 @@ class ChunkedCorpus:
         return (chunk for chunk in map(parse_chunk, self.pieces) if chunk is not None)
 
 
-def read_chunked(paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES) -> ChunkedCorpus:
-    """Read data files (or directories) as a :class:`ChunkedCorpus` of about ``chunk_lines`` annotation
-    lines per chunk. Raises UnreadableInputError as :func:`read_corpus` would (the chunks raise it when
+def read_chunked(
+    paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES, *, spread: int = 1
+) -> ChunkedCorpus:
+    """Read data files (or directories) as a :class:`ChunkedCorpus` of at most ``chunk_lines``
+    annotation lines per chunk (``spread``: the workers that will take the chunks, see
+    :meth:`Scan.chunks`). Raises UnreadableInputError as :func:`read_corpus` would (the chunks raise it when
     they reach the file), :class:`Regroup` while iterating if the ids cannot be grouped."""
     if chunk_lines < 1:
         raise ValueError("chunk_lines must be at least 1")
@@ -336,7 +339,7 @@ def read_chunked(paths: Iterable[Path | str], chunk_lines: int = CHUNK_LINES) ->
             _raise_earlier(files, annotation_files, exc)
         raise
     side.files = names
-    return ChunkedCorpus(side, names, _pieces(annotation_files, chunk_lines, names, scans))
+    return ChunkedCorpus(side, names, _pieces(annotation_files, chunk_lines, names, scans, spread))
 
 
 def _read_files(files: list[Path], *, fast: bool = True) -> Corpus:
@@ -379,8 +382,11 @@ def _repeated(scans: list[Scan]) -> set[int]:
     return set(found[counts > 1].tolist())
 
 
-def _pieces(files: list[Path], size: int, names: list[str], found: Scans) -> Iterator[ChunkData | Corpus]:
-    """The chunks of the annotation files (where their bytes are, see :class:`ChunkData`), after a first
+def _pieces(
+    files: list[Path], size: int, names: list[str], found: Scans, spread: int = 1
+) -> Iterator[ChunkData | Corpus]:
+    """The chunks of the annotation files (where their bytes are, see :class:`ChunkData`; cut for
+    ``spread`` workers, see :meth:`Scan.chunks`), after a first
     pass over them (:func:`_scan`: here, when the first chunk is asked for, or in a process forked
     beforehand) that found each chunk's lines; last, the lines of repeated ids, parsed."""
     scans = found.result()
@@ -390,14 +396,13 @@ def _pieces(files: list[Path], size: int, names: list[str], found: Scans) -> Ite
     for path, scan in zip(files, scans, strict=True):
         if scan.error is not None:
             raise scan.error
-        for k in range(len(scan.cuts) - 1):
-            first, span = 1 + k * size, (int(scan.cuts[k]), int(scan.cuts[k + 1]))
+        for first, lines, *span in scan.chunks(size, spread):
             data = None
             if repeated:
                 given = _read_span(path, *span)
                 data = _hold(path, scan, repeated, given, first, (held, keys))
                 data = None if data is given else data
-            yield _data(path, data, first, min(size, scan.count - k * size), scan, repeated, span)
+            yield _data(path, data, first, lines, scan, repeated, (span[0], span[1]))
     if held:
         chunk = corpus_from_records({"annotations": held}, names)
         _verify(chunk, keys)

@@ -25,6 +25,9 @@ from stancebank.inputs import check_json_bytes, check_json_depth, open_input
 
 #: Annotation lines per chunk when a corpus is read in chunks (:func:`read_chunked`).
 CHUNK_LINES = 20_000
+#: Cut points the scan records per chunk of ``size`` lines (at least): chunks can then be cut shorter,
+#: so that their number is a multiple of the workers that take them (:meth:`Scan.chunks`).
+MARKS_PER_CHUNK = 32
 #: Bytes read at a time by the scan of an annotation file.
 _BLOCK = 16 << 20
 #: An annotation line's id at its start (how every writer of ours puts it), else it is parsed.
@@ -104,10 +107,43 @@ class Scan:
     lines: np.ndarray
     keys: np.ndarray
     error: UnreadableInputError | None = None
-    #: the byte offset at which each chunk starts, then the file's size (chunks of the scan's size)
+    #: the byte offset of line 1, 1 + unit, 1 + 2 × unit …, then the file's size
     cuts: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
     #: lines in the file, blank ones included
     count: int = 0
+    #: lines between two cuts (a divisor of the chunk size the scan was made for, see :func:`mark_unit`)
+    unit: int = 1
+
+    def chunks(self, size: int, spread: int = 1) -> list[tuple[int, int, int, int]]:
+        """(first line, lines, start byte, end byte) of each chunk of at most ``size`` lines (a multiple
+        of :attr:`unit`). ``spread`` 1: chunks of ``size`` lines, the last shorter. ``spread`` N (the
+        workers that take the chunks): as many chunks as ``size`` needs, rounded up to a multiple of N,
+        their lines shared out evenly, so that no worker is left idle while another takes a last chunk
+        alone (five chunks of 20,000 lines on two workers become six of ≈ 16,700)."""
+        marks = len(self.cuts) - 1
+        most = max(1, size // self.unit)  # marks a chunk may hold
+        count = -(-marks // most)
+        if spread > 1 and count > 1:
+            count = min(marks, -(-count // spread) * spread)
+            share, more = divmod(marks, count)
+            sizes = [share + 1] * more + [share] * (count - more)
+        else:
+            sizes = [min(most, marks - k * most) for k in range(count)]
+        found, at = [], 0
+        for marked in sizes:
+            lines = min(marked * self.unit, self.count - at * self.unit)
+            found.append((1 + at * self.unit, lines, int(self.cuts[at]), int(self.cuts[at + marked])))
+            at += marked
+        return found
+
+
+def mark_unit(size: int) -> int:
+    """Lines between two cut points of a scan for chunks of ``size`` lines: the largest divisor of
+    ``size`` that leaves :data:`MARKS_PER_CHUNK` or more of them in a chunk (1 below that many lines)."""
+    unit = max(1, size // MARKS_PER_CHUNK)
+    while size % unit:
+        unit -= 1
+    return unit
 
 
 def _blocks(path: Path) -> Iterator[bytes]:
@@ -133,12 +169,13 @@ def _line_ends(block: bytes) -> np.ndarray:
 
 
 def _scan(path: Path, size: int = CHUNK_LINES) -> Scan:
-    """The first pass over an annotation file; its chunks are cut every ``size`` lines."""
+    """The first pass over an annotation file, with cut points for chunks of ``size`` lines."""
     lines: list[np.ndarray] = []  # per block (a Python int per line would cost 5x the memory)
     keys: list[np.ndarray] = []
     cuts: list[np.ndarray] = [np.zeros(1, np.int64)]
     empty, depth, integer = True, None, None
     first, offset = 1, 0  # number of the block's first line, the block's offset in the file
+    unit = mark_unit(size)
     try:
         for block in _blocks(path):
             if first == 1 and block.startswith(BOM):
@@ -158,8 +195,8 @@ def _scan(path: Path, size: int = CHUNK_LINES) -> Scan:
             kept, found = _keyed_lines(block, ends)
             lines.append(kept + first)
             keys.append(found)
-            last = np.arange(first, first + len(ends))  # each line's number: a chunk ends on a multiple
-            cuts.append(ends[last % size == 0] + offset)
+            last = np.arange(first, first + len(ends))  # each line's number: a cut after each unit
+            cuts.append(ends[last % unit == 0] + offset)
             first += len(ends)
             offset += len(block)
     except UnreadableInputError as exc:
@@ -169,7 +206,7 @@ def _scan(path: Path, size: int = CHUNK_LINES) -> Scan:
     bounds = np.concatenate(cuts).astype(np.int64)
     if bounds[-1] != offset:
         bounds = np.append(bounds, offset)
-    return Scan(np.concatenate([none, *lines]), np.concatenate([none, *keys]), error, bounds, first - 1)
+    return Scan(np.concatenate([none, *lines]), np.concatenate([none, *keys]), error, bounds, first - 1, unit)
 
 
 #: Bytes ``bytes.strip`` removes (a line of only these is blank).

@@ -33,7 +33,7 @@ from stancebank.corpus import (
     read_corpus,
 )
 from stancebank.failures import Failure
-from stancebank.scan import input_bytes
+from stancebank.scan import data_files, input_bytes
 
 #: Row-wide attribute rules: which attribute columns are at fault in a row.
 _ATTRIBUTE_FAULTS = {
@@ -317,10 +317,10 @@ def validate_paths(
     :meth:`ChunkSink.spill`); the result is the same for any number."""
     paths = list(paths)
     try:
-        read = read_chunked(paths, chunk_lines)
+        workers = _workers(jobs, data_files(Path(p) for p in paths)) if ahead else 1
+        read = read_chunked(paths, chunk_lines, spread=workers)
         if sink is not None:
             sink.side({name: read.side.tables[name] for name in ("articles", "targets")})
-        workers = _workers(jobs, read.files) if ahead else 1
         if workers > 1:
             validation = Validation(read.side, read.files)
             with parallel.OrderedPool(workers, {"validation": validation, "sink": sink}) as pool:
@@ -346,9 +346,9 @@ def validate_paths(
     return validation.failures(), validation.rows, read.files
 
 
-def _workers(jobs: int | None, files: list[str]) -> int:
+def _workers(jobs: int | None, files: list[Path]) -> int:
     jobs = jobs or parallel.usable_cores()
-    size = input_bytes([Path(f) for f in files if classify(Path(f)) == "annotations"])
+    size = input_bytes([f for f in files if classify(f) == "annotations"])
     return jobs if jobs > 1 and size >= PARALLEL_BYTES else 1
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -242,28 +243,64 @@ def test_the_scan_keys_lines_as_one_by_one(lines: list[bytes], end: bool) -> Non
     assert (kept.tolist(), keys.tolist()) == expected
 
 
-@given(lines=st.lists(_LINES, max_size=12), end=st.booleans(), size=st.integers(1, 5))
+@given(
+    lines=st.lists(_LINES, max_size=40),
+    end=st.booleans(),
+    size=st.integers(1, 9),
+    spread=st.integers(1, 3),
+)
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_the_chunks_cut_the_file_into_whole_lines(
-    tmp_path: Path, lines: list[bytes], end: bool, size: int
+    tmp_path: Path, lines: list[bytes], end: bool, size: int, spread: int
 ) -> None:
-    """The scan's cuts give chunks of ``size`` lines (blank ones counted) that are the file's bytes in
-    order, each starting at its first line's number; the workers get only where they are."""
+    """The scan's chunks (cut for ``spread`` workers) are the file's bytes in order, in whole lines
+    (blank ones counted), each starting at its first line's number and holding at most ``size`` lines:
+    for one worker ``size`` each but the last; for more, a multiple of the workers, evenly; the workers
+    get only where they are."""
     block = b"\n".join(lines) + (b"\n" if end and lines else b"")
     assume(not block.startswith(b"\xef\xbb\xbf"))  # refused before it is cut (test_bad_input)
     path = tmp_path / "annotations" / "a.jsonl"
     path.parent.mkdir(exist_ok=True)
     path.write_bytes(block)
     scan = scan_module._scan(path, size)
-    spans = list(zip(scan.cuts[:-1].tolist(), scan.cuts[1:].tolist(), strict=True))
-    pieces = [block[start:stop] for start, stop in spans]
+    chunks = scan.chunks(size, spread)
+    pieces = [block[start:stop] for _, _, start, stop in chunks]
     assert b"".join(pieces) == block
     ends = scan_module._line_ends(block) if block else []
     assert scan.count == len(ends)
-    for k, piece in enumerate(pieces):
-        lines_in = len(scan_module._line_ends(piece))
-        assert lines_in == min(size, scan.count - k * size)
-        assert corpus_module._read_span(path, *spans[k]) == piece
+    first = 1
+    for (number, count, start, stop), piece in zip(chunks, pieces, strict=True):
+        assert (number, count) == (first, len(scan_module._line_ends(piece)))
+        assert 1 <= count <= size
+        assert corpus_module._read_span(path, start, stop) == piece
+        first += count
+    counts = [count for _, count, _, _ in chunks]
+    if spread == 1:
+        assert counts == [min(size, scan.count - k * size) for k in range(len(counts))]
+    elif len(counts) > 1:
+        assert len(counts) % spread == 0 or len(counts) == scan.count
+        assert max(counts) - min(counts) <= 1
+
+
+@pytest.mark.parametrize(("size", "unit"), [(20_000, 625), (5_000, 125), (64, 2), (31, 1), (20_011, 1)])
+def test_the_cut_points_divide_the_chunk_size(size: int, unit: int) -> None:
+    assert scan_module.mark_unit(size) == unit
+
+
+def test_five_chunks_for_two_workers_become_six() -> None:
+    """100,456 lines in chunks of 20,000: five full chunks and 456 lines for one worker; for two
+    workers six chunks of ≈ 16,700 lines, none above 20,000."""
+    count, unit = 100_456, 625
+    cuts = np.append(np.arange(0, count, unit) * 10, count * 10)  # ten bytes a line
+    scan = scan_module.Scan(np.arange(1, count + 1), np.zeros(count, np.int64), None, cuts, count, unit)
+    alone = [lines for _, lines, _, _ in scan.chunks(20_000)]
+    assert alone == [20_000] * 5 + [456]
+    shared = scan.chunks(20_000, 2)
+    assert [lines for _, lines, _, _ in shared] == [16_875] * 5 + [16_081]
+    assert [first for first, _, _, _ in shared] == [1 + k * 16_875 for k in range(6)]
+    assert [(start, stop) for _, _, start, stop in shared] == [
+        (k * 168_750, min((k + 1) * 168_750, count * 10)) for k in range(6)
+    ]
 
 
 def test_a_file_that_changes_while_read_is_refused_by_name(tmp_path: Path) -> None:

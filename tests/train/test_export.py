@@ -385,7 +385,9 @@ def test_the_export_of_files_reads_what_validation_read(
     import stancebank.validate
     from stancebank.corpus import read_chunked
 
-    monkeypatch.setattr(stancebank.validate, "read_chunked", lambda paths, _: read_chunked(paths, 7))
+    monkeypatch.setattr(
+        stancebank.validate, "read_chunked", lambda paths, _, **given: read_chunked(paths, 7, **given)
+    )
     if workers > 1:
         monkeypatch.setattr(stancebank.validate, "PARALLEL_BYTES", 0)
         monkeypatch.setattr(stancebank.scan, "SCAN_APART_BYTES", 0)
