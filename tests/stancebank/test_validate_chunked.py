@@ -282,6 +282,27 @@ def test_the_chunks_cut_the_file_into_whole_lines(
         assert max(counts) - min(counts) <= 1
 
 
+@pytest.mark.parametrize(
+    ("jobs", "parallel_bytes", "spread"), [(2, 0, 2), (3, 0, 3), (2, 10**12, 1), (1, 0, 1)]
+)
+def test_the_chunks_are_cut_for_the_workers_that_take_them(
+    monkeypatch: pytest.MonkeyPatch, jobs: int, parallel_bytes: int, spread: int
+) -> None:
+    """validate_paths cuts the chunks for its worker processes (none below PARALLEL_BYTES), and the
+    failure table does not change."""
+    asked: list[int] = []
+
+    def recorded(paths: Any, size: int, *, spread: int = 1) -> Any:
+        asked.append(spread)
+        return read_chunked(paths, size, spread=spread)
+
+    monkeypatch.setattr(validate_module, "read_chunked", recorded)
+    monkeypatch.setattr(validate_module, "PARALLEL_BYTES", parallel_bytes)
+    monkeypatch.setattr(scan_module, "SCAN_APART_BYTES", parallel_bytes)
+    assert validate_paths([ROOT / "data"], 7, jobs=jobs)[0] == []
+    assert asked == [spread]
+
+
 @pytest.mark.parametrize(("size", "unit"), [(20_000, 625), (5_000, 125), (64, 2), (31, 1), (20_011, 1)])
 def test_the_cut_points_divide_the_chunk_size(size: int, unit: int) -> None:
     assert scan_module.mark_unit(size) == unit
