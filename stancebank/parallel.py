@@ -12,10 +12,12 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import importlib
 import itertools
 import multiprocessing as mp
 import os
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -81,6 +83,34 @@ class OrderedPool:
             pending.append(self.pool.submit(fn, item))
         while pending:
             yield pending.popleft().result()
+
+
+class Preload:
+    """Modules imported in a thread of this process while its workers have the cores' work (the import
+    would otherwise keep one core busy and the other idle before the work starts). Start it only after
+    the pool in use has forked, and join it before the next pool forks: a fork in the middle of an
+    import would leave that module's lock held in the child. An import that fails here is left for the
+    code that needs the module, which raises the error."""
+
+    def __init__(self, modules: Iterable[str]) -> None:
+        self.modules = tuple(modules)
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.thread is None and self.modules:
+            self.thread = threading.Thread(target=self._run, name="stancebank-preload", daemon=True)
+            self.thread.start()
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+
+    def _run(self) -> None:
+        for module in self.modules:
+            try:
+                importlib.import_module(module)
+            except Exception:  # raised again where the module is needed
+                return
 
 
 def use_c_heap_for_arrow() -> None:

@@ -48,7 +48,7 @@ from train.card import EMPTY_SPLITS, CardContext, add_counts, add_recorded, data
 from train.cli import DEFAULT_SHARD_SIZE as CLI_SHARD_SIZE
 from train.features import FEATURES, OPTIONAL_CONFIGS
 from train.rows import build_rows
-from train.splits import SPLITS, assign_splits, predefined_splits
+from train.splits import SPLITS, SPLITTER_MODULES, assign_splits, predefined_splits
 from train.votes import ONLY, PARTLY, USED, VOTES, Selection, account, select
 
 CONFIGS = tuple(FEATURES)
@@ -505,7 +505,10 @@ class FilePartitions:
         *,
         validate: bool = False,
         jobs: int | None = None,
+        preload: Iterable[str] = (),
     ) -> None:
+        """``preload``: modules the export needs after the build, imported while the validation's
+        workers run (see :class:`stancebank.parallel.Preload`)."""
         from stancebank.corpus import classify, data_files, read_corpus
         from stancebank.validate import check_valid
 
@@ -514,6 +517,7 @@ class FilePartitions:
         self.keys: list[pd.DataFrame] = []  # every annotation's ids and annotator (a few columns)
         #: chunks spilled by the validation's workers, in order: (file, part -> its bytes in the file)
         self.placed: list[tuple[Path, _Places]] = []
+        self.preload = parallel.Preload(preload)
         paths = list(paths)
         try:
             if validate:  # the validation reads every file once and hands the tables over as it goes
@@ -525,6 +529,7 @@ class FilePartitions:
                     for chunk in _annotation_chunks(path):
                         self.chunk(chunk)
         finally:
+            self.preload.join()  # before the build's workers fork
             for handle in self.handles:
                 handle.close()
         self.heads_of = {
@@ -569,6 +574,7 @@ class FilePartitions:
         return chunk["annotations"][list(ANNOTATION_KEYS)], path, places
 
     def spilled(self, number: int, kept: tuple[pd.DataFrame, Path, _Places]) -> None:
+        self.preload.start()  # the validation's workers were forked: they have the cores' work
         keys, path, places = kept
         self.keys.append(keys)
         self.placed.append((path, places))
@@ -732,7 +738,14 @@ def export_files(
     count matches)."""
     with tempfile.TemporaryDirectory(prefix="stancebank-export-") as spill:
         jobs = options.get("jobs")
-        parts = FilePartitions(list(paths), Path(spill) / "input", partitions, validate=validate, jobs=jobs)
+        parts = FilePartitions(
+            list(paths),
+            Path(spill) / "input",
+            partitions,
+            validate=validate,
+            jobs=jobs,
+            preload=SPLITTER_MODULES,
+        )
         if agreement is None and agreement_path is not None:
             agreement = matching_agreement(agreement_path, parts.whole())
         articles = parts.small["articles"]

@@ -5,12 +5,19 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import ShuffleSplit, StratifiedGroupKFold, StratifiedShuffleSplit
 
 from schemas.errors import StanceBankError
+
+if TYPE_CHECKING:
+    from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
+#: What splitting imports when it is first asked to (≈ 0.8 s with SciPy's statistics): not with this
+#: module, which every export imports; ``export`` loads it while the validation's workers run.
+SPLITTER_MODULES = ("sklearn.model_selection",)
 
 
 class SplitError(StanceBankError, ValueError):
@@ -55,6 +62,8 @@ GROUPED_LIMIT = 2_000
 def _hold_out(labels: Sequence[str], groups: Sequence[str], fraction: float, seed: int) -> set[str]:
     """Groups of one StratifiedGroupKFold fold of size ≈ fraction; none when fewer than two groups are
     left (a tiny corpus: the split stays empty rather than take the last article from train)."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
     n_splits = max(2, round(1 / fraction))
     unique_groups = len(set(groups))
     if unique_groups < 2:
@@ -86,6 +95,8 @@ def _majority_labels(labels: Sequence[str], groups: Sequence[str]) -> tuple[list
 
 def _hold_out_articles(groups: list[str], strata: list[str], fraction: float, seed: int) -> set[str]:
     """Groups of a StratifiedShuffleSplit test part of size ≈ fraction, stratified by ``strata``."""
+    from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
+
     pooled = strata if len(set(strata)) > 1 else None
     splitter: StratifiedShuffleSplit | ShuffleSplit = (
         StratifiedShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)

@@ -454,3 +454,81 @@ def test_the_command_reads_the_files_range_by_range_into_the_same_files(
     capsys.readouterr()
     parquet = {k: v for k, v in _hashes(out).items() if k.endswith(".parquet")}
     assert parquet and parquet == {k: v for k, v in _hashes(exported).items() if k.endswith(".parquet")}
+
+
+def test_the_splitter_loads_between_the_validation_pool_and_the_build_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command's path with workers: scikit-learn's splitters (train.splits.SPLITTER_MODULES) are
+    imported in a thread once the validation's workers are forked, and that thread has ended before the
+    build's workers fork (a fork during an import would leave its lock held in the child)."""
+    import multiprocessing
+
+    import stancebank.scan
+    import stancebank.validate
+    from stancebank import parallel
+
+    monkeypatch.setattr(stancebank.validate, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(stancebank.scan, "SCAN_APART_BYTES", 0)
+    events: list[tuple[Any, ...]] = []
+    start, join, pool = parallel.Preload.start, parallel.Preload.join, parallel.OrderedPool.__init__
+
+    def recorded_start(self: parallel.Preload) -> None:
+        events.append(("preload", self.modules, len(multiprocessing.active_children())))
+        start(self)
+
+    def recorded_join(self: parallel.Preload) -> None:
+        join(self)
+        events.append(("joined", self.thread is not None and not self.thread.is_alive()))
+
+    def recorded_pool(self: parallel.OrderedPool, jobs: int, shared: dict[str, Any]) -> None:
+        threads = [t.name for t in __import__("threading").enumerate()]
+        events.append(("pool", tuple(sorted(shared)), "stancebank-preload" in threads))
+        pool(self, jobs, shared)
+
+    monkeypatch.setattr(parallel.Preload, "start", recorded_start)
+    monkeypatch.setattr(parallel.Preload, "join", recorded_join)
+    monkeypatch.setattr(parallel.OrderedPool, "__init__", recorded_pool)
+    export_files([DATA], tmp_path / "hf", validate=True, project=SHIPPED, partitions=3, jobs=2)
+    distinct = [event for i, event in enumerate(events) if event not in events[:i]]
+    assert distinct == [
+        ("pool", ("sink", "validation"), False),
+        ("preload", splits_module.SPLITTER_MODULES, 2),  # the validation's two workers are running
+        ("joined", True),
+        ("pool", ("folder", "partitions", "policy"), False),  # the build
+        ("pool", ("built", "counts", "size", "splits", "staging"), False),  # the write
+    ]
+
+
+def test_importing_the_export_leaves_scikit_learn_for_later() -> None:
+    """The export's modules load without scikit-learn (≈ 0.8 s on one core before any work starts)."""
+    import subprocess
+    import sys
+
+    code = "import sys, train.export, train.cli; print(sorted(m for m in sys.modules if 'sklearn' in m))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_preload_imports_its_modules_and_leaves_a_failing_one_to_its_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from stancebank import parallel
+
+    names = ("stancebank_probe_loaded", "stancebank_probe_broken", "stancebank_probe_after")
+    sources = ("VALUE = 1\n", "raise ImportError('broken here')\n", "VALUE = 2\n")
+    for name, source in zip(names, sources, strict=True):
+        (tmp_path / f"{name}.py").write_text(source, encoding="utf-8")
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    preload = parallel.Preload(names)
+    preload.join()  # not started: nothing to wait for
+    preload.start()
+    preload.start()  # once only
+    preload.join()
+    assert "stancebank_probe_loaded" in sys.modules
+    assert "stancebank_probe_broken" not in sys.modules and "stancebank_probe_after" not in sys.modules
+    with pytest.raises(ImportError, match="broken here"):
+        __import__("stancebank_probe_broken")
