@@ -532,3 +532,29 @@ def test_a_preload_imports_its_modules_and_leaves_a_failing_one_to_its_user(
     assert "stancebank_probe_broken" not in sys.modules and "stancebank_probe_after" not in sys.modules
     with pytest.raises(ImportError, match="broken here"):
         __import__("stancebank_probe_broken")
+
+
+def test_each_range_gets_its_rows_of_a_chunk_in_the_chunk_order(tmp_path: Path) -> None:
+    """A chunk whose rows interleave the ranges (the annotation lines in reverse): each range's file
+    holds exactly its rows, in the order they were read."""
+    import numpy as np
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data, ignore=shutil.ignore_patterns("hf"))
+    for path in (data / "annotations").glob("*.jsonl"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        path.write_text("\n".join(reversed(lines)) + "\n", encoding="utf-8")
+    whole = read_corpus([data]).tables
+    parts = export_module.FilePartitions([data], tmp_path / "spill", 3)
+    assert parts.count == 3
+    for name in ("annotations", "spans", "relations"):
+        of = export_module._part_of(whole[name]["article_id"], parts.ids, parts.per)
+        assert len(np.unique(of)) == 3 and (np.diff(of) != 0).sum() > 3  # interleaved
+    loaded = [parts.load(part, keep=True) for part in range(3)]
+    for name in ("annotations", "spans", "relations"):
+        of = export_module._part_of(whole[name]["article_id"], parts.ids, parts.per)
+        for part in range(3):
+            expected = whole[name].loc[of == part].reset_index(drop=True)
+            got = loaded[part][name].reset_index(drop=True)
+            assert got["_line"].tolist() == expected["_line"].tolist()
+            assert got["annotation_id"].tolist() == expected["annotation_id"].tolist()
