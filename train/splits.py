@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.errors import StanceBankError
 
@@ -81,16 +83,30 @@ def _hold_out(labels: Sequence[str], groups: Sequence[str], fraction: float, see
 def _majority_labels(labels: Sequence[str], groups: Sequence[str]) -> tuple[list[str], list[str]]:
     """(groups sorted, each group's most frequent label; ties go to the label first in sort order),
     with labels held by fewer than 20 groups pooled (and a pool of fewer than 20 put with the largest
-    stratum) so that every stratum can be split."""
-    items = pd.DataFrame({"group": list(groups), "label": list(labels)})
-    counts = items.groupby(["group", "label"]).size().reset_index(name="n")
-    top = counts.sort_values(["group", "n", "label"], ascending=[True, False, True]).drop_duplicates("group")
-    majority = top["label"].astype(str)
-    sizes = majority.value_counts()
-    majority = majority.where(majority.map(sizes).to_numpy() >= 20, other="(rare)")
-    if (majority == "(rare)").sum() < 20:  # too few to be a stratum of their own: join the largest
-        majority = majority.replace("(rare)", str(majority.value_counts().index[0]))
-    return top["group"].astype(str).tolist(), majority.astype(str).tolist()
+    stratum) so that every stratum can be split. Column-wise: groups and labels are ranked in code point
+    order with Arrow, and each (group, label) pair counted by its integer key."""
+    group_names, group_rank = _ranked(groups)
+    label_names, label_rank = _ranked(labels)
+    keys, counts = np.unique(group_rank * len(label_names) + label_rank, return_counts=True)
+    pair_group, pair_label = np.divmod(keys, len(label_names))
+    order = np.lexsort((pair_label, -counts, pair_group))  # by group, then count down, then label
+    first = order[np.r_[True, pair_group[order][1:] != pair_group[order][:-1]]]
+    label_of_group = pair_label[first]
+    groups_of_label = np.bincount(label_of_group, minlength=len(label_names))
+    strata = np.where(groups_of_label[label_of_group] >= 20, label_names[label_of_group], "(rare)")
+    if (strata == "(rare)").sum() < 20:  # too few to be a stratum of their own: join the largest
+        largest = pd.Series(strata.tolist()).astype(str).value_counts().index[0]
+        strata[strata == "(rare)"] = str(largest)
+    return group_names[pair_group[first]].tolist(), [str(label) for label in strata.tolist()]
+
+
+def _ranked(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct values sorted by code point, each value's position among them)."""
+    array = pa.array(values, pa.string())
+    distinct = pc.unique(array)
+    distinct = distinct.take(pc.sort_indices(distinct))
+    rank = pc.index_in(array, value_set=distinct).to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.array(distinct.to_pylist(), dtype=object), rank
 
 
 def _hold_out_articles(groups: list[str], strata: list[str], fraction: float, seed: int) -> set[str]:
