@@ -63,11 +63,7 @@ class OrderedPool:
             gc.unfreeze()
         _STATE.clear()
 
-    def map(
-        self, fn: Callable[[T], R], items: Iterable[T], *, forked: Callable[[], None] | None = None
-    ) -> Iterator[R]:
-        """``forked``: called in this process once the workers have their first items (never when
-        everything runs here), for work of its own while they run."""
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         stream = iter(items)
         head = list(itertools.islice(stream, 2))
         if self.jobs <= 1 or len(head) < 2 or "fork" not in mp.get_all_start_methods():
@@ -83,13 +79,8 @@ class OrderedPool:
         pending: deque[Future[R]] = deque()
         for item in itertools.chain(head, stream):
             if len(pending) >= 2 * self.jobs:
-                if forked is not None:
-                    forked()
-                    forked = None
                 yield pending.popleft().result()
             pending.append(self.pool.submit(fn, item))
-        if forked is not None:
-            forked()
         while pending:
             yield pending.popleft().result()
 

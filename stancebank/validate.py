@@ -186,30 +186,18 @@ class Validation:
     In memory: the articles and targets with their prepared side, the failures, one chunk at a time.
     """
 
-    def __init__(self, side: Corpus, files: list[str], *, later: bool = False) -> None:
-        """``later``: the article and target tables' own rules wait for :meth:`check_side` (run by
-        :meth:`failures` at the latest), e.g. until worker processes have the chunks to check."""
+    def __init__(self, side: Corpus, files: list[str]) -> None:
         self.order = {name: i for i, name in enumerate(files)}
         self.side = prepare_articles(side.tables["articles"], side.tables["targets"])
         self.reader = list(side.failures)
         self.head: list[Failure] = []
-        self.target_links: list[Failure] = []
+        for table in ("articles", "targets"):
+            self.head += _run(TABLE_MODELS[table], side.tables[table], table, side.blanked)
+        self.target_links = _run(CROSS_TABLE_MODELS["TargetLinks"], self.side.target_links, "targets", set())
         self.sections: dict[str, list[tuple[Rank, tuple[int, int, int], Failure]]] = {
             name: [] for name in _CHUNKED
         }
         self.rows = {name: len(frame) for name, frame in side.tables.items()}
-        self._unchecked: Corpus | None = side
-        if not later:
-            self.check_side()
-
-    def check_side(self) -> None:
-        """The rules of the article and target tables and TargetLinks (once)."""
-        side, self._unchecked = self._unchecked, None
-        if side is None:
-            return
-        for table in ("articles", "targets"):
-            self.head += _run(TABLE_MODELS[table], side.tables[table], table, side.blanked)
-        self.target_links = _run(CROSS_TABLE_MODELS["TargetLinks"], self.side.target_links, "targets", set())
 
     def add(self, chunk: Corpus) -> list[Failure]:
         """Run the rules over one chunk of annotations; returns its failures (reader's, then in the
@@ -257,7 +245,6 @@ class Validation:
     def failures(self) -> list[Failure]:
         """The failure table of the corpus so far: reader failures, then every rule's, as
         :func:`validate_corpus` orders them."""
-        self.check_side()
         order = self.order
         reader = sorted(self.reader, key=lambda f: (order.get(f.file, len(order)), f.line or 0))
         out = [*reader, *self.head]
@@ -335,11 +322,9 @@ def validate_paths(
         if sink is not None:
             sink.side({name: read.side.tables[name] for name in ("articles", "targets")})
         if workers > 1:
-            # the article and target rules run here while the workers check the first chunks
-            validation = Validation(read.side, read.files, later=True)
+            validation = Validation(read.side, read.files)
             with parallel.OrderedPool(workers, {"validation": validation, "sink": sink}) as pool:
-                checked = pool.map(_check_in_worker, _in_order(read.pieces), forked=validation.check_side)
-                for number, done in enumerate(checked):
+                for number, done in enumerate(pool.map(_check_in_worker, _in_order(read.pieces))):
                     if isinstance(done, _Raise):
                         raise done.error
                     validation.take(done.checked)

@@ -303,32 +303,6 @@ def test_the_chunks_are_cut_for_the_workers_that_take_them(
     assert asked == [spread]
 
 
-@pytest.mark.parametrize(("jobs", "alive"), [(2, 2), (1, 0)])
-def test_the_article_rules_run_here_while_the_workers_check_chunks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int, alive: int
-) -> None:
-    """With worker processes, the article and target tables' rules run in this process once the
-    workers have chunks (their failures in the table as before); in one process, before the chunks."""
-    import multiprocessing
-
-    records = _many(base_records())
-    records["articles"][0]["language"] = "english"  # an article rule's failure
-    write_records(tmp_path, records)
-    whole = _whole([tmp_path])
-    assert isinstance(whole, list) and any(f.file.endswith("articles.jsonl") for f in whole)
-    checked = validate_module.Validation.check_side
-    seen: list[int] = []
-
-    def recorded(self: validate_module.Validation) -> None:
-        if self._unchecked is not None:
-            seen.append(len(multiprocessing.active_children()))
-        checked(self)
-
-    monkeypatch.setattr(validate_module.Validation, "check_side", recorded)
-    assert _chunked([tmp_path], 2, jobs=jobs) == whole
-    assert seen == [alive]
-
-
 @pytest.mark.parametrize(("size", "unit"), [(20_000, 625), (5_000, 125), (64, 2), (31, 1), (20_011, 1)])
 def test_the_cut_points_divide_the_chunk_size(size: int, unit: int) -> None:
     assert scan_module.mark_unit(size) == unit
