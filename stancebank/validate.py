@@ -317,8 +317,9 @@ def validate_paths(
     :meth:`ChunkSink.spill`); the result is the same for any number."""
     paths = list(paths)
     try:
-        workers = _workers(jobs, data_files(Path(p) for p in paths)) if ahead else 1
-        read = read_chunked(paths, chunk_lines, spread=workers)
+        files = data_files(Path(p) for p in paths)  # listed once: the read takes the list as it is
+        workers = _workers(jobs, files) if ahead else 1
+        read = read_chunked(files, chunk_lines, spread=workers)
         if sink is not None:
             sink.side({name: read.side.tables[name] for name in ("articles", "targets")})
         if workers > 1:
