@@ -438,7 +438,8 @@ def _partitions(tables: dict[str, pd.DataFrame], parts: int | None) -> tuple[int
 
 def _part_of(article_ids: pd.Series, ids: pa.Array, per: int) -> np.ndarray:
     """Partition of each row: the range of sorted article ids its article falls in."""
-    found = pc.index_in(pa.array(article_ids.astype(object), pa.string()), value_set=ids)
+    keys = pa.array(article_ids, pa.string(), from_pandas=True)  # Arrow-backed ids: no Python strings
+    found = pc.index_in(keys, value_set=ids)
     return found.fill_null(0).to_numpy() // per
 
 
