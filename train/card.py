@@ -9,9 +9,6 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from datasets.info import DatasetInfo, DatasetInfosDict
-from datasets.utils.metadata import MetadataConfigs
-from huggingface_hub import DatasetCardData
 
 from annotate.config import accepted_configs
 from schemas import vocabulary as V
@@ -83,6 +80,10 @@ def _yaml(
     project: Project,
     sha256: str,
 ) -> str:
+    from datasets.info import DatasetInfo, DatasetInfosDict  # see train.features.DATASETS_MODULES
+    from datasets.utils.metadata import MetadataConfigs
+    from huggingface_hub import DatasetCardData
+
     details = "; ".join(
         [project.license_details] * bool(project.license_details)
         + [f"{name}: {licence}" for name, licence in corpora.items()]

@@ -23,18 +23,13 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import datasets
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from datasets import DatasetDict
-from datasets import config as datasets_config
-from datasets.arrow_writer import get_parquet_column_options
-from datasets.utils.py_utils import convert_file_size_to_int
 
 from schemas import vocabulary as V
 from schemas.errors import StanceBankError
@@ -46,10 +41,13 @@ from stancebank.outputs import check_output_dir, write_marker
 from stancebank.project import DEFAULT_POLICY, Project, load_project
 from train.card import EMPTY_SPLITS, CardContext, add_counts, add_recorded, dataset_card, recorded
 from train.cli import DEFAULT_SHARD_SIZE as CLI_SHARD_SIZE
-from train.features import FEATURES, OPTIONAL_CONFIGS
+from train.features import DATASETS_MODULES, FEATURES, OPTIONAL_CONFIGS
 from train.rows import build_rows
 from train.splits import SPLITS, SPLITTER_MODULES, assign_splits, predefined_splits
 from train.votes import ONLY, PARTLY, USED, VOTES, Selection, account, select
+
+if TYPE_CHECKING:
+    from datasets import DatasetDict
 
 CONFIGS = tuple(FEATURES)
 #: Rows per parquet file (``--shard-size``): the shipped corpus and most projects get one per split.
@@ -181,7 +179,9 @@ def encode(table: pa.Table, config: str) -> pa.Table:
 
 
 def _encode(array: pa.Array, feature: Any, name: str) -> pa.Array:
-    if isinstance(feature, datasets.ClassLabel):
+    from datasets import ClassLabel, List
+
+    if isinstance(feature, ClassLabel):
         if array.null_count == len(array) and not pa.types.is_string(array.type):
             array = pa.nulls(len(array), pa.string())  # no value (no rows): a column without a text type
         codes = pc.index_in(array, value_set=pa.array(feature.names, pa.string()))
@@ -189,7 +189,7 @@ def _encode(array: pa.Array, feature: Any, name: str) -> pa.Array:
             unknown = pc.filter(array, pc.and_(pc.is_null(codes), pc.is_valid(array)))
             raise ExportError(f"{name}: {unknown[0].as_py()!r} is not one of {feature.names}")
         return codes.cast(pa.int64())
-    if isinstance(feature, datasets.List):
+    if isinstance(feature, List):
         assert isinstance(array, pa.ListArray)
         return pa.ListArray.from_arrays(array.offsets, _encode(array.flatten(), feature.feature, name))
     if isinstance(feature, dict):
@@ -206,6 +206,9 @@ def parquet_writer(path: Path, config: str) -> pq.ParquetWriter:
     """A parquet writer with the schema (``datasets`` Features metadata) and the options
     ``Dataset.to_parquet`` uses, so that a split written as one shard is byte for byte what ``datasets``
     writes."""
+    from datasets import config as datasets_config
+    from datasets.arrow_writer import get_parquet_column_options
+
     features = FEATURES[config]()
     schema = features.arrow_schema
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -220,6 +223,9 @@ def parquet_writer(path: Path, config: str) -> pq.ParquetWriter:
 
 def row_group_rows(rows: int, nbytes: int) -> int:
     """Rows per row group as ``datasets`` chooses them: about 100 MB of Arrow data each."""
+    from datasets import config as datasets_config
+    from datasets.utils.py_utils import convert_file_size_to_int
+
     limit = convert_file_size_to_int(datasets_config.MAX_ROW_GROUP_SIZE)
     return max(1, rows * limit // nbytes) if nbytes > 0 else 1
 
@@ -272,6 +278,8 @@ def _file_sha256(path: Path) -> hashlib._Hash:
 def _write_shard(pieces: Iterable[pa.Table], config: str, path: Path, batch_rows: int) -> str:
     """Write one shard in row groups of ``batch_rows``; return its fingerprint: the first 16 hex digits
     of the file's SHA-256 (deterministic for the same rows)."""
+    from datasets import config as datasets_config
+
     writer = parquet_writer(path, config)
     try:
         for batch in _rebatch(pieces, batch_rows):
@@ -757,7 +765,7 @@ def export_files(
             partitions,
             validate=validate,
             jobs=jobs,
-            preload=SPLITTER_MODULES,
+            preload=(*SPLITTER_MODULES, *DATASETS_MODULES),
         )
         if agreement is None and agreement_path is not None:
             agreement = matching_agreement(agreement_path, parts.whole())
@@ -774,6 +782,8 @@ def _export(
     agreement: dict[str, Any] | None,
     spill: str | None = None,
 ) -> ExportReport:
+    import datasets  # here at the latest (preloaded by export_files): before the build's workers fork
+
     datasets.disable_progress_bars()
     if options.shard_size < 1:
         raise ExportError(f"shard size must be at least 1 row, not {options.shard_size}")
@@ -952,6 +962,9 @@ def _digest(folder: Path) -> str:
 
 def load(out: Path, config: str) -> DatasetDict:
     """Load one config the way a researcher would (no loading script, parquet + card)."""
+    import datasets
+    from datasets import DatasetDict
+
     datasets.disable_progress_bars()
     with tempfile.TemporaryDirectory() as cache:
         loaded = datasets.load_dataset(str(out), config, cache_dir=cache)
@@ -969,6 +982,8 @@ def _verify_split(out: Path, splits: _Splits, config: str, split: str, count: in
     metadata) and compare them with the rows that were to be written, :data:`VERIFY_ROWS` rows at a
     time (cell for cell, ClassLabel integers); check every exported span's text against its article
     once more."""
+    import datasets
+
     features = FEATURES[config]()
     n = len(_shards(count, shard_size))
     paths = [out / config / shard_name(split, i, n) for i in range(n)]

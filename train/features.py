@@ -1,20 +1,33 @@
-"""Typed ``datasets.Features`` of the dataset configs; label columns are a ClassLabel from the vocabulary."""
+"""Typed ``datasets.Features`` of the dataset configs; label columns are a ClassLabel from the vocabulary.
+
+``datasets`` is imported by the functions that build the features, not with this module: an export
+starts its work without it (its import takes ≈ 0.4 s) and loads it while the validation runs
+(:data:`DATASETS_MODULES`)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-
-from datasets import ClassLabel, Features, List, Value
+from typing import TYPE_CHECKING
 
 from schemas import vocabulary as V
 from stancebank.project import POLICIES
 
+if TYPE_CHECKING:
+    from datasets import ClassLabel, Features
+
+#: The modules of ``datasets`` that building features, writing parquet and the card import.
+DATASETS_MODULES = ("datasets", "datasets.arrow_writer", "datasets.info", "datasets.utils.metadata")
+
 
 def label(enum: type[StrEnum]) -> ClassLabel:
+    from datasets import ClassLabel
+
     return ClassLabel(names=V.values(enum))
 
 
 def _article_fields() -> dict[str, object]:
+    from datasets import ClassLabel, Value
+
     return {
         "article_id": Value("string"),
         "target_id": Value("string"),
@@ -34,6 +47,8 @@ def _article_fields() -> dict[str, object]:
 
 def votes(enum: type[StrEnum]) -> dict[str, object]:
     """``<name>_votes``: every annotator's value; ``<name>_distribution``: each label's share of them."""
+    from datasets import List, Value
+
     return {
         "votes": List({"annotator": Value("string"), "value": label(enum)}),
         "distribution": List(Value("float32")),
@@ -45,6 +60,8 @@ def _voted(attributes: dict[str, type[StrEnum]]) -> dict[str, object]:
 
 
 def span_features() -> dict[str, object]:
+    from datasets import Value
+
     return {
         "span_id": Value("string"),
         "label": label(V.SpanLabel),
@@ -58,6 +75,8 @@ def span_features() -> dict[str, object]:
 
 
 def articles_features() -> Features:
+    from datasets import Features, List, Value
+
     return Features(
         {
             **_article_fields(),
@@ -72,6 +91,8 @@ def articles_features() -> Features:
 
 
 def claims_features() -> Features:
+    from datasets import Features, List, Value
+
     return Features(
         {
             **_article_fields(),
@@ -106,6 +127,8 @@ def claims_features() -> Features:
 
 def pairs_features() -> Features:
     """One row per (article, target) task with a document-level label (FNC-1 style corpora)."""
+    from datasets import Features, Value
+
     return Features(
         {
             **_article_fields(),
@@ -120,6 +143,8 @@ def pairs_features() -> Features:
 
 
 def sources_features() -> Features:
+    from datasets import Features, List, Value
+
     return Features(
         {
             **_article_fields(),
@@ -142,6 +167,8 @@ def sources_features() -> Features:
 
 def annotations_features() -> Features:
     """One row per annotation (every annotator, gold included): nothing is dropped."""
+    from datasets import Features, List, Value
+
     return Features(
         {
             **_article_fields(),

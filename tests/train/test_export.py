@@ -456,17 +456,19 @@ def test_the_command_reads_the_files_range_by_range_into_the_same_files(
     assert parquet and parquet == {k: v for k, v in _hashes(exported).items() if k.endswith(".parquet")}
 
 
-def test_the_splitter_loads_between_the_validation_pool_and_the_build_pool(
+def test_the_splitter_and_datasets_load_between_the_validation_pool_and_the_build_pool(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The command's path with workers: scikit-learn's splitters (train.splits.SPLITTER_MODULES) are
-    imported in a thread once the validation's workers are forked, and that thread has ended before the
-    build's workers fork (a fork during an import would leave its lock held in the child)."""
+    """The command's path with workers: scikit-learn's splitters (train.splits.SPLITTER_MODULES) and
+    ``datasets`` (train.features.DATASETS_MODULES) are imported in a thread once the validation's
+    workers are forked, and that thread has ended before the build's workers fork (a fork during an
+    import would leave its lock held in the child)."""
     import multiprocessing
 
     import stancebank.scan
     import stancebank.validate
     from stancebank import parallel
+    from train.features import DATASETS_MODULES
 
     monkeypatch.setattr(stancebank.validate, "PARALLEL_BYTES", 0)
     monkeypatch.setattr(stancebank.scan, "SCAN_APART_BYTES", 0)
@@ -493,19 +495,24 @@ def test_the_splitter_loads_between_the_validation_pool_and_the_build_pool(
     distinct = [event for i, event in enumerate(events) if event not in events[:i]]
     assert distinct == [
         ("pool", ("sink", "validation"), False),
-        ("preload", splits_module.SPLITTER_MODULES, 2),  # the validation's two workers are running
+        ("preload", (*splits_module.SPLITTER_MODULES, *DATASETS_MODULES), 2),  # the validation's workers run
         ("joined", True),
         ("pool", ("folder", "partitions", "policy"), False),  # the build
         ("pool", ("built", "counts", "size", "splits", "staging"), False),  # the write
     ]
 
 
-def test_importing_the_export_leaves_scikit_learn_for_later() -> None:
-    """The export's modules load without scikit-learn (≈ 0.8 s on one core before any work starts)."""
+@pytest.mark.parametrize("package", ["sklearn", "datasets", "huggingface_hub"])
+def test_importing_the_export_leaves_the_preloaded_packages_for_later(package: str) -> None:
+    """The export's modules load without scikit-learn (≈ 0.8 s on one core before any work starts) and
+    without ``datasets`` and its Hub client (≈ 0.4 s): the export loads them while it validates."""
     import subprocess
     import sys
 
-    code = "import sys, train.export, train.cli; print(sorted(m for m in sys.modules if 'sklearn' in m))"
+    code = (
+        "import sys, train.export, train.cli, train.card, train.features, stancebank.cli; "
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] == {package!r}))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
