@@ -112,3 +112,7 @@ if __name__ == "__main__":
     STAGES[stage](folder)
     print(f"seconds {time.perf_counter() - started:.3f}")
     print(f"rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
+    if stage in ("validate", "export", "pull"):  # the command's own way out (the console script's)
+        from stancebank.cli import exit_with
+
+        exit_with(0)

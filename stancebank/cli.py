@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
 from rich.table import Table
@@ -288,5 +290,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.modules["stancebank.scan"].drop_ahead()
 
 
+def exit_with(code: int) -> NoReturn:
+    """Leave the process with ``code`` once a command has returned. The objects still alive are
+    frozen first, so that the interpreter's last garbage collection does not walk them all: with
+    pandas, pyarrow, datasets and scikit-learn loaded that walk took ≈ 0.3 s after an export. Nothing
+    is lost: the command's files are written and closed, and exit handlers (temp folders, Spark) still
+    run. Not for :func:`main` itself: tests call it in one process again and again."""
+    gc.freeze()
+    sys.exit(code)
+
+
+def run() -> NoReturn:
+    """The ``stancebank`` console script."""
+    exit_with(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

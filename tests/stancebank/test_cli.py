@@ -202,3 +202,24 @@ def test_a_reader_that_goes_away_is_no_internal_error(tmp_path: Path) -> None:
     errors = process.stderr.read()
     assert process.wait() == 141 and errors == ""
     assert (tmp_path / "p" / "stancebank.toml").is_file()  # the work itself was done
+
+
+@pytest.mark.parametrize(("valid", "code"), [(True, 0), (False, 1)])
+def test_the_console_script_exits_with_the_commands_code_and_a_frozen_heap(
+    tmp_path: Path, valid: bool, code: int
+) -> None:
+    """``stancebank`` (stancebank.cli:run) passes the command's exit code on, and freezes the heap
+    before it goes, so the interpreter's last collection skips it; exit handlers still run after."""
+    records = base_records()
+    if not valid:
+        records["annotations"][0]["spans"][0]["start"] += 1
+    write_records(tmp_path, records)
+    probe = (
+        "import atexit, gc, sys; from stancebank import cli; "
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, flush=True)); "
+        "sys.argv = ['stancebank', 'validate', sys.argv[1]]; cli.run()"
+    )
+    command = [sys.executable, "-c", probe, str(tmp_path)]
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
+    assert done.returncode == code
+    assert done.stdout.splitlines()[-1] == "frozen True"
