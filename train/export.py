@@ -121,23 +121,40 @@ def split_map(
     if predefined is not None:
         split_of = dict(predefined)
     else:
-        claims = rows["claims"]
-        stances = [s or "none" for s in claims.column("stance").to_pylist()]
+        claims, label = rows["claims"], "stance"
         if not claims.num_rows and rows["pairs"].num_rows:  # a pair corpus: stratify by its labels
-            claims = rows["pairs"]
-            stances = [s or "none" for s in claims.column("doc_label").to_pylist()]
-        ids = claims.column("article_id").to_pylist()
-        # a claim's group (claim, topic, event when the importer named one; else its article) stays whole
-        groups = claims.column("group").to_pylist() if "group" in claims.column_names else ids
-        by_group = (
-            assign_splits(stances, groups, proportions=proportions, seed=seed)
-            if len(set(groups)) >= 2
-            else {}
-        )
-        split_of = {a: by_group[g] for a, g in zip(ids, groups, strict=True) if g in by_group}
+            claims, label = rows["pairs"], "doc_label"
+        split_of = _assigned(claims, label, proportions=proportions, seed=seed)
     for article_id in article_ids:  # a story without claims
         split_of.setdefault(article_id, "train")
     return split_of
+
+
+def _assigned(
+    claims: pa.Table, label: str, *, proportions: tuple[float, float, float], seed: int
+) -> dict[str, str]:
+    """Article id -> split of the articles with claims (in the order of their first claim), column-wise:
+    a claim's group (claim, topic, event when the importer named one; else its article) stays whole,
+    and an article in several groups takes the split of its last claim's group."""
+    labels = claims.column(label).combine_chunks().cast(pa.string())
+    labels = pc.if_else(pc.fill_null(pc.equal(labels, ""), True), "none", labels)  # missing or empty
+    ids = claims.column("article_id").combine_chunks().cast(pa.string())
+    groups = (
+        claims.column("group").combine_chunks().cast(pa.string()) if "group" in claims.column_names else ids
+    )
+    if len(pc.unique(groups)) < 2:
+        return {}
+    by_group = assign_splits(labels, groups, proportions=proportions, seed=seed)
+    # row -> its group's split; each article at its first row, with its last row's split
+    named = pa.array(list(by_group), pa.string())
+    split_of_row = np.array(list(by_group.values()), dtype=object)[
+        pc.index_in(groups, value_set=named).to_numpy(zero_copy_only=False)
+    ]
+    articles = pc.unique(ids)  # in the order of their first row
+    codes = pc.index_in(ids, value_set=articles).to_numpy(zero_copy_only=False)
+    last = np.zeros(len(articles), dtype=np.int64)
+    np.maximum.at(last, codes, np.arange(len(codes)))
+    return dict(zip(articles.to_pylist(), split_of_row[last].tolist(), strict=True))
 
 
 def split_names(split_of: dict[str, str]) -> list[str]:

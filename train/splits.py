@@ -80,7 +80,9 @@ def _hold_out(labels: Sequence[str], groups: Sequence[str], fraction: float, see
     return {groups[i] for i in held}
 
 
-def _majority_labels(labels: Sequence[str], groups: Sequence[str]) -> tuple[list[str], list[str]]:
+def _majority_labels(
+    labels: Sequence[str] | pa.Array, groups: Sequence[str] | pa.Array
+) -> tuple[list[str], list[str]]:
     """(groups sorted, each group's most frequent label; ties go to the label first in sort order),
     with labels held by fewer than 20 groups pooled (and a pool of fewer than 20 put with the largest
     stratum) so that every stratum can be split. Column-wise: groups and labels are ranked in code point
@@ -100,9 +102,9 @@ def _majority_labels(labels: Sequence[str], groups: Sequence[str]) -> tuple[list
     return group_names[pair_group[first]].tolist(), [str(label) for label in strata.tolist()]
 
 
-def _ranked(values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def _ranked(values: Sequence[str] | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(the distinct values sorted by code point, each value's position among them)."""
-    array = pa.array(values, pa.string())
+    array = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
     distinct = pc.unique(array)
     distinct = distinct.take(pc.sort_indices(distinct))
     rank = pc.index_in(array, value_set=distinct).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -124,13 +126,14 @@ def _hold_out_articles(groups: list[str], strata: list[str], fraction: float, se
 
 
 def assign_splits(
-    labels: Sequence[str],
-    groups: Sequence[str],
+    labels: Sequence[str] | pa.Array,
+    groups: Sequence[str] | pa.Array,
     *,
     proportions: tuple[float, float, float] = (0.7, 0.15, 0.15),
     seed: int = 13,
 ) -> dict[str, str]:
-    """Group (article id) -> split. ``labels`` stratify (one per item), ``groups`` keep items together.
+    """Group (article id) -> split, in the groups' code point order. ``labels`` stratify (one per
+    item), ``groups`` keep items together; both as lists or Arrow string arrays.
 
     Up to :data:`GROUPED_LIMIT` groups: StratifiedGroupKFold over the items (balances the item-level
     label distribution). Above: each group is labelled by its majority label and the groups are split
@@ -138,7 +141,7 @@ def assign_splits(
     """
     _, validation, test = proportions
     validation_fraction = validation / (1 - test)
-    if len(set(groups)) > GROUPED_LIMIT:
+    if _distinct(groups) > GROUPED_LIMIT:
         names, strata = _majority_labels(labels, groups)
         test_groups = _hold_out_articles(names, strata, test, seed)
         rest = [(n, s) for n, s in zip(names, strata, strict=True) if n not in test_groups]
@@ -146,12 +149,22 @@ def assign_splits(
             [r[0] for r in rest], [r[1] for r in rest], validation_fraction, seed
         )
     else:
+        labels, groups = _listed(labels), _listed(groups)
         test_groups = _hold_out(labels, groups, test, seed)
         rest = [
             (label, group) for label, group in zip(labels, groups, strict=True) if group not in test_groups
         ]
         validation_groups = _hold_out([r[0] for r in rest], [r[1] for r in rest], validation_fraction, seed)
+        names = sorted(set(groups))
     return {
         group: "test" if group in test_groups else "validation" if group in validation_groups else "train"
-        for group in sorted(set(groups))
+        for group in names
     }
+
+
+def _distinct(values: Sequence[str] | pa.Array) -> int:
+    return len(pc.unique(values)) if isinstance(values, pa.Array) else len(set(values))
+
+
+def _listed(values: Sequence[str] | pa.Array) -> list[str]:
+    return values.to_pylist() if isinstance(values, pa.Array) else list(values)

@@ -99,3 +99,70 @@ def test_the_most_frequent_label_of_a_group_is_its_majority() -> None:
     groups = [f"m{i // 3:02d}" for i in range(90)] + [f"o{i:02d}" for i in range(25)]
     assert _majority_labels(labels, groups)[1] == ["support"] * 30 + ["oppose"] * 25
     assert _majority_labels(labels, groups) == _majority_reference(labels, groups)
+
+
+def _split_map_reference(
+    claims: list[tuple[str, str | None, str]], proportions: tuple[float, float, float], seed: int
+) -> dict[str, str]:
+    """train.export.split_map's rule row by row (as it was first written): each claim's stance
+    (missing or empty: "none"), its group's split; an article takes the split of its last claim, in
+    the order of its first; an article without claims goes to train."""
+    ids = [article for article, _, _ in claims]
+    stances = [stance or "none" for _, stance, _ in claims]
+    groups = [group for _, _, group in claims]
+    by_group = (
+        assign_splits(stances, groups, proportions=proportions, seed=seed) if len(set(groups)) >= 2 else {}
+    )
+    assert list(by_group) == sorted(set(groups)) or not by_group  # groups in code point order
+    return {a: by_group[g] for a, g in zip(ids, groups, strict=True) if g in by_group}
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "é", "😀", "a1", "a10", "z", "Ω", "a\u0301"]),
+            st.sampled_from(["support", "oppose", "neutral", "", None]),
+            st.sampled_from(["", "g1", "g2", "Ä"]),
+        ),
+        min_size=0,
+        max_size=120,
+    ),
+    st.integers(min_value=1, max_value=40),
+    st.booleans(),
+    st.sampled_from([3, 10, 2_000]),
+    st.integers(min_value=0, max_value=3),
+)
+@settings(max_examples=150, deadline=None)
+def test_split_map_follows_the_rule_row_by_row(
+    rows: list[tuple[str, str | None, str]], spread: int, grouped: bool, limit: int, seed: int
+) -> None:
+    """Column-wise split_map against the row-by-row rule, with and without importer groups, on both
+    sides of GROUPED_LIMIT, for any article ids, stances (missing, empty) and order of claims."""
+    import pyarrow as pa
+
+    from train import splits as splits_module
+    from train.export import split_map
+
+    claims = [
+        (f"{a}{i % spread}", s, f"{g}{i % spread}" if grouped else f"{a}{i % spread}")
+        for i, (a, s, g) in enumerate(rows)
+    ]
+    table = {
+        "article_id": pa.array([c[0] for c in claims], pa.string()),
+        "stance": pa.array([c[1] for c in claims], pa.string()),
+    }
+    if grouped:
+        table["group"] = pa.array([c[2] for c in claims], pa.string())
+    keys = {"claims": pa.table(table), "pairs": pa.table({"article_id": pa.array([], pa.string())})}
+    articles = sorted({c[0] for c in claims} | {"lonely"})
+    proportions = (0.6, 0.2, 0.2)
+    original = splits_module.GROUPED_LIMIT
+    splits_module.GROUPED_LIMIT = limit
+    try:
+        got = split_map(keys, articles, proportions=proportions, seed=seed)
+        expected = _split_map_reference(claims, proportions, seed)
+    finally:
+        splits_module.GROUPED_LIMIT = original
+    for article in articles:
+        expected.setdefault(article, "train")
+    assert list(got.items()) == list(expected.items())
