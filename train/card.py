@@ -230,9 +230,11 @@ def _split_text(
     )
 
 
-def by_split_articles(by_split: dict[str, dict[str, pa.Table]]) -> list[str]:
-    """Article ids of every claim row (the groups the splits were drawn over)."""
-    return [a for rows in by_split.get("claims", {}).values() for a in rows.column("article_id").to_pylist()]
+def claim_articles(by_split: dict[str, dict[str, pa.Table]]) -> int:
+    """The articles with claim rows (the groups the splits were drawn over)."""
+    splits = by_split.get("claims", {}).values()
+    ids = [chunk.cast(pa.string()) for rows in splits for chunk in rows.column("article_id").chunks]
+    return int(pc.count_distinct(pa.chunked_array(ids, pa.string()), mode="all").as_py())
 
 
 def _imported_text(corpora: dict[str, str]) -> str:
@@ -399,7 +401,7 @@ def dataset_card(
         else "No guideline file was found for this project (`guideline` in `stancebank.toml`)."
     )
     written = _written(by_split, splits)
-    split_text = _split_text(proportions, seed, len(set(by_split_articles(by_split))), written)
+    split_text = _split_text(proportions, seed, claim_articles(by_split), written)
     shown = list(context.warnings)
     if proportions is not None and len(written) < 2:  # the notice is the warning: said once, as one
         split_text = f"> **Warning:** {split_text}"

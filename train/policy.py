@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from annotate.matching import match_table
 from schemas import vocabulary as V
+from schemas.crosstable import rows_of
 from schemas.errors import StanceBankError
 from stancebank.project import DEFAULT_POLICY, POLICIES
 
@@ -72,9 +73,7 @@ def matches(annotations: pd.DataFrame, spans: pd.DataFrame) -> Matches:
     keyed = annotations.loc[annotations["article_id"].notna() & annotations["target_id"].notna()]
     keyed = keyed.reset_index(drop=True)
     task = keyed.groupby(["article_id", "target_id"], sort=False).ngroup().to_numpy()
-    group = pd.Index(keyed["annotation_id"].astype(str)).get_indexer(
-        pd.Index(spans["annotation_id"].astype(str))
-    )
+    group = rows_of(pd.Index(keyed["annotation_id"].astype(str)), spans["annotation_id"].astype(str))
     own = spans.loc[group >= 0].reset_index(drop=True).assign(group=group[group >= 0])
     own["task"] = task[own["group"].to_numpy()]
     if own.empty:  # no spans (or a frame without span columns: the policy without majority)

@@ -565,3 +565,25 @@ def test_each_range_gets_its_rows_of_a_chunk_in_the_chunk_order(tmp_path: Path) 
             got = loaded[part][name].reset_index(drop=True)
             assert got["_line"].tolist() == expected["_line"].tolist()
             assert got["annotation_id"].tolist() == expected["annotation_id"].tolist()
+
+
+def test_the_card_counts_the_distinct_articles_with_claims_over_every_split() -> None:
+    """The number the split text names: articles with claim rows, each once, whatever the splits'
+    chunking; a split without rows has a null-typed column and counts nothing."""
+    by_split = {
+        "claims": {
+            "train": pa.Table.from_batches(
+                [
+                    pa.record_batch({"article_id": pa.array(["a", "b", "a"])}),
+                    pa.record_batch({"article_id": pa.array(["é", "b"])}),
+                ]
+            ),
+            "validation": pa.table({"article_id": pa.array(["c", "c"])}),
+            "test": pa.table({"article_id": pa.array([], pa.null())}),
+        },
+        "sources": {"train": pa.table({"article_id": pa.array(["z"])})},
+    }
+    assert card_module.claim_articles(by_split) == 4
+    assert card_module.claim_articles({"sources": by_split["sources"]}) == 0
+    text = card_module._split_text((0.7, 0.15, 0.15), 1, card_module.claim_articles(by_split), ["train"])
+    assert "4 article(s) with claims are too few" in text
