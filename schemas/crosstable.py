@@ -152,9 +152,10 @@ def _found(keys: pd.Series, pool: pd.Index) -> pd.Series:
 
 
 def rows_of(pool: pd.Index, keys: pd.Series) -> np.ndarray:
-    """Position of each key in ``pool`` (-1: not there). Arrow-backed text is looked up in an Arrow
-    hash table, built per call, rather than through pandas' index engine (about three times slower
-    at the article ids of a chunk of spans)."""
+    """Position of each key in ``pool``, which holds each value once (-1: not there). The callers'
+    pools are ids the rules keep unique (pandas refuses repeats; Arrow would take the first). Arrow-backed
+    text is looked up in an Arrow hash table, built per call, rather than through pandas' index engine
+    (about three times slower at the article ids of a chunk of spans)."""
     if pool.dtype == "string" and keys.dtype == "string":
         values = pyarrow.array(pool, pyarrow.string(), from_pandas=True)
         found = pc.index_in(pyarrow.array(keys, pyarrow.string(), from_pandas=True), value_set=values)
