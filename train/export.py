@@ -911,7 +911,13 @@ def _write_all(
 
 
 def _write_split(unit: tuple[str, str]) -> dict[str, str]:
-    """Write the shards of one config's split, then re-read and compare them; their fingerprints."""
+    """Write the shards of one config's split, then re-read and compare them; their fingerprints.
+
+    No trim of the heap between shards or splits: a worker's row groups and verify batches are bounded
+    (about 100 MB of rows, :data:`VERIFY_ROWS`), so it holds its largest split's working set at most, and
+    the next shard reuses those pages instead of faulting fresh ones in. Trimming after each shard and
+    each verified file cost the 100k benchmark ≈ 580k page faults, ≈ 1 CPU-s and ≈ 0.7 s of the export
+    (≈ 300 MiB more PSS over the tree without it)."""
     shared = parallel.state()
     staging, built, splits = shared["staging"], shared["built"], shared["splits"]
     config, split = unit
@@ -925,7 +931,6 @@ def _write_split(unit: tuple[str, str]) -> dict[str, str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         key = f"{config}/{split}" if len(sizes) == 1 else f"{config}/{split}/{i}"
         fingerprints[key] = _write_shard(stream.take(size), config, path, batch)
-        pa.default_memory_pool().release_unused()
     _verify_split(staging, splits, config, split, count, shard_size)
     return fingerprints
 
@@ -1021,7 +1026,6 @@ def _verify_split(out: Path, splits: _Splits, config: str, split: str, count: in
                 raise ExportError(f"{config}/{split}: the re-loaded rows differ from the rows written")
             if config == "articles":
                 _verify_spans(split, got)
-        pa.default_memory_pool().release_unused()
 
 
 def _verify_spans(split: str, table: pa.Table) -> None:
