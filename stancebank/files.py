@@ -14,7 +14,9 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ __all__ = [
     "parse_json_line",
     "read_input",
     "read_text",
+    "removing",
     "replace_dir",
     "staging_dir",
     "write_atomic",
@@ -69,6 +72,26 @@ def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
 #: renameat2(2) flag: swap two paths atomically (Linux ≥ 3.15; ext4, xfs, btrfs, tmpfs …).
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
+
+
+@contextmanager
+def removing(paths: Iterable[Path]) -> Iterator[None]:
+    """``with removing(folders): …``: the folders (spilled files no longer read) are removed in a thread
+    while the block runs, and the block ends once they are gone. Unlinking files frees their pages in
+    the kernel, so the removal takes the other core while this one goes on. Do not fork in the block
+    (a forked child would inherit the thread's locks mid-call)."""
+    folders = list(paths)
+
+    def remove() -> None:
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    thread = threading.Thread(target=remove, name="stancebank-remove", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
 
 
 def _step(name: str) -> None:

@@ -36,7 +36,7 @@ from schemas.errors import StanceBankError
 from schemas.offsets import ArticleTexts
 from stancebank import parallel
 from stancebank.fastread import empty_table
-from stancebank.files import replace_dir, staging_dir
+from stancebank.files import removing, replace_dir, staging_dir
 from stancebank.outputs import check_output_dir, write_marker
 from stancebank.project import DEFAULT_POLICY, Project, load_project
 from train.card import EMPTY_SPLITS, CardContext, add_counts, add_recorded, dataset_card, recorded
@@ -481,6 +481,10 @@ class MemoryPartitions:
     def load(self, part: int) -> dict[str, pd.DataFrame]:
         return {name: frame.loc[self.of[name] == part] for name, frame in self.tables.items()}
 
+    def spill_folders(self) -> list[Path]:
+        """The folders this keeps ranges in (none: the tables are in memory)."""
+        return []
+
 
 #: Bytes of an annotation file read at a time.
 CHUNK_BYTES = 32 << 20
@@ -627,6 +631,10 @@ class FilePartitions:
 
     def _path(self, part: int) -> Path:
         return self.folder / f"{part:05d}.pickle"
+
+    def spill_folders(self) -> list[Path]:
+        """The folder of the spilled ranges and chunks (to remove once every range was loaded)."""
+        return [self.folder]
 
     def whole(self) -> Mapping[str, pd.DataFrame]:
         """Every table of the corpus, read from the spilled ranges when asked for (the agreement
@@ -818,29 +826,30 @@ def _export(
                 "nothing to export: no annotations yet (every row of the dataset is an annotated task); "
                 "annotate in Label Studio (stancebank studio push, then pull) or import annotated data"
             )
-        predefined = predefined_splits(articles["article_id"].tolist(), articles["metadata"].tolist())
-        keys = {config: built.keys_of(config) for config in SPLIT_KEYS}
-        split_of = split_map(
-            keys,
-            articles["article_id"].tolist(),
-            proportions=options.proportions,
-            seed=options.seed,
-            predefined=predefined,
-        )
-        del keys
-        splits = _Splits(built, split_of)
-        accounted = built.account()
-        counts = {
-            config: splits.counts(config)
-            for config in CONFIGS
-            if built.rows[config] or config not in OPTIONAL_CONFIGS
-        }
-        counts = {  # an empty split of a non-empty config has no parquet file
-            config: {s: n for s, n in by.items() if n or not built.rows[config]}
-            for config, by in counts.items()
-        }
-        by_split = {c: {s: splits.card(c, s, n) for s, n in by.items()} for c, by in counts.items()}
-        warnings = _empty_splits(by_split, predefined is None)
+        with removing(partitions.spill_folders()):  # every range was read: its files go meanwhile
+            predefined = predefined_splits(articles["article_id"].tolist(), articles["metadata"].tolist())
+            keys = {config: built.keys_of(config) for config in SPLIT_KEYS}
+            split_of = split_map(
+                keys,
+                articles["article_id"].tolist(),
+                proportions=options.proportions,
+                seed=options.seed,
+                predefined=predefined,
+            )
+            del keys
+            splits = _Splits(built, split_of)
+            accounted = built.account()
+            counts = {
+                config: splits.counts(config)
+                for config in CONFIGS
+                if built.rows[config] or config not in OPTIONAL_CONFIGS
+            }
+            counts = {  # an empty split of a non-empty config has no parquet file
+                config: {s: n for s, n in by.items() if n or not built.rows[config]}
+                for config, by in counts.items()
+            }
+            by_split = {c: {s: splits.card(c, s, n) for s, n in by.items()} for c, by in counts.items()}
+            warnings = _empty_splits(by_split, predefined is None)
         if options.strict:
             planned = ExportReport(
                 out, {}, "", {}, accounted, options.policy, tuple(warnings), agreement is not None
@@ -855,23 +864,24 @@ def _export(
             if sum(built.nbytes.values()) < PARALLEL_WRITE_BYTES:  # forking costs more than it saves
                 jobs = 1
             fingerprints = _write_all(staging, built, splits, counts, options.shard_size, jobs)
-            digest = _digest(staging)
-            copy_guideline(project, staging)
-            context = card_context(
-                project, options.policy, built.chosen, accounted, agreement, warnings, built.recorded
-            )
-            card = dataset_card(
-                by_split,
-                {"articles": articles},
-                sha256=digest,
-                proportions=None if predefined else options.proportions,
-                seed=options.seed,
-                context=context,
-                path=options.card_path,
-            )
-            (staging / "README.md").write_text(card, encoding="utf-8")
-            write_marker(staging, "export")
-            replace_dir(staging, out)
+            with removing(built.folder.iterdir()):  # the rows were written: they go while the card is made
+                digest = _digest(staging)
+                copy_guideline(project, staging)
+                context = card_context(
+                    project, options.policy, built.chosen, accounted, agreement, warnings, built.recorded
+                )
+                card = dataset_card(
+                    by_split,
+                    {"articles": articles},
+                    sha256=digest,
+                    proportions=None if predefined else options.proportions,
+                    seed=options.seed,
+                    context=context,
+                    path=options.card_path,
+                )
+                (staging / "README.md").write_text(card, encoding="utf-8")
+                write_marker(staging, "export")
+                replace_dir(staging, out)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return ExportReport(

@@ -587,3 +587,50 @@ def test_the_card_counts_the_distinct_articles_with_claims_over_every_split() ->
     assert card_module.claim_articles({"sources": by_split["sources"]}) == 0
     text = card_module._split_text((0.7, 0.15, 0.15), 1, card_module.claim_articles(by_split), ["train"])
     assert "4 article(s) with claims are too few" in text
+
+
+def test_the_spilled_files_go_before_the_write_and_while_the_card_is_made(
+    exported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ranges' spill is removed while the splits are drawn (gone before the write's workers fork),
+    the built rows' spill while the card is made; the parquet bytes are those of a plain export."""
+    from stancebank.files import removing
+
+    given: list[list[str]] = []
+    seen: dict[str, bool] = {}
+
+    def recording(paths: Any) -> Any:
+        paths = list(paths)
+        given.append(sorted(p.name for p in paths))
+        return removing(paths)
+
+    write_all = export_module._write_all
+
+    def writing(staging: Path, built: Any, *args: Any) -> dict[str, str]:
+        seen["ranges at the write"] = any(p.name == "input" for p in (built.folder.parent).iterdir())
+        return write_all(staging, built, *args)
+
+    monkeypatch.setattr(export_module, "removing", recording)
+    monkeypatch.setattr(export_module, "_write_all", writing)
+    out = tmp_path / "hf"
+    export_files(shipped_files(), out, project=SHIPPED, partitions=3)
+    assert given[0] == ["input"]  # FilePartitions' folder: chunks and ranges
+    assert given[1] == sorted(export_module.CONFIGS)  # the built rows, config by config
+    assert seen == {"ranges at the write": False}
+    parquet = {k: v for k, v in _hashes(exported).items() if k.endswith(".parquet")}
+    assert {k: v for k, v in _hashes(out).items() if k.endswith(".parquet")} == parquet
+
+
+def test_removing_takes_the_folders_away_while_the_block_runs(tmp_path: Path) -> None:
+    """Every folder given is gone when the block ends (files, subfolders); a missing one is no error."""
+    from stancebank.files import removing
+
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for folder in folders:
+        (folder / "sub").mkdir(parents=True)
+        (folder / "sub" / "x.arrow").write_bytes(b"x" * 4096)
+        (folder / "y.pickle").write_bytes(b"y")
+    (tmp_path / "kept").mkdir()
+    with removing([*folders, tmp_path / "missing"]):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
