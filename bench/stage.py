@@ -101,10 +101,12 @@ if __name__ == "__main__":
 
     stage, folder = sys.argv[1], Path(sys.argv[2])
     if stage in ("validate", "export"):  # as the command does before its imports
-        from stancebank.parallel import use_c_heap_for_arrow
-        from stancebank.scan import scan_ahead
+        from stancebank.parallel import small_pages_for_numpy, use_c_heap_for_arrow
 
         use_c_heap_for_arrow()
+        small_pages_for_numpy()
+        from stancebank.scan import scan_ahead  # numpy: after the page choice
+
         scan_ahead([folder])
     for module in ["bench.compare", "bench.generate", *IMPORTS[stage]]:
         importlib.import_module(module)

@@ -258,8 +258,9 @@ def _data_project(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
-    if getattr(args, "c_heap", False):  # before the command imports pyarrow
+    if getattr(args, "c_heap", False):  # before the command imports pyarrow and numpy
         parallel.use_c_heap_for_arrow()
+        parallel.small_pages_for_numpy()
     try:
         if func is not cmd_init:
             _data_project(args)

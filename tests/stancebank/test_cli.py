@@ -189,6 +189,40 @@ def test_arrow_memory_pool_of_a_command(
     assert done.stdout.splitlines()[-1] == pool
 
 
+@pytest.mark.parametrize(
+    ("command", "given", "huge"),
+    [
+        (["validate", "DATA"], None, False),  # validate and export take ordinary pages for numpy
+        (["export", "DATA", "--out", "OUT"], None, False),
+        (["validate", "DATA"], "1", True),  # the user's choice stands
+        (["init", "PROJECT", "--name", "p"], None, True),  # other commands keep numpy's default
+    ],
+)
+def test_numpy_huge_pages_of_a_command(
+    tmp_path: Path, command: list[str], given: str | None, huge: bool
+) -> None:
+    argv = [
+        {
+            "DATA": str(shipped_files()[0].parent),
+            "PROJECT": str(tmp_path / "p"),
+            "OUT": str(tmp_path / "hf"),
+        }.get(a, a)
+        for a in command
+    ]
+    code = (
+        "import sys; from stancebank.cli import main; code = main(sys.argv[1:]); "
+        "from numpy._core.multiarray import _set_madvise_hugepage as toggle; "
+        "print(toggle(True)); sys.exit(code)"  # the toggle returns the setting it replaces
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if given:
+        env["NUMPY_MADVISE_HUGEPAGE"] = given
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.splitlines()[-1] == str(huge)
+
+
 def test_a_reader_that_goes_away_is_no_internal_error(tmp_path: Path) -> None:
     """`stancebank init … | head -1`: the pipe closes before the command prints; it stops quietly."""
     process = subprocess.Popen(
