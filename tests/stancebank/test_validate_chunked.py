@@ -391,3 +391,22 @@ def test_the_scan_module_stays_light() -> None:
     code = f"import sys, stancebank.scan; print([m for m in {heavy} if m in sys.modules])"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@given(lines=st.lists(_LINES, max_size=30), end=st.booleans(), block=st.integers(1, 64))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_scan_reads_a_file_in_blocks_of_whole_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: list[bytes], end: bool, block: int
+) -> None:
+    """Blocks of ``block`` bytes read at a time: together the file's bytes in order, each ending with a
+    line break but the file's last, also where a line is longer than a block."""
+    data = b"\n".join(lines) + (b"\n" if end and lines else b"")
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(data)
+    monkeypatch.setattr(scan_module, "_BLOCK", block)
+    blocks = list(scan_module._blocks(path))
+    assert b"".join(blocks) == data
+    assert all(b.endswith(b"\n") for b in blocks[:-1])
+    assert all(blocks)
+    # longer than a read only when its first line is
+    assert all(len(b) <= block or b.index(b"\n") + 1 >= block if b"\n" in b else True for b in blocks)
