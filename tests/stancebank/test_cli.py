@@ -156,6 +156,25 @@ def test_validate_jobs_give_the_same_failures(
     assert outputs[0] == outputs[1] and len(outputs[0]) >= 5
 
 
+def _after_a_command(tmp_path: Path, command: list[str], probe: str, variable: str, given: str | None) -> str:
+    """The last line ``probe`` prints after ``stancebank COMMAND`` ran in a fresh interpreter (DATA: the
+    shipped data, PROJECT and OUT: folders under ``tmp_path``), with ``variable`` unset or ``given``."""
+    places = {
+        "DATA": str(shipped_files()[0].parent),
+        "PROJECT": str(tmp_path / "p"),
+        "OUT": str(tmp_path / "hf"),
+    }
+    argv = [places.get(a, a) for a in command]
+    code = f"import sys; from stancebank.cli import main; code = main(sys.argv[1:]); {probe}; sys.exit(code)"
+    env = {k: v for k, v in os.environ.items() if k != variable}
+    if given:
+        env[variable] = given
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, check=True
+    )
+    return done.stdout.splitlines()[-1]
+
+
 @pytest.mark.parametrize(
     ("command", "given", "pool"),
     [
@@ -168,25 +187,8 @@ def test_validate_jobs_give_the_same_failures(
 def test_arrow_memory_pool_of_a_command(
     tmp_path: Path, command: list[str], given: str | None, pool: str
 ) -> None:
-    argv = [
-        {
-            "DATA": str(shipped_files()[0].parent),
-            "PROJECT": str(tmp_path / "p"),
-            "OUT": str(tmp_path / "hf"),
-        }.get(a, a)
-        for a in command
-    ]
-    code = (
-        "import sys; from stancebank.cli import main; code = main(sys.argv[1:]); import pyarrow; "
-        "print(pyarrow.default_memory_pool().backend_name); sys.exit(code)"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
-    if given:
-        env["ARROW_DEFAULT_MEMORY_POOL"] = given
-    done = subprocess.run(
-        [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, check=True
-    )
-    assert done.stdout.splitlines()[-1] == pool
+    probe = "import pyarrow; print(pyarrow.default_memory_pool().backend_name)"
+    assert _after_a_command(tmp_path, command, probe, "ARROW_DEFAULT_MEMORY_POOL", given) == pool
 
 
 @pytest.mark.parametrize(
@@ -201,26 +203,9 @@ def test_arrow_memory_pool_of_a_command(
 def test_numpy_huge_pages_of_a_command(
     tmp_path: Path, command: list[str], given: str | None, huge: bool
 ) -> None:
-    argv = [
-        {
-            "DATA": str(shipped_files()[0].parent),
-            "PROJECT": str(tmp_path / "p"),
-            "OUT": str(tmp_path / "hf"),
-        }.get(a, a)
-        for a in command
-    ]
-    code = (
-        "import sys; from stancebank.cli import main; code = main(sys.argv[1:]); "
-        "from numpy._core.multiarray import _set_madvise_hugepage as toggle; "
-        "print(toggle(True)); sys.exit(code)"  # the toggle returns the setting it replaces
-    )
-    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
-    if given:
-        env["NUMPY_MADVISE_HUGEPAGE"] = given
-    done = subprocess.run(
-        [sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env, check=True
-    )
-    assert done.stdout.splitlines()[-1] == str(huge)
+    # the toggle returns the setting it replaces
+    probe = "from numpy._core.multiarray import _set_madvise_hugepage as toggle; print(toggle(True))"
+    assert _after_a_command(tmp_path, command, probe, "NUMPY_MADVISE_HUGEPAGE", given) == str(huge)
 
 
 def test_a_reader_that_goes_away_is_no_internal_error(tmp_path: Path) -> None:
