@@ -18,6 +18,7 @@ import pycountry
 from pandera.typing import Series
 
 from schemas import vocabulary as V
+from schemas.dtypes import Text
 from schemas.rules import UNIQUE_KEYS
 
 _ISO_639_1 = frozenset(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
@@ -87,7 +88,7 @@ def foreign_attributes(spans: pd.DataFrame) -> pd.DataFrame:
 class _Table(pa.DataFrameModel):
     """Columns shared by every table: where each row came from."""
 
-    file_: Series[str] = pa.Field(alias="_file")
+    file_: Series[Text] = pa.Field(alias="_file")
     line_: Series[pd.Int64Dtype] = pa.Field(alias="_line", ge=1)
 
     class Config:
@@ -97,34 +98,34 @@ class _Table(pa.DataFrameModel):
 class ArticleModel(_Table):
     """One news story."""
 
-    article_id: Series[str] = pa.Field(str_matches=_ID_PATTERN)
+    article_id: Series[Text] = pa.Field(str_matches=_ID_PATTERN)
 
     @pa.check("article_id")
     @classmethod
-    def unique_article_id(cls, series: Series[str]) -> pd.Series:
+    def unique_article_id(cls, series: Series[Text]) -> pd.Series:
         """Ids are unique; the first row with an id is kept as the original."""
         return ~series.duplicated(keep="first")
 
-    title: Series[str]
-    text: Series[str]
-    outlet: Series[str] = pa.Field(nullable=True)
-    url: Series[str] = pa.Field(nullable=True)
-    published: Series[str] = pa.Field(nullable=True)
-    language: Series[str]
-    outlet_reliability: Series[str] = pa.Field(isin=V.values(V.Reliability))
+    title: Series[Text]
+    text: Series[Text]
+    outlet: Series[Text] = pa.Field(nullable=True)
+    url: Series[Text] = pa.Field(nullable=True)
+    published: Series[Text] = pa.Field(nullable=True)
+    language: Series[Text]
+    outlet_reliability: Series[Text] = pa.Field(isin=V.values(V.Reliability))
     synthetic: Series[pd.BooleanDtype]
-    licence: Series[str]
-    provenance: Series[str] = pa.Field(nullable=True)
+    licence: Series[Text]
+    provenance: Series[Text] = pa.Field(nullable=True)
     metadata: Series[object] = pa.Field(nullable=True)
 
     @pa.check("text", "title", "licence")
     @classmethod
-    def non_blank(cls, series: Series[str]) -> pd.Series:
+    def non_blank(cls, series: Series[Text]) -> pd.Series:
         return _non_blank(series)
 
     @pa.check("url")
     @classmethod
-    def valid_url(cls, series: Series[str]) -> pd.Series:
+    def valid_url(cls, series: Series[Text]) -> pd.Series:
         def ok(value: str) -> bool:
             parts = urlsplit(value)
             return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value
@@ -133,60 +134,60 @@ class ArticleModel(_Table):
 
     @pa.check("published")
     @classmethod
-    def valid_date(cls, series: Series[str]) -> pd.Series:
+    def valid_date(cls, series: Series[Text]) -> pd.Series:
         parsed = pd.to_datetime(series, format="%Y-%m-%d", errors="coerce")
         return parsed.notna() & series.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
 
     @pa.check("language")
     @classmethod
-    def valid_language(cls, series: Series[str]) -> pd.Series:
+    def valid_language(cls, series: Series[Text]) -> pd.Series:
         return series.isin(_ISO_639_1)
 
 
 class TargetModel(_Table):
     """A proposition that stance is measured against; a task is one (article, target) pair."""
 
-    target_id: Series[str] = pa.Field(str_matches=_ID_PATTERN)
+    target_id: Series[Text] = pa.Field(str_matches=_ID_PATTERN)
 
     @pa.check("target_id")
     @classmethod
-    def unique_target_id(cls, series: Series[str]) -> pd.Series:
+    def unique_target_id(cls, series: Series[Text]) -> pd.Series:
         """Ids are unique; the first row with an id is kept as the original."""
         return ~series.duplicated(keep="first")
 
-    article_id: Series[str]
-    text: Series[str]
+    article_id: Series[Text]
+    text: Series[Text]
 
     @pa.check("text")
     @classmethod
-    def non_blank(cls, series: Series[str]) -> pd.Series:
+    def non_blank(cls, series: Series[Text]) -> pd.Series:
         return _non_blank(series)
 
 
 class AnnotationModel(_Table):
     """One annotator's work on one task, with where and under which config it was made."""
 
-    annotation_id: Series[str] = pa.Field(str_matches=_ID_PATTERN)
+    annotation_id: Series[Text] = pa.Field(str_matches=_ID_PATTERN)
 
     @pa.check("annotation_id")
     @classmethod
-    def unique_annotation_id(cls, series: Series[str]) -> pd.Series:
+    def unique_annotation_id(cls, series: Series[Text]) -> pd.Series:
         """Ids are unique; the first row with an id is kept as the original."""
         return ~series.duplicated(keep="first")
 
-    article_id: Series[str]
-    target_id: Series[str]
-    annotator: Series[str]
-    created_at: Series[str]
-    updated_at: Series[str]
-    guideline_version: Series[str] = pa.Field(str_matches=r"^\d+\.\d+\Z")
-    config_hash: Series[str] = pa.Field(nullable=True, str_matches=_SHA256)
+    article_id: Series[Text]
+    target_id: Series[Text]
+    annotator: Series[Text]
+    created_at: Series[Text]
+    updated_at: Series[Text]
+    guideline_version: Series[Text] = pa.Field(str_matches=r"^\d+\.\d+\Z")
+    config_hash: Series[Text] = pa.Field(nullable=True, str_matches=_SHA256)
     ls_task_id: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1)
     ls_annotation_id: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=1)
 
     #: Document-level labels (FNC-1 style): is the article about the target, and its stance toward it.
     related: Series[pd.BooleanDtype] = pa.Field(nullable=True)
-    doc_stance: Series[str] = pa.Field(nullable=True, isin=V.values(V.Stance))
+    doc_stance: Series[Text] = pa.Field(nullable=True, isin=V.values(V.Stance))
     #: Attributes the source corpus never labelled (e.g. ["stance", "polarity"]): not required on spans.
     unannotated: Series[object] = pa.Field(nullable=True)
     #: Original ids and labels of an imported annotation.
@@ -194,7 +195,7 @@ class AnnotationModel(_Table):
 
     @pa.check("annotator")
     @classmethod
-    def non_blank(cls, series: Series[str]) -> pd.Series:
+    def non_blank(cls, series: Series[Text]) -> pd.Series:
         return _non_blank(series)
 
     @pa.check("unannotated")
@@ -222,7 +223,7 @@ class AnnotationModel(_Table):
 
     @pa.check("created_at", "updated_at")
     @classmethod
-    def valid_timestamp(cls, series: Series[str]) -> pd.Series:
+    def valid_timestamp(cls, series: Series[Text]) -> pd.Series:
         return pd.to_datetime(series, format="ISO8601", errors="coerce", utc=True).notna()
 
     @pa.dataframe_check(ignore_na=False)
@@ -236,26 +237,26 @@ class AnnotationModel(_Table):
 class SpanModel(_Table):
     """A SOURCE, CUE or CLAIM span: half-open code-point offsets into its article's text."""
 
-    annotation_id: Series[str]
-    article_id: Series[str]
-    span_id: Series[str] = pa.Field(str_matches=_REGION_ID_PATTERN)
-    label: Series[str] = pa.Field(isin=V.values(V.SpanLabel))
+    annotation_id: Series[Text]
+    article_id: Series[Text]
+    span_id: Series[Text] = pa.Field(str_matches=_REGION_ID_PATTERN)
+    label: Series[Text] = pa.Field(isin=V.values(V.SpanLabel))
     start: Series[pd.Int64Dtype] = pa.Field(ge=0)
     end: Series[pd.Int64Dtype] = pa.Field(ge=1)
-    text: Series[str]
-    identified: Series[str] = pa.Field(nullable=True, isin=V.values(V.Identified))
-    source_type: Series[str] = pa.Field(nullable=True, isin=V.values(V.SourceType))
-    reliability: Series[str] = pa.Field(nullable=True, isin=V.values(V.Reliability))
-    cue_type: Series[str] = pa.Field(nullable=True, isin=V.values(V.CueType))
-    stance: Series[str] = pa.Field(nullable=True, isin=V.values(V.Stance))
-    certainty: Series[str] = pa.Field(nullable=True, isin=V.values(V.Certainty))
-    polarity: Series[str] = pa.Field(nullable=True, isin=V.values(V.Polarity))
+    text: Series[Text]
+    identified: Series[Text] = pa.Field(nullable=True, isin=V.values(V.Identified))
+    source_type: Series[Text] = pa.Field(nullable=True, isin=V.values(V.SourceType))
+    reliability: Series[Text] = pa.Field(nullable=True, isin=V.values(V.Reliability))
+    cue_type: Series[Text] = pa.Field(nullable=True, isin=V.values(V.CueType))
+    stance: Series[Text] = pa.Field(nullable=True, isin=V.values(V.Stance))
+    certainty: Series[Text] = pa.Field(nullable=True, isin=V.values(V.Certainty))
+    polarity: Series[Text] = pa.Field(nullable=True, isin=V.values(V.Polarity))
     #: Original labels and scores of an imported span (e.g. {"score": 4.5}).
     metadata: Series[object] = pa.Field(nullable=True)
 
     @pa.check("text")
     @classmethod
-    def span_not_blank(cls, series: Series[str]) -> pd.Series:
+    def span_not_blank(cls, series: Series[Text]) -> pd.Series:
         return _non_blank(series)
 
     @pa.dataframe_check(ignore_na=False)
@@ -290,11 +291,11 @@ class SpanModel(_Table):
 class RelationModel(_Table):
     """A typed, directed link between two spans of the same annotation."""
 
-    annotation_id: Series[str]
-    article_id: Series[str]
-    type: Series[str] = pa.Field(isin=V.values(V.RelationType))
-    from_id: Series[str]
-    to_id: Series[str]
+    annotation_id: Series[Text]
+    article_id: Series[Text]
+    type: Series[Text] = pa.Field(isin=V.values(V.RelationType))
+    from_id: Series[Text]
+    to_id: Series[Text]
 
     @pa.dataframe_check(ignore_na=False)
     @classmethod

@@ -43,6 +43,7 @@ from stancebank.scan import (
 #: pandera dtype class name -> the JSON types a record may carry for it.
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "STRING": (str,),
+    "Text": (str,),  # schemas.dtypes.Text: STRING checked once per column
     "INT64": (int,),
     "BOOL": (bool,),
     "Object": (dict,),

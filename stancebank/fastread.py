@@ -27,7 +27,7 @@ from schemas.models import TABLE_MODELS
 from stancebank.inputs import check_json_bytes, read_input
 
 #: pandera dtype class name -> the Arrow type a JSON value of that column is read as.
-_ARROW = {"STRING": pa.string(), "INT64": pa.int64(), "BOOL": pa.bool_()}
+_ARROW = {"STRING": pa.string(), "Text": pa.string(), "INT64": pa.int64(), "BOOL": pa.bool_()}
 #: Columns the reader derives (origin, parent annotation) rather than reads.
 _DERIVED = {"_file", "_line", "annotation_id", "article_id"}
 _RENAMED = {"spans": {"span_id": "id"}}
