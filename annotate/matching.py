@@ -62,6 +62,19 @@ def greedy(candidates: Iterable[tuple[Hashable, Hashable, T]]) -> Iterator[T]:
         yield item
 
 
+def _equal_key_pairs(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every unordered pair of different positions with equal keys, as positions ``x``, ``y``: the keys
+    are sorted once and each position is paired with those after it in its run (no hash join)."""
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sizes = np.diff(np.r_[starts, len(ordered)])
+    after = np.repeat(starts + sizes, sizes) - np.arange(len(ordered)) - 1  # partners after each
+    first = np.repeat(np.arange(len(ordered)), after)
+    step = np.arange(len(first)) - np.repeat(np.cumsum(after) - after, after)
+    return order[first], order[first + 1 + step]
+
+
 def match_table(spans: pd.DataFrame, rule: Rule = "overlap") -> pd.DataFrame:
     """:func:`match` between every two groups of spans of the same task at once, column-wise.
 
@@ -70,35 +83,43 @@ def match_table(spans: pd.DataFrame, rule: Rule = "overlap") -> pd.DataFrame:
     different groups of a task: columns ``a``, ``b`` (the groups) and ``x``, ``y`` (row positions in
     ``spans`` of the span of ``a`` and of ``b``), in no particular order. Pairs of groups whose
     candidates compete (a span that could pair with two) go through :func:`greedy` in :func:`match`'s
-    order; the others keep every candidate, which is what the greedy pass would keep."""
+    order; the others keep every candidate, which is what the greedy pass would keep. The score is
+    symmetric: each unordered pair of spans is scored once and kept in both orders."""
     label = pd.factorize(spans["label"])[0].astype(np.int64)
     task = spans["task"].to_numpy(np.int64)
-    keys = pd.DataFrame({"key": task * (int(label.max(initial=0)) + 1) + label, "x": np.arange(len(spans))})
-    both = keys.merge(keys, on="key", suffixes=("", "_y"))
-    x, y = both["x"].to_numpy(), both["x_y"].to_numpy()
+    x, y = _equal_key_pairs(task * (int(label.max(initial=0)) + 1) + label)
     group = spans["group"].to_numpy(np.int64)
-    start, end = spans["start"].to_numpy(np.int64), spans["end"].to_numpy(np.int64)
     other = group[x] != group[y]
     x, y = x[other], y[other]
-    exact = (start[x] == start[y]) & (end[x] == end[y])
+    start, end = spans["start"].to_numpy(np.int64), spans["end"].to_numpy(np.int64)
+    x_start, y_start, x_end, y_end = start[x], start[y], end[x], end[y]
+    exact = (x_start == y_start) & (x_end == y_end)
     score = np.ones(len(x))
     if rule == "overlap":
-        inter = np.minimum(end[x], end[y]) - np.maximum(start[x], start[y])
-        union = np.maximum(end[x], end[y]) - np.minimum(start[x], start[y])
+        inter = np.minimum(x_end, y_end) - np.maximum(x_start, y_start)
+        union = np.maximum(x_end, y_end) - np.minimum(x_start, y_start)
         score = np.zeros(len(x))
         np.divide(inter, union, out=score, where=inter > 0)
         score[exact] = 1.0
     keep = exact if rule == "exact" else score >= OVERLAP_THRESHOLD
-    found = pd.DataFrame({"a": group[x[keep]], "b": group[y[keep]], "x": x[keep], "y": y[keep]})
-    competing = found.duplicated(["a", "b", "x"], keep=False) | found.duplicated(["a", "b", "y"], keep=False)
+    x, y, kept = x[keep], y[keep], score[keep]
+    x, y, score = np.concatenate([x, y]), np.concatenate([y, x]), np.concatenate([kept, kept])
+    a, b = group[x], group[y]
+    found = pd.DataFrame({"a": a, "b": b, "x": x, "y": y})
+    # a span of a with two candidates in b, or of b with two in a (x fixes a, y fixes b)
+    n = len(spans)
+    competing = (
+        pd.Series(b * n + x).duplicated(keep=False).to_numpy()
+        | pd.Series(a * n + y).duplicated(keep=False).to_numpy()
+    )
     if not competing.any():
-        return found.reset_index(drop=True)
+        return found
     contested = found.loc[competing, ["a", "b"]].drop_duplicates()
     within = pd.MultiIndex.from_frame(found[["a", "b"]]).isin(pd.MultiIndex.from_frame(contested))
     ids = spans["span_id"].astype(str).to_numpy(object)
     rows = found.loc[within]
     rows = rows.assign(
-        by_score=-score[keep][within],
+        by_score=-score[within],
         x_start=start[rows["x"].to_numpy()],
         y_start=start[rows["y"].to_numpy()],
         x_id=ids[rows["x"].to_numpy()],
