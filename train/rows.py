@@ -166,11 +166,20 @@ def _span_lists(base: pd.DataFrame, spans: pd.DataFrame, relations: pd.DataFrame
 
 def build_rows(tables: dict[str, pd.DataFrame], selection: Selection | None = None) -> dict[str, pa.Table]:
     """articles / claims / sources / pairs (one row per task's chosen annotation, with every annotator's
-    votes) and annotations (one row per annotation) as Arrow tables with string labels, deterministic."""
+    votes) and annotations (one row per annotation) as Arrow tables with string labels, deterministic.
+
+    Every annotation is joined to its task and its spans and relations once: the chosen ones are those
+    rows (``chosen_by`` set), in the same order, since a task has one chosen annotation."""
     selection = selection or select(tables, DEFAULT_POLICY)
-    chosen = selection.chosen.sort_values(["article_id", "target_id"], kind="stable")
-    base = _base(tables, chosen)
-    spans, relations = _nested(tables, base)
+    rule = selection.chosen.set_index("annotation_id")["chosen_by"]
+    everything = tables["annotations"].sort_values(
+        ["article_id", "target_id", "annotation_id"], kind="stable"
+    )
+    every = _base(tables, everything.assign(chosen_by=everything["annotation_id"].map(rule)))
+    every_spans, every_relations = _nested(tables, every)
+    used = every["chosen_by"].notna().to_numpy(dtype=bool)
+    base = every.loc[used].reset_index(drop=True)
+    spans, relations = _of_rows(every_spans, used), _of_rows(every_relations, used)
     texts = base["article_text"].tolist()
     base_columns = {name: base[name] for name in BASE}
     return {
@@ -185,18 +194,21 @@ def build_rows(tables: dict[str, pd.DataFrame], selection: Selection | None = No
         "claims": _claims(base, texts, spans, relations, selection),
         "sources": _sources(base, texts, spans, relations, selection),
         "pairs": _pairs(base),
-        "annotations": _annotations(tables, selection),
+        "annotations": _annotations(every, every_spans, every_relations),
     }
 
 
-def _annotations(tables: dict[str, pd.DataFrame], selection: Selection) -> pa.Table:
+def _of_rows(children: pd.DataFrame, kept: np.ndarray) -> pd.DataFrame:
+    """The spans or relations (sorted row by row) of the rows ``kept``, renumbered as those rows are
+    once the others are left out (the order stays sorted)."""
+    rows = children["row"].to_numpy()
+    mine = kept[rows]
+    renumbered = np.cumsum(kept) - 1
+    return children.loc[mine].assign(row=renumbered[rows[mine]]).reset_index(drop=True)
+
+
+def _annotations(base: pd.DataFrame, spans: pd.DataFrame, relations: pd.DataFrame) -> pa.Table:
     """Every annotation, with whether (and by which policy rule) it is its task's row."""
-    rule = selection.chosen.set_index("annotation_id")["chosen_by"]
-    everything = tables["annotations"].sort_values(
-        ["article_id", "target_id", "annotation_id"], kind="stable"
-    )
-    base = _base(tables, everything.assign(chosen_by=everything["annotation_id"].map(rule)))
-    spans, relations = _nested(tables, base)
     return _table(
         {
             **{name: base[name] for name in BASE},
