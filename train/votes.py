@@ -40,17 +40,23 @@ def vote_columns(
 ) -> dict[str, pa.Array]:
     """``<attr>_votes`` (list of {annotator, value}) and ``<attr>_distribution`` (share of each label in
     vocabulary order among the votes that give a value) for ``rows`` (columns annotation_id, span_id)."""
-    keys = rows[["annotation_id", "span_id"]].reset_index(drop=True).assign(position=np.arange(len(rows)))
-    cast = selection.votes.astype({"annotation_id": str, "span_id": str})
-    matched = cast.merge(keys.astype({"annotation_id": str, "span_id": str}), on=["annotation_id", "span_id"])
-    matched = matched.sort_values(["position", "annotator"], kind="stable")
-    positions = matched["position"].to_numpy()
+    votes = selection.votes
+    found = pc.index_in(_span_keys(votes), value_set=_span_keys(rows))
+    position = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    voting = np.flatnonzero(position >= 0)
+    voters = _strings(votes["annotator"].astype(str))
+    order = pc.sort_indices(  # stable: a row's votes by annotator, then in the votes' order
+        pa.table({"position": position[voting], "annotator": voters.take(voting)}),
+        sort_keys=[("position", "ascending"), ("annotator", "ascending")],
+    )
+    taken = voting[order.to_numpy(zero_copy_only=False)]
+    positions = position[taken]
     offsets = np.zeros(len(rows) + 1, dtype=np.int32)
     np.cumsum(np.bincount(positions, minlength=len(rows)), out=offsets[1:])
     columns: dict[str, pa.Array] = {}
-    annotators = _strings(matched["annotator"].astype(str))
+    annotators = _strings(votes["annotator"].take(taken).astype(str))
     for name, enum in attributes.items():
-        values = _strings(matched[name])
+        values = _strings(votes[name].take(taken))
         struct = pa.StructArray.from_arrays([annotators, values], names=["annotator", "value"])
         columns[f"{name}_votes"] = pa.ListArray.from_arrays(pa.array(offsets), struct)
         labels = V.values(enum)
@@ -65,6 +71,13 @@ def vote_columns(
         steps = pa.array(np.arange(0, shares.size + 1, len(labels), dtype=np.int32))
         columns[f"{name}_distribution"] = pa.ListArray.from_arrays(steps, pa.array(shares.ravel()))
     return columns
+
+
+def _span_keys(frame: pd.DataFrame) -> pa.Array:
+    """``<annotation_id>\x1f<span_id>`` of each row: one text key per span (ids never hold the unit
+    separator: see the id patterns of :mod:`schemas.models`)."""
+    parts = [_strings(frame[name].astype(str)) for name in ("annotation_id", "span_id")]
+    return pc.binary_join_element_wise(*parts, "\x1f")
 
 
 def _strings(column: pd.Series) -> pa.Array:
