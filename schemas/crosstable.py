@@ -158,10 +158,24 @@ def rows_of(pool: pd.Index, keys: pd.Series) -> np.ndarray:
     (about three times slower at the article ids of a chunk of spans)."""
     if pool.dtype == "string" and keys.dtype == "string":
         values = pyarrow.array(pool, pyarrow.string(), from_pandas=True)
-        found = pc.index_in(pyarrow.array(keys, pyarrow.string(), from_pandas=True), value_set=values)
-        return cast(np.ndarray, found.fill_null(-1).to_numpy())
+        return positions_in(values, pyarrow.array(keys, pyarrow.string(), from_pandas=True))
     indexed: np.ndarray = cast(Any, pool).get_indexer(keys)
     return indexed
+
+
+def positions_in(values: pyarrow.Array, keys: pyarrow.Array | pyarrow.ChunkedArray) -> np.ndarray:
+    """``pc.index_in(keys, value_set=values)`` as positions (-1: not there), each run of equal keys
+    looked up once: the spans and relations of an annotation follow each other and share its ids, so a
+    chunk's 200,000 span rows hold about 20,000 runs of article ids."""
+    if isinstance(keys, pyarrow.ChunkedArray):
+        keys = keys.combine_chunks()
+    starts = np.ones(len(keys), dtype=bool)
+    if len(keys) > 1:  # a key unlike the one before it (a missing key is unlike every key)
+        unlike = pc.not_equal(keys[1:], keys[:-1]).fill_null(True)
+        starts[1:] = unlike.to_numpy(zero_copy_only=False)
+    heads = np.flatnonzero(starts)
+    found = pc.index_in(keys.take(heads), value_set=values).fill_null(-1).to_numpy(zero_copy_only=False)
+    return cast(np.ndarray, np.repeat(found, np.diff(np.append(heads, len(keys)))))
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas import vocabulary as V
+from schemas.crosstable import positions_in
 from schemas.errors import StanceBankError
 from schemas.offsets import ArticleTexts
 from stancebank import parallel
@@ -466,8 +467,8 @@ def _partitions(tables: dict[str, pd.DataFrame], parts: int | None) -> tuple[int
 def _part_of(article_ids: pd.Series, ids: pa.Array, per: int) -> np.ndarray:
     """Partition of each row: the range of sorted article ids its article falls in."""
     keys = pa.array(article_ids, pa.string(), from_pandas=True)  # Arrow-backed ids: no Python strings
-    found = pc.index_in(keys, value_set=ids)
-    return found.fill_null(0).to_numpy() // per
+    found = positions_in(ids, keys)
+    return np.where(found < 0, 0, found) // per
 
 
 class MemoryPartitions:
