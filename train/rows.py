@@ -288,31 +288,33 @@ def _heads(relations: pd.DataFrame, spans: pd.DataFrame, kind: str, fields: tupl
     return chosen.merge(heads, left_on=["row", "from_id"], right_on=["row", "head_span_id"], how="inner")
 
 
-def _contexts(texts: list[str], spans: pd.DataFrame) -> list[str]:
-    """:func:`context` of every span; one-line texts only need the character window."""
+def _contexts(texts: list[str], spans: pd.DataFrame) -> tuple[list[str], list[int]]:
+    """:func:`context` of every span, and where each starts in its article (so ``start - context_start``
+    is the span's offset inside its context); one-line texts only need the character window."""
     half = CONTEXT_LIMIT // 2
     one_line = ["\n" not in text for text in texts]
-    return [
-        texts[row][max(start - half, 0) : end + half].strip()
-        if one_line[row]
-        else context(texts[row], start, end)
-        for row, start, end in zip(
-            spans["row"].tolist(), spans["start"].tolist(), spans["end"].tolist(), strict=True
-        )
-    ]
-
-
-def _context_starts(texts: list[str], spans: pd.DataFrame) -> list[int]:
-    """Where each span's :func:`_contexts` string starts in its article (so ``start - context_start``
-    is the span's offset inside its context)."""
-    half = CONTEXT_LIMIT // 2
-    starts = []
-    for row, start in zip(spans["row"].tolist(), spans["start"].tolist(), strict=True):
+    contexts, starts = [], []
+    for row, start, end in zip(
+        spans["row"].tolist(), spans["start"].tolist(), spans["end"].tolist(), strict=True
+    ):
         text = texts[row]
-        left = max(start - half, 0) if "\n" not in text else max(text.rfind("\n", 0, start) + 1, start - half)
-        chunk = text[left:start]
-        starts.append(left + len(chunk) - len(chunk.lstrip()))
-    return starts
+        if one_line[row]:
+            left, right = max(start - half, 0), end + half
+        else:
+            left = max(text.rfind("\n", 0, start) + 1, start - half)
+            right = text.find("\n", end)
+            right = min(len(text) if right < 0 else right, end + half)
+        window = text[left:right]
+        lead = len(window) - len(window.lstrip())  # the context's own start, never past the span's
+        contexts.append(window.strip())
+        starts.append(left + min(lead, start - left))
+    return contexts, starts
+
+
+def _task_rows(base: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The task columns (:data:`BASE` and the annotation's metadata) of each claim or source's row; not
+    the article text, which would be copied once per claim."""
+    return base[[*BASE, "metadata"]].iloc[rows].reset_index(drop=True)
 
 
 def _claims(
@@ -335,8 +337,11 @@ def _claims(
     cues = cues.sort_values(["position", "head_start", "from_id"], kind="stable")
     certainty, polarity = claims["certainty"].tolist(), claims["polarity"].tolist()
     graded = {(c, p): V.factbank_code(c, p) for c in V.values(V.Certainty) for p in V.values(V.Polarity)}
-    codes = [graded.get((c, p)) for c, p in zip(certainty, polarity, strict=True)]
-    task = base.iloc[claims["row"].to_numpy()].reset_index(drop=True)
+    values = {pair: code.value for pair, code in graded.items()}
+    scores = {pair: V.FACTUALITY_SCORE[code] for pair, code in graded.items()}
+    pairs = list(zip(certainty, polarity, strict=True))
+    task = _task_rows(base, claims["row"].to_numpy())
+    contexts, context_starts = _contexts(texts, claims)
     positions = cues["position"].to_numpy()
     return _table(
         {
@@ -345,15 +350,13 @@ def _claims(
             "text": claims["text"],
             "start": claims["start"],
             "end": claims["end"],
-            "context": _contexts(texts, claims),
-            "context_start": pa.array(_context_starts(texts, claims), pa.int64()),
+            "context": contexts,
+            "context_start": pa.array(context_starts, pa.int64()),
             "stance": claims["stance"],
             "certainty": claims["certainty"],
             "polarity": claims["polarity"],
-            "factbank": pa.array([None if c is None else c.value for c in codes], pa.string()),
-            "factuality": pa.array(
-                [None if c is None else V.FACTUALITY_SCORE[c] for c in codes], pa.float64()
-            ),
+            "factbank": pa.array([values.get(pair) for pair in pairs], pa.string()),
+            "factuality": pa.array([scores.get(pair) for pair in pairs], pa.float64()),
             "source_text": claims["head_text"],
             "source_identified": claims["head_identified"],
             "source_type": claims["head_source_type"],
@@ -392,7 +395,7 @@ def _sources(
     claims = spans[claim_fields].rename(columns=lambda c: c if c == "row" else f"claim_{c}")
     own = links.merge(claims, left_on=["row", "to_id"], right_on=["row", "claim_span_id"])
     own = own.sort_values(["position", "claim_start", "claim_span_id"], kind="stable")
-    task = base.iloc[sources["row"].to_numpy()].reset_index(drop=True)
+    task = _task_rows(base, sources["row"].to_numpy())
     positions = own["position"].to_numpy()
     owner = own["row"].map(base["annotation_id"])
     return _table(
@@ -402,7 +405,7 @@ def _sources(
             "text": sources["text"],
             "start": sources["start"],
             "end": sources["end"],
-            "context": _contexts(texts, sources),
+            "context": _contexts(texts, sources)[0],
             "identified": sources["identified"],
             "source_type": sources["source_type"],
             "reliability": sources["reliability"],
