@@ -103,7 +103,7 @@ def account(tables: dict[str, pd.DataFrame], selection: Selection) -> pd.DataFra
     number of its CLAIM/SOURCE spans and of those that reached claims/sources (as row or vote)."""
     annotations = tables["annotations"][["annotation_id", "article_id", "target_id", "annotator"]]
     spans = tables["spans"]
-    own = spans.loc[member(spans["label"], VOTED_LABELS)].groupby("annotation_id").size()
+    own = spans["annotation_id"].loc[member(spans["label"], VOTED_LABELS)].value_counts()  # one column
     reached = selection.votes.drop_duplicates(["voter_annotation_id", "voter_span_id"])
     reached_n = reached.groupby("voter_annotation_id").size()
     chosen = selection.chosen
