@@ -37,14 +37,24 @@ def _non_blank(series: pd.Series) -> pd.Series:
     return series.str.strip().str.len() > 0
 
 
-def _declared(spans: pd.DataFrame, name: str) -> pd.Series:
-    """Whether each span's annotation declares ``name`` unannotated (column ``unannotated``, if joined)."""
+#: The labels that own attributes (each compared with the span labels once per check).
+_OWNERS = tuple(dict.fromkeys(V.ATTRIBUTE_LABEL.values()))
+
+
+def _declarations(spans: pd.DataFrame) -> list[object] | None:
+    """Each span's ``unannotated`` value (its annotation's list, if joined), or None when no span has one:
+    looked at once per check, not once per attribute."""
     if "unannotated" not in spans or not spans["unannotated"].notna().any():
-        return pd.Series(False, index=spans.index)
+        return None
+    return spans["unannotated"].tolist()
+
+
+def _declared(declarations: list[object] | None, name: str, index: pd.Index) -> pd.Series:
+    """Whether each span's annotation declares ``name`` unannotated."""
+    if declarations is None:
+        return pd.Series(False, index=index)
     return pd.Series(
-        [isinstance(names, list) and name in names for names in spans["unannotated"].tolist()],
-        index=spans.index,
-        dtype=bool,
+        [isinstance(names, list) and name in names for names in declarations], index=index, dtype=bool
     )
 
 
@@ -54,11 +64,11 @@ def missing_attributes(spans: pd.DataFrame) -> pd.DataFrame:
     An attribute the span's annotation lists in ``unannotated`` (imported corpora that never labelled
     it) is not required.
     """
+    declarations = _declarations(spans)
+    owned = {owner: (spans["label"] == owner).fillna(False).astype(bool) for owner in _OWNERS}
     return pd.DataFrame(
         {
-            name: (spans["label"] == owner).fillna(False).astype(bool)
-            & spans[name].isna()
-            & ~_declared(spans, name)
+            name: owned[owner] & spans[name].isna() & ~_declared(declarations, name, spans.index)
             for name, owner in V.ATTRIBUTE_LABEL.items()
         },
         index=spans.index,
@@ -67,8 +77,12 @@ def missing_attributes(spans: pd.DataFrame) -> pd.DataFrame:
 
 def contradicted_attributes(spans: pd.DataFrame) -> pd.DataFrame:
     """Boolean frame, one column per attribute: set although the annotation declares it unannotated."""
+    declarations = _declarations(spans)
     return pd.DataFrame(
-        {name: spans[name].notna() & _declared(spans, name) for name in V.ATTRIBUTE_LABEL},
+        {
+            name: spans[name].notna() & _declared(declarations, name, spans.index)
+            for name in V.ATTRIBUTE_LABEL
+        },
         index=spans.index,
     )
 
@@ -76,11 +90,9 @@ def contradicted_attributes(spans: pd.DataFrame) -> pd.DataFrame:
 def foreign_attributes(spans: pd.DataFrame) -> pd.DataFrame:
     """Boolean frame, one column per attribute: set on a span of another (known) label."""
     known = spans["label"].isin(V.values(V.SpanLabel)).fillna(False).astype(bool)
+    others = {owner: known & (spans["label"] != owner).fillna(True).astype(bool) for owner in _OWNERS}
     return pd.DataFrame(
-        {
-            name: known & (spans["label"] != owner).fillna(True).astype(bool) & spans[name].notna()
-            for name, owner in V.ATTRIBUTE_LABEL.items()
-        },
+        {name: others[owner] & spans[name].notna() for name, owner in V.ATTRIBUTE_LABEL.items()},
         index=spans.index,
     )
 
