@@ -280,12 +280,24 @@ def _group(task: pd.DataFrame) -> pa.Array:
     )
 
 
-def _heads(relations: pd.DataFrame, spans: pd.DataFrame, kind: str, fields: tuple[str, ...]) -> pd.DataFrame:
-    """Relations of one type with the head span's ``fields`` (prefixed ``head_``), keyed by the tail
-    span."""
-    chosen = relations.loc[relations["type"] == kind, ["row", "from_id", "to_id"]]
-    heads = spans[["row", "span_id", *fields]].rename(columns=lambda c: c if c == "row" else f"head_{c}")
-    return chosen.merge(heads, left_on=["row", "from_id"], right_on=["row", "head_span_id"], how="inner")
+def _ends(spans: pd.DataFrame, relations: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Position in ``spans`` of each relation's head (``from_id``) and tail (``to_id``) span in its row
+    (-1: none), by one sorted lookup of (row, span id) pairs; a row's span ids are unique (validated)."""
+    ids = pd.concat([spans["span_id"], relations["from_id"], relations["to_id"]], ignore_index=True)
+    codes = pd.factorize(ids)[0].astype(np.int64) + 1  # 0: a missing id
+    width, n, m = int(codes.max(initial=0)) + 1, len(spans), len(relations)
+    if not n:
+        return np.full(m, -1, dtype=np.int64), np.full(m, -1, dtype=np.int64)
+    keys = spans["row"].to_numpy(np.int64) * width + codes[:n]
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    rows = relations["row"].to_numpy(np.int64) * width
+
+    def find(wanted: np.ndarray) -> np.ndarray:
+        at = np.minimum(np.searchsorted(ordered, wanted), n - 1)
+        return np.where(ordered[at] == wanted, order[at], -1)
+
+    return find(rows + codes[n : n + m]), find(rows + codes[n + m :])
 
 
 def _contexts(texts: list[str], spans: pd.DataFrame) -> tuple[list[str], list[int]]:
@@ -317,24 +329,73 @@ def _task_rows(base: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     return base[[*BASE, "metadata"]].iloc[rows].reset_index(drop=True)
 
 
+def _through(mapping: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``mapping[positions]``, -1 where a position is -1."""
+    out = np.full(len(positions), -1, dtype=np.int64)
+    found = positions >= 0
+    out[found] = mapping[positions[found]]
+    return out
+
+
+def claim_links(
+    spans: pd.DataFrame, relations: pd.DataFrame, is_claim: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(each claim's source: the head span of its ``source_of`` relation with the smallest head id, -1
+    for none; the claim of each ``cue_of`` relation into a claim and its head span, by claim, then
+    head start, then head id, then as listed), claims numbered in ``spans`` order (``is_claim``)."""
+    claim_of = np.full(len(spans), -1, dtype=np.int64)  # span position -> claim position
+    claim_of[is_claim] = np.arange(int(is_claim.sum()))
+    head, tail = _ends(spans, relations)
+    kind = relations["type"].fillna("")
+    from_rank = pd.factorize(relations["from_id"], sort=True)[0]  # the ids' order, as a sort reads it
+    of_claim = _through(claim_of, tail)
+    found = (head >= 0) & (of_claim >= 0)
+    linked = np.flatnonzero((kind == V.RelationType.SOURCE_OF).to_numpy(dtype=bool) & found)
+    linked = linked[np.lexsort((from_rank[linked], of_claim[linked]))]
+    first = linked[np.r_[True, of_claim[linked][1:] != of_claim[linked][:-1]]] if len(linked) else linked
+    source_of_claim = np.full(int(is_claim.sum()), -1, dtype=np.int64)
+    source_of_claim[of_claim[first]] = head[first]
+    cued = np.flatnonzero((kind == V.RelationType.CUE_OF).to_numpy(dtype=bool) & found)
+    head_start = spans["start"].to_numpy(np.int64)[head[cued]]
+    cued = cued[np.lexsort((from_rank[cued], head_start, of_claim[cued]))]
+    return source_of_claim, of_claim[cued], head[cued]
+
+
+def source_links(
+    spans: pd.DataFrame, relations: pd.DataFrame, is_source: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(the ``source_of`` relations from a source to a span found, the source of each and its tail
+    span) by source, then tail start, then tail id, then as listed; sources numbered in ``spans`` order
+    (``is_source``)."""
+    source_of = np.full(len(spans), -1, dtype=np.int64)  # span position -> source position
+    source_of[is_source] = np.arange(int(is_source.sum()))
+    head, tail = _ends(spans, relations)
+    of_source = _through(source_of, head)
+    kind = relations["type"].fillna("")
+    linked = np.flatnonzero(
+        (kind == V.RelationType.SOURCE_OF).to_numpy(dtype=bool) & (of_source >= 0) & (tail >= 0)
+    )
+    id_rank = pd.factorize(spans["span_id"], sort=True)[0]
+    starts = spans["start"].to_numpy(np.int64)
+    linked = linked[np.lexsort((id_rank[tail[linked]], starts[tail[linked]], of_source[linked]))]
+    return linked, of_source[linked], tail[linked]
+
+
 def _claims(
     base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations: pd.DataFrame, selection: Selection
 ) -> pa.Table:
-    claims = spans.loc[spans["label"] == V.SpanLabel.CLAIM].reset_index(drop=True)
-    claims["position"] = np.arange(len(claims))
-    # the source: the first head of a source_of relation (by span id), as in the relations' order
-    fields = ("text", "identified", "source_type", "reliability")
-    sources = _heads(relations, spans, V.RelationType.SOURCE_OF, fields).sort_values(
-        ["row", "to_id", "from_id"]
+    is_claim = (spans["label"] == V.SpanLabel.CLAIM).fillna(False).to_numpy(dtype=bool)
+    claims = spans.loc[is_claim].reset_index(drop=True)
+    source_of_claim, cue_claims, cue_heads = claim_links(spans, relations, is_claim)
+    for field in ("text", "identified", "source_type", "reliability"):
+        claims[f"head_{field}"] = spans[field].array.take(source_of_claim, allow_fill=True)
+    cues = pd.DataFrame(
+        {
+            "position": cue_claims,
+            "head_text": spans["text"].array.take(cue_heads),
+            "head_cue_type": spans["cue_type"].array.take(cue_heads),
+        }
     )
-    sources = sources.drop_duplicates(["row", "to_id"])
-    claims = claims.merge(
-        sources, left_on=["row", "span_id"], right_on=["row", "to_id"], how="left", sort=False
-    ).sort_values("position")
-    cues = _heads(relations, spans, V.RelationType.CUE_OF, ("start", "text", "cue_type")).merge(
-        claims[["row", "span_id", "position"]], left_on=["row", "to_id"], right_on=["row", "span_id"]
-    )
-    cues = cues.sort_values(["position", "head_start", "from_id"], kind="stable")
     certainty, polarity = claims["certainty"].tolist(), claims["polarity"].tolist()
     graded = {(c, p): V.factbank_code(c, p) for c in V.values(V.Certainty) for p in V.values(V.Polarity)}
     values = {pair: code.value for pair, code in graded.items()}
@@ -384,20 +445,15 @@ def _claims(
 def _sources(
     base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations: pd.DataFrame, selection: Selection
 ) -> pa.Table:
-    sources = spans.loc[spans["label"] == V.SpanLabel.SOURCE].reset_index(drop=True)
-    sources["position"] = np.arange(len(sources))
-    # each source's claims: tails of its source_of relations, by claim start then span id
-    links = relations.loc[relations["type"] == V.RelationType.SOURCE_OF, ["row", "from_id", "to_id"]]
-    links = links.merge(
-        sources[["row", "span_id", "position"]], left_on=["row", "from_id"], right_on=["row", "span_id"]
-    )
-    claim_fields = ["row", "span_id", "start", "text", "stance", "certainty"]
-    claims = spans[claim_fields].rename(columns=lambda c: c if c == "row" else f"claim_{c}")
-    own = links.merge(claims, left_on=["row", "to_id"], right_on=["row", "claim_span_id"])
-    own = own.sort_values(["position", "claim_start", "claim_span_id"], kind="stable")
+    is_source = (spans["label"] == V.SpanLabel.SOURCE).fillna(False).to_numpy(dtype=bool)
+    sources = spans.loc[is_source].reset_index(drop=True)
+    linked, positions, tails = source_links(spans, relations, is_source)
+    owner = base["annotation_id"].iloc[relations["row"].to_numpy()[linked]].reset_index(drop=True)
+    own = {
+        name: spans[name].iloc[tails].reset_index(drop=True)
+        for name in ("span_id", "text", "stance", "certainty")
+    }
     task = _task_rows(base, sources["row"].to_numpy())
-    positions = own["position"].to_numpy()
-    owner = own["row"].map(base["annotation_id"])
     return _table(
         {
             **{name: task[name] for name in BASE},
@@ -409,10 +465,10 @@ def _sources(
             "identified": sources["identified"],
             "source_type": sources["source_type"],
             "reliability": sources["reliability"],
-            "claim_ids": _lists(positions, len(sources), _arrow(_joined(owner, own["claim_span_id"]))),
-            "claim_texts": _lists(positions, len(sources), _arrow(own["claim_text"])),
-            "claim_stances": _lists(positions, len(sources), _arrow(own["claim_stance"])),
-            "claim_certainties": _lists(positions, len(sources), _arrow(own["claim_certainty"])),
+            "claim_ids": _lists(positions, len(sources), _arrow(_joined(owner, own["span_id"]))),
+            "claim_texts": _lists(positions, len(sources), _arrow(own["text"])),
+            "claim_stances": _lists(positions, len(sources), _arrow(own["stance"])),
+            "claim_certainties": _lists(positions, len(sources), _arrow(own["certainty"])),
             **vote_columns(
                 pd.DataFrame(
                     {"annotation_id": task["annotation_id"], "span_id": sources["span_id"].to_numpy()}
