@@ -181,6 +181,7 @@ def build_rows(tables: dict[str, pd.DataFrame], selection: Selection | None = No
     base = every.loc[used].reset_index(drop=True)
     spans, relations = _of_rows(every_spans, used), _of_rows(every_relations, used)
     texts = base["article_text"].tolist()
+    ends = _ends(spans, relations)  # each relation's head and tail span, for claims and sources
     base_columns = {name: base[name] for name in BASE}
     return {
         "articles": _table(
@@ -191,8 +192,8 @@ def build_rows(tables: dict[str, pd.DataFrame], selection: Selection | None = No
                 **_span_lists(base, spans, relations),
             }
         ),
-        "claims": _claims(base, texts, spans, relations, selection),
-        "sources": _sources(base, texts, spans, relations, selection),
+        "claims": _claims(base, texts, spans, relations, selection, ends),
+        "sources": _sources(base, texts, spans, relations, selection, ends),
         "pairs": _pairs(base),
         "annotations": _annotations(every, every_spans, every_relations),
     }
@@ -280,7 +281,11 @@ def _group(task: pd.DataFrame) -> pa.Array:
     )
 
 
-def _ends(spans: pd.DataFrame, relations: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+#: Position in the spans of each relation's head and tail span (-1: none), see :func:`_ends`.
+Ends = tuple[np.ndarray, np.ndarray]
+
+
+def _ends(spans: pd.DataFrame, relations: pd.DataFrame) -> Ends:
     """Position in ``spans`` of each relation's head (``from_id``) and tail (``to_id``) span in its row
     (-1: none), by one sorted lookup of (row, span id) pairs; a row's span ids are unique (validated)."""
     ids = pd.concat([spans["span_id"], relations["from_id"], relations["to_id"]], ignore_index=True)
@@ -338,14 +343,14 @@ def _through(mapping: np.ndarray, positions: np.ndarray) -> np.ndarray:
 
 
 def claim_links(
-    spans: pd.DataFrame, relations: pd.DataFrame, is_claim: np.ndarray
+    spans: pd.DataFrame, relations: pd.DataFrame, is_claim: np.ndarray, ends: Ends | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(each claim's source: the head span of its ``source_of`` relation with the smallest head id, -1
     for none; the claim of each ``cue_of`` relation into a claim and its head span, by claim, then
     head start, then head id, then as listed), claims numbered in ``spans`` order (``is_claim``)."""
     claim_of = np.full(len(spans), -1, dtype=np.int64)  # span position -> claim position
     claim_of[is_claim] = np.arange(int(is_claim.sum()))
-    head, tail = _ends(spans, relations)
+    head, tail = ends or _ends(spans, relations)
     kind = relations["type"].fillna("")
     from_rank = pd.factorize(relations["from_id"], sort=True)[0]  # the ids' order, as a sort reads it
     of_claim = _through(claim_of, tail)
@@ -362,14 +367,14 @@ def claim_links(
 
 
 def source_links(
-    spans: pd.DataFrame, relations: pd.DataFrame, is_source: np.ndarray
+    spans: pd.DataFrame, relations: pd.DataFrame, is_source: np.ndarray, ends: Ends | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(the ``source_of`` relations from a source to a span found, the source of each and its tail
     span) by source, then tail start, then tail id, then as listed; sources numbered in ``spans`` order
     (``is_source``)."""
     source_of = np.full(len(spans), -1, dtype=np.int64)  # span position -> source position
     source_of[is_source] = np.arange(int(is_source.sum()))
-    head, tail = _ends(spans, relations)
+    head, tail = ends or _ends(spans, relations)
     of_source = _through(source_of, head)
     kind = relations["type"].fillna("")
     linked = np.flatnonzero(
@@ -382,11 +387,16 @@ def source_links(
 
 
 def _claims(
-    base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations: pd.DataFrame, selection: Selection
+    base: pd.DataFrame,
+    texts: list[str],
+    spans: pd.DataFrame,
+    relations: pd.DataFrame,
+    selection: Selection,
+    ends: Ends,
 ) -> pa.Table:
     is_claim = (spans["label"] == V.SpanLabel.CLAIM).fillna(False).to_numpy(dtype=bool)
     claims = spans.loc[is_claim].reset_index(drop=True)
-    source_of_claim, cue_claims, cue_heads = claim_links(spans, relations, is_claim)
+    source_of_claim, cue_claims, cue_heads = claim_links(spans, relations, is_claim, ends)
     for field in ("text", "identified", "source_type", "reliability"):
         claims[f"head_{field}"] = spans[field].array.take(source_of_claim, allow_fill=True)
     cues = pd.DataFrame(
@@ -443,11 +453,16 @@ def _claims(
 
 
 def _sources(
-    base: pd.DataFrame, texts: list[str], spans: pd.DataFrame, relations: pd.DataFrame, selection: Selection
+    base: pd.DataFrame,
+    texts: list[str],
+    spans: pd.DataFrame,
+    relations: pd.DataFrame,
+    selection: Selection,
+    ends: Ends,
 ) -> pa.Table:
     is_source = (spans["label"] == V.SpanLabel.SOURCE).fillna(False).to_numpy(dtype=bool)
     sources = spans.loc[is_source].reset_index(drop=True)
-    linked, positions, tails = source_links(spans, relations, is_source)
+    linked, positions, tails = source_links(spans, relations, is_source, ends)
     owner = base["annotation_id"].iloc[relations["row"].to_numpy()[linked]].reset_index(drop=True)
     own = {
         name: spans[name].iloc[tails].reset_index(drop=True)
